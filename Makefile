@@ -1,0 +1,44 @@
+# keraslab: `make run` opens keraslab on the offline digits dataset; `make test` runs every test.
+# Both build .venv on first use (Python >= 3.10 needed as python3).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.keraslab-installed
+DATA_SRC ?= ../shared/datasets
+KERAS_DATASETS ?= $(if $(KERAS_HOME),$(KERAS_HOME),$(HOME)/.keras)/datasets
+PYTEST_ARGS ?=
+
+.PHONY: run test lint seed-data clean bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/keraslab train --dataset digits --model cnn --epochs 5
+
+test: $(STAMP) seed-data
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check core tui tests benchmarks
+
+# Copy the offline MNIST / Fashion-MNIST idx files into the Keras dataset cache (if present).
+seed-data:
+	@if [ -d "$(DATA_SRC)/mnist" ]; then \
+		mkdir -p "$(KERAS_DATASETS)/mnist" "$(KERAS_DATASETS)/fashion-mnist"; \
+		cp -n "$(DATA_SRC)"/mnist/*-ubyte.gz "$(KERAS_DATASETS)/mnist/"; \
+		if [ -d "$(DATA_SRC)/fashion-mnist" ]; then cp -n "$(DATA_SRC)"/fashion-mnist/*-ubyte.gz "$(KERAS_DATASETS)/fashion-mnist/"; fi; \
+		echo "seeded $(KERAS_DATASETS) from $(DATA_SRC)"; \
+	else \
+		echo "no $(DATA_SRC): MNIST tests will be skipped unless the Keras cache holds the files"; \
+	fi
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,135 @@
+"""Readers for dataset files on disk: IDX (MNIST family), .npz archives and CIFAR pickles."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import struct
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DatasetError
+
+IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (optionally gzip-compressed) into an array."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as exc:
+        raise DatasetError(f"{path}: cannot read IDX file ({exc})") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_DTYPES:
+        raise DatasetError(f"{path}: not an IDX file (bad magic number)")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DatasetError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    dtype = np.dtype(IDX_DTYPES[data[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - header != expected:
+        raise DatasetError(
+            f"{path}: IDX size mismatch (header says {shape}, file holds "
+            f"{len(data) - header} data bytes, expected {expected})"
+        )
+    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read an .npz archive holding x_train, y_train, x_test, y_test (and optionally class_names)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            missing = [k for k in NPZ_KEYS if k not in keys]
+            if missing:
+                raise DatasetError(
+                    f"{path}: missing array(s) {', '.join(missing)}; an .npz dataset needs "
+                    f"{', '.join(NPZ_KEYS)} (optionally class_names)"
+                )
+            arrays = {k: archive[k] for k in NPZ_KEYS}
+            if "class_names" in keys:
+                arrays["class_names"] = archive["class_names"]
+    except DatasetError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DatasetError(f"{path}: not a readable .npz file ({exc})") from None
+    return arrays
+
+
+def _unpickle(raw: bytes, where: str) -> dict:
+    try:
+        return pickle.loads(raw, encoding="bytes")
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise DatasetError(f"{where}: not a CIFAR batch file ({exc})") from None
+
+
+def _cifar_batch(batch: dict, label_key: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
+    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
+    key = label_key.decode()
+    if "data" not in batch or key not in batch:
+        raise DatasetError(f"{where}: CIFAR batch lacks 'data' or '{key}'")
+    data = np.asarray(batch["data"], dtype=np.uint8)
+    if data.ndim != 2 or data.shape[1] != 3072:
+        raise DatasetError(f"{where}: CIFAR data has shape {data.shape}, expected (N, 3072)")
+    x = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    y = np.asarray(batch[key], dtype=np.int64)
+    return x, y
+
+
+def read_cifar(source: Path, kind: str) -> dict[str, np.ndarray]:
+    """Read CIFAR-10 or CIFAR-100 ('cifar10'/'cifar100') from its python-pickle folder or tarball."""
+    if kind == "cifar10":
+        folder, label_key = "cifar-10-batches-py", b"labels"
+        train_files = [f"data_batch_{i}" for i in range(1, 6)]
+        test_file = "test_batch"
+    else:
+        folder, label_key = "cifar-100-python", b"fine_labels"
+        train_files, test_file = ["train"], "test"
+
+    def load_members(read) -> dict[str, np.ndarray]:
+        xs, ys = [], []
+        for name in train_files:
+            x, y = _cifar_batch(_unpickle(read(name), name), label_key, f"{source}:{name}")
+            xs.append(x)
+            ys.append(y)
+        x_test, y_test = _cifar_batch(
+            _unpickle(read(test_file), test_file), label_key, f"{source}:{test_file}"
+        )
+        return {
+            "x_train": np.concatenate(xs),
+            "y_train": np.concatenate(ys),
+            "x_test": x_test,
+            "y_test": y_test,
+        }
+
+    if source.is_dir():
+
+        def read_file(name: str) -> bytes:
+            path = source / name
+            if not path.is_file():
+                raise DatasetError(f"{source}: missing {name}")
+            return path.read_bytes()
+
+        return load_members(read_file)
+    try:
+        with tarfile.open(source, "r:*") as tar:
+
+            def read_member(name: str) -> bytes:
+                try:
+                    member = tar.extractfile(f"{folder}/{name}")
+                except KeyError:
+                    member = None
+                if member is None:
+                    raise DatasetError(f"{source}: archive lacks {folder}/{name}")
+                return member.read()
+
+            return load_members(read_member)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise DatasetError(f"{source}: not a readable CIFAR archive ({exc})") from None

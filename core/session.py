@@ -1,0 +1,515 @@
+"""TrainingSession: runs model.fit in a background thread, publishes progress, writes the run store."""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import shlex
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backend import describe_device, import_keras, package_versions
+from .config import RunConfig
+from .datasets import Dataset, get_info, is_npz_path, load_dataset
+from .errors import DatasetError, KeraslabError
+from .progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
+from .store import PREDICTIONS_FILE, RunWriter, create_run_dir, default_logdir, now_iso
+
+MONITOR = "val_loss"
+
+
+def resolve_stack(config: RunConfig):
+    """The layer stack a config describes: its JSON ``layers``, else a preset name or notation."""
+    from .notation import stack_from_json
+    from .presets import resolve_model
+
+    if config.layers is not None:
+        return stack_from_json(config.layers)
+    return resolve_model(config.model)
+
+
+def config_command(config: RunConfig) -> str:
+    """A `keraslab train` command line that reproduces this config."""
+    defaults = RunConfig()
+    parts = ["keraslab", "train", "--dataset", config.dataset]
+    if config.layers is None:
+        parts += ["--model", config.model]
+    for key, value in config.to_dict().items():
+        if key in ("extra", "layers", "dataset", "model"):
+            continue
+        if value == getattr(defaults, key) or value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            parts.append(flag if value else f"--no-{key.replace('_', '-')}")
+        else:
+            parts += [flag, str(value)]
+    if config.layers is not None:
+        from .notation import format_stack, stack_from_json
+
+        parts += ["--model", format_stack(stack_from_json(config.layers))]
+    return shlex.join(parts)
+
+
+class TrainingSession:
+    """One training run. ``start()`` returns at once; progress arrives through ``poll()``
+    or listeners added with ``subscribe()`` (called from the training thread).
+
+    ``stop()`` asks training to end after the current batch; the run keeps what it
+    learned and is marked 'stopped'. A NaN/inf loss ends the run as 'failed'.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        logdir: str | os.PathLike | None = None,
+        *,
+        command: str | None = None,
+        progress_interval: float = 0.2,
+        batch_log_interval: float = 1.0,
+        heartbeat_interval: float = 10.0,
+    ):
+        self.config = config.validate()
+        self.logdir = default_logdir(logdir)
+        self.command = command or shlex.join(sys.argv)
+        self.progress_interval = progress_interval
+        self.batch_log_interval = batch_log_interval
+        self.heartbeat_interval = heartbeat_interval
+        self.run_dir: Path | None = None
+        self.result: Finished | None = None
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._queue: queue.SimpleQueue[SessionEvent] = queue.SimpleQueue()
+        self._listeners: list[Callable[[SessionEvent], Any]] = []
+        self._thread: threading.Thread | None = None
+        self._writer: RunWriter | None = None
+        self._record: dict[str, Any] = {}
+
+    # -- public API -----------------------------------------------------------------------
+    def start(self) -> Path:
+        """Create the run directory, mark it running and start training in a thread."""
+        if self._thread is not None:
+            raise RuntimeError("session already started")
+        self._check_inputs()
+        name = self.config.name or self.config.default_name()
+        self.run_dir = create_run_dir(self.logdir, name)
+        self._writer = RunWriter(self.run_dir)
+        self._record = {
+            "run": self.config.to_dict(),
+            "model_label": self.config.model_label,
+            "command": self.command,
+            "reproduce": config_command(self.config),
+            "created": now_iso(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "versions": package_versions(),
+        }
+        self._writer.write_config(self._record)
+        self._writer.start(epochs_done=0, epochs=self.config.epochs)
+        self._thread = threading.Thread(
+            target=self._run, name=f"keraslab-train-{self.run_dir.name}", daemon=True
+        )
+        threading.Thread(target=self._heartbeat, name="keraslab-heartbeat", daemon=True).start()
+        self._thread.start()
+        return self.run_dir
+
+    def _check_inputs(self) -> None:
+        """Fail before creating a run directory on a mistyped dataset or model."""
+        name = self.config.dataset
+        if is_npz_path(name):
+            path = Path(name.removeprefix("npz:")).expanduser()
+            if not path.is_file():
+                raise DatasetError(f"{path}: no such .npz file")
+        else:
+            get_info(name)
+        resolve_stack(self.config)
+
+    def run(self) -> Finished:
+        """Train in the calling thread's stead: start, then wait for the end."""
+        self.start()
+        result = self.wait()
+        assert result is not None
+        return result
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def abort(self, reason: str) -> None:
+        """Mark the run interrupted right now (the process is about to exit mid-training)."""
+        self._stop.set()
+        if self._writer is not None and not self._done.is_set():
+            self._writer.finish("interrupted", reason)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> Finished | None:
+        self._done.wait(timeout)
+        return self.result
+
+    def poll(self, timeout: float | None = None) -> list[SessionEvent]:
+        """Drain pending events; with a timeout, wait up to that long for the first one."""
+        events: list[SessionEvent] = []
+        try:
+            if timeout:
+                events.append(self._queue.get(timeout=timeout))
+            while True:
+                events.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        return events
+
+    def subscribe(self, listener: Callable[[SessionEvent], Any]) -> None:
+        self._listeners.append(listener)
+
+    # -- internals ------------------------------------------------------------------------
+    def _emit(self, event: SessionEvent) -> None:
+        self._queue.put(event)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a broken listener must not kill training
+                pass
+
+    def _heartbeat(self) -> None:
+        while not self._done.wait(self.heartbeat_interval):
+            try:
+                if self._writer is not None and not self._done.is_set():
+                    self._writer.heartbeat()
+            except OSError:
+                pass
+
+    def _run(self) -> None:
+        assert self._writer is not None and self.run_dir is not None
+        writer, t0 = self._writer, time.monotonic()
+        status, reason, test, best_epoch, epochs_done = "failed", None, {}, None, 0
+        try:
+            cfg = self.config
+            self._emit(Phase(f"loading dataset {cfg.dataset}"))
+            data = load_dataset(
+                cfg.dataset,
+                validation_split=cfg.validation_split,
+                seed=cfg.seed,
+                limit=cfg.limit,
+                data_dir=cfg.data_dir,
+            )
+            if self._stop.is_set():
+                status, reason = "stopped", "stopped before training began"
+                return
+            self._emit(Phase("building model"))
+            stack = resolve_stack(cfg)
+            keras = import_keras()
+            model, bridge, fit_kwargs = self._prepare(keras, data, stack)
+            if self._stop.is_set():
+                status, reason = "stopped", "stopped before training began"
+                return
+            model.fit(**fit_kwargs)
+            epochs_done = bridge.epochs_done
+            best_epoch = bridge.best_epoch
+            if bridge.failure:
+                status, reason = "failed", bridge.failure
+                return
+            status = "stopped" if self._stop.is_set() else "completed"
+            if status == "stopped":
+                reason = f"stopped by user after {bridge.steps} batches"
+            elif epochs_done < cfg.epochs:
+                reason = f"early stopping after {epochs_done} epochs"
+            self._emit(Phase("evaluating on the test set"))
+            test = self._evaluate(model, bridge, data)
+        except KeraslabError as exc:
+            status, reason = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - report any failure as one line, keep the trace
+            status = "failed"
+            text = " ".join(str(exc).split())
+            reason = f"{type(exc).__name__}: {text[:300]}"
+            writer.write_error(traceback.format_exc())
+        finally:
+            elapsed = time.monotonic() - t0
+            try:
+                writer.finish(status, reason, epochs_done=epochs_done)
+            finally:
+                writer.close()
+                self.result = Finished(
+                    status, self.run_dir, reason, test, best_epoch, epochs_done, elapsed
+                )
+                self._done.set()
+                self._emit(self.result)
+
+    def _prepare(self, keras, data: Dataset, stack):
+        from .layers import output_is_probabilities
+        from .modelbuild import build_model
+        from .notation import format_stack, stack_to_json
+        from .optim import make_loss, make_optimizer, needs_one_hot
+
+        cfg = self.config
+        keras.utils.set_random_seed(cfg.seed)
+        scaling = data.input_scaling(cfg.normalization)
+        model = build_model(
+            stack,
+            data.info.input_shape,
+            data.info.num_classes,
+            input_scaling=scaling,
+            l2=cfg.l2 or None,
+            name=self.run_dir.name.replace("-", "_") if self.run_dir else "model",
+        )
+        probabilities = output_is_probabilities(stack)
+        from_logits = (not probabilities) if cfg.from_logits is None else cfg.from_logits
+        n_train = int(data.x_train.shape[0])
+        steps = max(1, math.ceil(n_train / cfg.batch_size))
+        model.compile(
+            optimizer=make_optimizer(keras, cfg, steps),
+            loss=make_loss(keras, cfg, from_logits),
+            metrics=["accuracy"],
+        )
+        device = describe_device()
+        params = int(model.count_params())
+        lines: list[str] = []
+        model.summary(print_fn=lambda text, **_: lines.append(text), line_length=90)
+        notation = format_stack(stack)
+        summary = (
+            f"## Command\n\n{self.command}\n\n## Reproduce\n\n{self._record['reproduce']}\n\n"
+            f"## Model\n\n{notation}\n\n" + "\n".join(lines) + "\n"
+        )
+        self._writer.write_summary(summary)
+        self._record.update(
+            {
+                "versions": package_versions(),
+                "device": device,
+                "dataset_info": {
+                    "name": data.info.name,
+                    "input_shape": list(data.info.input_shape),
+                    "num_classes": data.info.num_classes,
+                    "class_names": list(data.info.class_names),
+                    "train": n_train,
+                    "validation": int(data.x_val.shape[0]),
+                    "test": int(data.x_test.shape[0]),
+                    "source": data.source,
+                },
+                "model_info": {
+                    "notation": notation,
+                    "layers": stack_to_json(stack),
+                    "params": params,
+                    "trainable_params": int(
+                        sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+                    ),
+                    "input_scaling": list(scaling),
+                    "from_logits": from_logits,
+                    "monitor": MONITOR if data.x_val.shape[0] else "loss",
+                },
+            }
+        )
+        self._writer.write_config(self._record)
+        self._writer.update_status(device=device)
+
+        y_train, y_val = data.y_train, data.y_val
+        if needs_one_hot(cfg):
+            eye = np.eye(data.info.num_classes, dtype="float32")
+            y_train, y_val = eye[y_train], eye[y_val]
+        has_val = data.x_val.shape[0] > 0
+        bridge = _make_bridge(keras)(self, steps, MONITOR if has_val else "loss")
+        callbacks: list[Any] = [bridge]
+        if cfg.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(monitor=MONITOR, patience=cfg.early_stopping)
+            )
+        if cfg.lr_schedule == "plateau":
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=MONITOR if has_val else "loss", factor=0.5, patience=2, verbose=0
+                )
+            )
+        self._emit(Started(self.run_dir, device, params, cfg.epochs, steps, n_train))
+        fit_kwargs = dict(
+            x=data.x_train,
+            y=y_train,
+            batch_size=cfg.batch_size,
+            epochs=cfg.epochs,
+            validation_data=(data.x_val, y_val) if has_val else None,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=True,
+        )
+        return model, bridge, fit_kwargs
+
+    def _evaluate(self, model, bridge, data: Dataset) -> dict[str, float]:
+        """Test-set metrics of the best weights; predictions saved for confusion matrices."""
+        from .optim import needs_one_hot
+
+        if bridge.best_weights is not None:
+            model.set_weights(bridge.best_weights)
+        if not self._writer.checkpoint_path.exists():
+            bridge.save_checkpoint()
+        test: dict[str, float] = {}
+        if data.x_test.shape[0]:
+            y_test = data.y_test
+            if needs_one_hot(self.config):
+                y_test = np.eye(data.info.num_classes, dtype="float32")[y_test]
+            values = model.evaluate(
+                data.x_test, y_test, batch_size=self.config.batch_size, verbose=0, return_dict=True
+            )
+            test = {k: float(v) for k, v in values.items()}
+            probs = np.asarray(model.predict(data.x_test, batch_size=self.config.batch_size, verbose=0))
+            np.savez_compressed(
+                self.run_dir / PREDICTIONS_FILE,
+                y_true=data.y_test.astype(np.int32),
+                y_pred=probs.argmax(axis=-1).astype(np.int32),
+                confidence=probs.max(axis=-1).astype(np.float16),
+            )
+        self._writer.write_results(
+            {
+                "test": test,
+                "best_epoch": bridge.best_epoch,
+                "monitor": bridge.monitor,
+                "best_value": bridge.best_value,
+                "epochs_done": bridge.epochs_done,
+                "checkpoint": self._writer.checkpoint_path.name,
+            }
+        )
+        return test
+
+
+_BRIDGE_CLASS = None
+
+
+def _make_bridge(keras):
+    """The keras Callback class connecting fit() to a session (defined once Keras is loaded)."""
+    global _BRIDGE_CLASS
+    if _BRIDGE_CLASS is not None:
+        return _BRIDGE_CLASS
+
+    class SessionBridge(keras.callbacks.Callback):
+        """Publishes progress, checks stop/NaN, checkpoints the best epoch, writes metrics."""
+
+        def __init__(self, session: TrainingSession, steps: int, monitor: str):
+            super().__init__()
+            self.session = session
+            self.steps_per_epoch = steps
+            self.monitor = monitor
+            self.mode = "max" if "acc" in monitor else "min"
+            self.best_value: float | None = None
+            self.best_epoch: int | None = None
+            self.best_weights = None
+            self.epochs_done = 0
+            self.steps = 0
+            self.failure: str | None = None
+            self.epoch = 0
+            self.batches_in_epoch = 0
+            self._in_fit = False
+            self._t0 = self._last_event = self._last_log = self._epoch_t0 = time.monotonic()
+
+        def on_train_begin(self, logs=None):
+            self._in_fit = True
+            self._t0 = time.monotonic()
+
+        def on_train_end(self, logs=None):
+            self._in_fit = False
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            self.batches_in_epoch = 0
+            self._epoch_t0 = time.monotonic()
+
+        def _check(self, logs: dict[str, float], where: str) -> None:
+            loss = logs.get("loss")
+            if loss is not None and not math.isfinite(loss):
+                self.failure = (
+                    f"loss became {loss} {where}; try a lower learning rate, input "
+                    "normalization or batch normalization"
+                )
+                self.model.stop_training = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps += 1
+            self.batches_in_epoch = batch + 1
+            if self.session._stop.is_set():
+                self.model.stop_training = True
+            now = time.monotonic()
+            last = batch + 1 >= self.steps_per_epoch
+            if not last and now - self._last_event < self.session.progress_interval:
+                return
+            self._last_event = now
+            values = _floats(logs)
+            self._check(values, f"at epoch {self.epoch + 1}, batch {batch + 1}")
+            elapsed = now - self._epoch_t0
+            seen = (batch + 1) * self.session.config.batch_size
+            rate = seen / elapsed if elapsed > 0 else 0.0
+            position = self.epoch + (batch + 1) / self.steps_per_epoch
+            self.session._emit(
+                BatchProgress(
+                    self.epoch, self.session.config.epochs, batch + 1, self.steps_per_epoch,
+                    values, now - self._t0, rate,
+                )  # fmt: skip
+            )
+            if now - self._last_log >= self.session.batch_log_interval and not last:
+                self._last_log = now
+                self.session._writer.log_batch(position, self.steps, values)
+
+        def on_test_batch_end(self, batch, logs=None):
+            if self._in_fit and self.session._stop.is_set():
+                self.model.stop_evaluating = True
+
+        def _improved(self, value: float | None) -> bool:
+            if value is None or not math.isfinite(value):
+                return False
+            if self.best_value is None:
+                return True
+            return value > self.best_value if self.mode == "max" else value < self.best_value
+
+        def save_checkpoint(self) -> None:
+            path = self.session._writer.checkpoint_path
+            tmp = path.with_name(f".{path.stem}.tmp.keras")
+            self.model.save(tmp)
+            os.replace(tmp, path)
+
+        def on_epoch_end(self, epoch, logs=None):
+            values = _floats(logs)
+            from .optim import current_learning_rate
+
+            lr = current_learning_rate(self.model.optimizer)
+            if lr is not None:
+                values["learning_rate"] = lr
+            self._check(values, f"at the end of epoch {epoch + 1}")
+            partial = self.batches_in_epoch < self.steps_per_epoch
+            self.epochs_done = epoch + 1
+            improved = not self.failure and self._improved(values.get(self.monitor))
+            if improved:
+                self.best_value = values[self.monitor]
+                self.best_epoch = epoch + 1
+                self.best_weights = self.model.get_weights()
+                self.save_checkpoint()
+            writer = self.session._writer
+            writer.log_epoch(epoch + 1, values, partial=partial)
+            writer.update_status(epochs_done=self.epochs_done, best_epoch=self.best_epoch)
+            self.session._emit(
+                EpochEnd(
+                    epoch + 1, self.session.config.epochs, values,
+                    time.monotonic() - self._t0, improved,
+                )  # fmt: skip
+            )
+
+    _BRIDGE_CLASS = SessionBridge
+    return SessionBridge
+
+
+def _floats(logs: dict | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in (logs or {}).items():
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return out

@@ -1,0 +1,232 @@
+"""Run store, writing side: unique run directories, atomic JSON, metrics lines and TensorBoard events."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import RunStoreError
+
+CONFIG_FILE = "config.json"
+STATUS_FILE = "status.json"
+METRICS_FILE = "metrics.jsonl"
+RESULTS_FILE = "results.json"
+SUMMARY_FILE = "summary.txt"
+CHECKPOINT_FILE = "best_model.keras"
+PREDICTIONS_FILE = "test_predictions.npz"
+ERROR_FILE = "error.log"
+
+STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK  # mkstemp makes 0600 files; runs are shared like any other file
+
+
+def default_logdir(logdir: str | os.PathLike | None = None) -> Path:
+    """The log directory: the given one, else $KERASLAB_LOGDIR, else ./runs."""
+    if logdir:
+        return Path(logdir).expanduser()
+    env = os.environ.get("KERASLAB_LOGDIR")
+    return Path(env).expanduser() if env else Path("runs")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _clean(value: Any) -> Any:
+    """Make a value JSON-safe (numpy scalars, NaN/inf as strings are not allowed: use null)."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "item") and callable(value.item):
+        return _clean(value.item())
+    return value
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so readers see either the old or the new file, never a torn one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, _FILE_MODE)
+        with os.fdopen(fd, "w") as f:
+            json.dump(_clean(data), f, indent=2, sort_keys=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, _FILE_MODE)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def create_run_dir(logdir: str | os.PathLike, name: str) -> Path:
+    """Create ``<logdir>/<name>-<N>`` with the lowest free N >= 1, safely across processes.
+
+    ``os.mkdir`` is atomic: when two processes race for the same N, one gets
+    FileExistsError and moves on to N+1.
+    """
+    root = Path(logdir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunStoreError(f"cannot create log directory {root}: {exc.strerror}") from None
+    prefix = f"{name}-"
+    taken = []
+    for entry in os.listdir(root):
+        if entry.startswith(prefix) and entry[len(prefix) :].isdigit():
+            taken.append(int(entry[len(prefix) :]))
+    n = max(taken, default=0) + 1
+    for _ in range(10000):
+        path = root / f"{name}-{n}"
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            n += 1
+        except OSError as exc:
+            raise RunStoreError(f"cannot create run directory {path}: {exc.strerror}") from None
+    raise RunStoreError(f"could not find a free run directory name for {name} in {root}")
+
+
+class RunWriter:
+    """Writes one run directory while it trains. Thread-safe for status updates."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self._lock = threading.Lock()
+        self._status: dict[str, Any] = {}
+        self._train_events = None
+        self._val_events = None
+        self._metrics_file = None
+
+    # -- files ----------------------------------------------------------------------------
+    def write_config(self, config: dict[str, Any]) -> None:
+        write_json_atomic(self.run_dir / CONFIG_FILE, config)
+
+    def write_summary(self, text: str) -> None:
+        write_text_atomic(self.run_dir / SUMMARY_FILE, text)
+        self._events("train").add_text("summary", text, 0)
+        self._events("train").flush()
+
+    def write_results(self, results: dict[str, Any]) -> None:
+        write_json_atomic(self.run_dir / RESULTS_FILE, results)
+
+    def write_error(self, text: str) -> None:
+        (self.run_dir / ERROR_FILE).write_text(text)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / CHECKPOINT_FILE
+
+    # -- status ---------------------------------------------------------------------------
+    def start(self, **fields: Any) -> None:
+        with self._lock:
+            self._status = {
+                "status": "running",
+                "started": now_iso(),
+                "ended": None,
+                "heartbeat": time.time(),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "reason": None,
+                **fields,
+            }
+            write_json_atomic(self.run_dir / STATUS_FILE, self._status)
+
+    def update_status(self, **fields: Any) -> None:
+        with self._lock:
+            self._status.update(fields)
+            self._status["heartbeat"] = time.time()
+            write_json_atomic(self.run_dir / STATUS_FILE, self._status)
+
+    def heartbeat(self) -> None:
+        self.update_status()
+
+    def finish(self, status: str, reason: str | None = None, **fields: Any) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        self.update_status(status=status, ended=now_iso(), reason=reason, **fields)
+
+    # -- metrics --------------------------------------------------------------------------
+    def _events(self, split: str):
+        from .events import EventWriter
+
+        if split == "train":
+            if self._train_events is None:
+                self._train_events = EventWriter(self.run_dir / "train")
+            return self._train_events
+        if self._val_events is None:
+            self._val_events = EventWriter(self.run_dir / "validation")
+        return self._val_events
+
+    def _append_line(self, record: dict[str, Any]) -> None:
+        if self._metrics_file is None:
+            self._metrics_file = open(self.run_dir / METRICS_FILE, "a", buffering=1)
+        self._metrics_file.write(json.dumps(_clean(record)) + "\n")
+
+    def log_epoch(
+        self,
+        epoch: int,
+        logs: dict[str, float],
+        wall_time: float | None = None,
+        *,
+        partial: bool = False,
+    ) -> None:
+        """Record the metrics of a finished epoch (1-based) in metrics.jsonl and event files.
+
+        ``partial`` marks an epoch cut short by a stop. Event steps are 0-based epochs, as Keras' TensorBoard callback writes them;
+        ``val_*`` metrics go to ``validation/`` under the same tag without the prefix.
+        """
+        wall_time = time.time() if wall_time is None else wall_time
+        record = {"type": "epoch", "epoch": epoch, "time": wall_time, **logs}
+        if partial:
+            record["partial"] = True  # training was stopped inside this epoch
+        self._append_line(record)
+        for key, value in logs.items():
+            if value is None or not math.isfinite(value):
+                continue
+            split, tag = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            self._events(split).add_scalar(f"epoch_{tag}", float(value), epoch - 1, wall_time)
+        for writer in (self._train_events, self._val_events):
+            if writer is not None:
+                writer.flush()
+
+    def log_batch(self, epoch: float, step: int, logs: dict[str, float]) -> None:
+        """Record a (throttled) batch-level point; ``epoch`` is fractional (0.5 = half of epoch 1)."""
+        self._append_line(
+            {"type": "batch", "epoch": round(epoch, 4), "step": step, "time": time.time(), **logs}
+        )
+
+    def close(self) -> None:
+        for writer in (self._train_events, self._val_events):
+            if writer is not None:
+                writer.close()
+        if self._metrics_file is not None:
+            self._metrics_file.close()
+            self._metrics_file = None

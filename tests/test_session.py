@@ -1,0 +1,97 @@
+"""Training sessions on real data: train, stop mid-way, NaN handling, checkpoint and results."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from keraslab.core import (
+    BatchProgress,
+    EpochEnd,
+    Finished,
+    RunConfig,
+    Started,
+    TrainingSession,
+    load_dataset,
+    load_run,
+)
+
+
+def test_train_digits_end_to_end(logdir):
+    config = RunConfig(dataset="digits", model="mlp", epochs=4, batch_size=64, learning_rate=3e-3)
+    session = TrainingSession(config, logdir, progress_interval=0.0)
+    result = session.run()
+    events = session.poll()
+    assert result.status == "completed", result.reason
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1, 2, 3, 4]
+    assert any(isinstance(e, Started) for e in events)
+    assert any(isinstance(e, BatchProgress) and 0 < e.position < 1 for e in events)
+    assert isinstance(events[-1], Finished)
+    assert result.test["accuracy"] > 0.85
+
+    run = load_run(result.run_dir)
+    assert run.status == "completed" and run.epochs_done == 4
+    assert run.config["model_info"]["params"] == run.params > 0
+    assert run.test_accuracy == pytest.approx(result.test["accuracy"])
+    for name in ("config.json", "status.json", "metrics.jsonl", "summary.txt", "best_model.keras", "results.json", "test_predictions.npz"):
+        assert (result.run_dir / name).is_file(), name
+    assert "## Reproduce" in run.summary_text and "keraslab train" in run.summary_text
+    assert list(result.run_dir.glob("train/events.out.tfevents.*"))
+    assert list(result.run_dir.glob("validation/events.out.tfevents.*"))
+
+    # the checkpoint accepts raw images (normalization lives inside the model)
+    import keras
+
+    model = keras.saving.load_model(result.run_dir / "best_model.keras", safe_mode=True)
+    data = load_dataset("digits")
+    acc = float((model.predict(data.x_test, verbose=0).argmax(-1) == data.y_test).mean())
+    assert acc == pytest.approx(result.test["accuracy"], abs=1e-6)
+    preds = np.load(result.run_dir / "test_predictions.npz")
+    assert float((preds["y_pred"] == preds["y_true"]).mean()) == pytest.approx(acc, abs=1e-6)
+
+
+def test_stop_mid_training_keeps_what_was_learned(logdir):
+    config = RunConfig(dataset="digits", model="mlp", epochs=200, batch_size=16)
+    session = TrainingSession(config, logdir, progress_interval=0.0)
+
+    def stop_in_second_epoch(event):
+        if isinstance(event, BatchProgress) and event.epoch == 1 and event.batch >= 3:
+            session.stop()
+
+    session.subscribe(stop_in_second_epoch)
+    result = session.run()
+    assert result.status == "stopped"
+    assert result.epochs_done == 2  # epoch 1 complete, epoch 2 cut short
+    status = json.loads((result.run_dir / "status.json").read_text())
+    assert status["status"] == "stopped" and status["ended"]
+    lines = [json.loads(l) for l in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    epochs = [l for l in lines if l["type"] == "epoch"]
+    assert len(epochs) == 2 and epochs[-1].get("partial") is True
+    assert (result.run_dir / "best_model.keras").is_file()
+    assert "accuracy" in result.test
+
+
+def test_nan_loss_fails_the_run_with_reason(tmp_path, logdir):
+    path = tmp_path / "huge.npz"
+    x = np.full((64, 4, 4), 3e38, dtype=np.float32)
+    np.savez(path, x_train=x, y_train=np.arange(64) % 2, x_test=x[:8], y_test=np.arange(8) % 2)
+    config = RunConfig(dataset=str(path), model="mlp", epochs=5, batch_size=16, normalization="none")
+    result = TrainingSession(config, logdir, progress_interval=0.0).run()
+    assert result.status == "failed"
+    assert "loss became nan" in result.reason or "loss became inf" in result.reason
+    assert load_run(result.run_dir).status == "failed"
+
+
+def test_bad_dataset_fails_cleanly(logdir, empty_keras_home):
+    config = RunConfig(dataset="fashion_mnist", model="mlp", epochs=1)
+    import os
+
+    os.environ["KERASLAB_OFFLINE"] = "1"
+    try:
+        result = TrainingSession(config, logdir).run()
+    finally:
+        del os.environ["KERASLAB_OFFLINE"]
+    assert result.status == "failed" and "not available offline" in result.reason
+    assert load_run(result.run_dir).status_info["reason"] == result.reason

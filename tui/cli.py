@@ -1,0 +1,529 @@
+"""The `keraslab` command line: train, runs, show, datasets, presets, lint (and the app)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from keraslab import core
+from keraslab.core import KeraslabError, RunConfig
+
+from . import fmt
+from .textplot import line_chart
+
+DESCRIPTION = """\
+keraslab: a terminal experiment explorer for Keras.
+
+Design layer stacks, train on the GPU (CPU fallback), and browse past runs
+without TensorBoard's server. Runs are stored under --logdir (default ./runs,
+or $KERASLAB_LOGDIR) in a form both keraslab and TensorBoard read."""
+
+EPILOG = """\
+examples:
+  keraslab train --dataset digits --model cnn --epochs 5
+  keraslab train --dataset mnist --model cnn --epochs 3
+  keraslab train --dataset mnist --model "conv16k3-bn-relu-maxpool2-flatten-dense10-softmax"
+  keraslab runs
+  keraslab show digits-cnn-1
+  keraslab datasets
+
+Run 'keraslab COMMAND --help' for the options of each command."""
+
+
+class CliError(Exception):
+    """A bad command line: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise CliError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _add_logdir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--logdir",
+        metavar="DIR",
+        help="log directory holding the runs (default: $KERASLAB_LOGDIR or ./runs)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="keraslab",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"keraslab {core.__version__}")
+    parser.add_argument(
+        "--logdir", dest="app_logdir", metavar="DIR", help="with no command: the log directory the app uses"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    d = RunConfig()
+    t = sub.add_parser(
+        "train",
+        help="train a model and record the run",
+        description="Train a model headless (terminal or batch job) and record the run directory.",
+        epilog="The run directory holds config.json, status.json, metrics.jsonl, TensorBoard "
+        "events (train/, validation/), summary.txt, best_model.keras and results.json.\n"
+        "Ctrl+C (or SIGTERM) stops after the current batch and keeps the run as 'stopped'.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    t.add_argument("--dataset", help=f"dataset name or path to an .npz file (default: {d.dataset}; see 'keraslab datasets')")
+    t.add_argument("--model", help=f"preset name or layer-stack notation (default: {d.model}; see 'keraslab presets')")
+    t.add_argument("--model-file", metavar="FILE", help="JSON file with a layer stack (a list of layers, or {\"layers\": [...]})")
+    t.add_argument("--config", metavar="FILE", help="start from a config.json (of a run, or a plain RunConfig JSON); other options override it")
+    t.add_argument("--epochs", type=_positive_int, help=f"number of epochs (default: {d.epochs})")
+    t.add_argument("--batch-size", type=_positive_int, help=f"batch size (default: {d.batch_size})")
+    t.add_argument("--optimizer", choices=core.OPTIMIZERS, help=f"optimizer (default: {d.optimizer})")
+    t.add_argument("--lr", "--learning-rate", dest="learning_rate", type=_float, help=f"learning rate (default: {d.learning_rate:g})")
+    t.add_argument("--momentum", type=_float, help="momentum for sgd and rmsprop (default: 0)")
+    t.add_argument("--lr-schedule", choices=core.LR_SCHEDULES, help="learning-rate schedule (default: constant)")
+    t.add_argument("--loss", choices=core.LOSSES, help=f"loss (default: {d.loss})")
+    t.add_argument("--from-logits", dest="from_logits", action="store_true", default=None, help="the model outputs logits (default: decided from the last layer)")
+    t.add_argument("--no-from-logits", dest="from_logits", action="store_false", help="the model outputs probabilities")
+    t.add_argument("--validation-split", type=_float, help=f"fraction of training data held out for validation (default: {d.validation_split})")
+    t.add_argument("--seed", type=_nonneg_int, help=f"random seed for data split, initialization and shuffling (default: {d.seed})")
+    t.add_argument("--early-stopping", type=_nonneg_int, metavar="PATIENCE", help="stop after this many epochs without val_loss improvement (default: 0 = off)")
+    t.add_argument("--limit", type=_positive_int, metavar="N", help="use at most N training and N test samples (quick experiments)")
+    t.add_argument("--normalization", choices=core.NORMALIZATIONS, help=f"input scaling built into the model (default: {d.normalization})")
+    t.add_argument("--l2", type=_float, help="global L2 weight decay on conv/dense kernels (default: 0)")
+    t.add_argument("--name", help="run name; the run directory is <logdir>/<name>-<N> (default: <dataset>-<model>)")
+    t.add_argument("--data-dir", metavar="DIR", help="folder with dataset files (also $KERASLAB_DATA_DIR; the Keras cache is searched too)")
+    t.add_argument("--offline", action="store_true", help="never try to download datasets (also KERASLAB_OFFLINE=1)")
+    t.add_argument("--json", action="store_true", help="print the final result as JSON on stdout")
+    _add_logdir(t)
+
+    r = sub.add_parser("runs", help="list runs in a log directory", description="List recorded runs, oldest first.")
+    _add_logdir(r)
+    r.add_argument("--json", action="store_true", help="print the runs as JSON")
+
+    s = sub.add_parser("show", help="show one run: config, metrics and curves", description="Print a run's configuration, final metrics and loss/accuracy curves.")
+    s.add_argument("run", metavar="RUN", help="run directory, run name, or a unique prefix of one")
+    _add_logdir(s)
+    s.add_argument("--no-plot", action="store_true", help="skip the curves")
+    s.add_argument("--summary", action="store_true", help="also print the model summary")
+
+    ds = sub.add_parser("datasets", help="list datasets and whether they are available offline", description="List datasets with shape, classes and whether their files are here.")
+    ds.add_argument("--data-dir", metavar="DIR", help="extra folder with dataset files")
+
+    p = sub.add_parser("presets", help="list layer-stack presets with parameter counts", description="List the presets (architectures from the classic Keras labs).")
+    p.add_argument("--dataset", action="append", metavar="D", help="count parameters for this dataset (repeatable; default: digits, mnist, cifar10)")
+
+    lt = sub.add_parser("lint", help="preview shapes/parameters and review a layer stack", description="Print each layer's output shape and parameter count, then design findings. Exit status 1 when there are errors.")
+    lt.add_argument("spec", metavar="SPEC", help="preset name, layer-stack notation, or a .json stack file")
+    lt.add_argument("--dataset", default="digits", help="dataset whose input shape and classes to use (default: digits)")
+    lt.add_argument("--loss", choices=core.LOSSES, default=d.loss, help="loss the model will train with")
+    lt.add_argument("--from-logits", action="store_true", help="the loss expects logits")
+    lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
+    return parser
+
+
+# --- train ------------------------------------------------------------------------------
+
+
+def _config_from_args(args: argparse.Namespace) -> RunConfig:
+    base: dict = {}
+    if args.config:
+        try:
+            data = json.loads(Path(args.config).read_text())
+        except (OSError, ValueError) as exc:
+            raise CliError(f"--config {args.config}: cannot read JSON ({exc})") from None
+        base = data.get("run", data) if isinstance(data, dict) else data
+    config = RunConfig.from_dict(base) if base else RunConfig()
+    explicit = {
+        key: getattr(args, key)
+        for key in (
+            "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "lr_schedule",
+            "loss", "from_logits", "validation_split", "seed", "early_stopping", "limit",
+            "normalization", "l2", "name", "data_dir",
+        )
+        if getattr(args, key) is not None
+    }  # fmt: skip
+    for key, value in explicit.items():
+        setattr(config, key, value)
+    if args.dataset is not None:
+        config.dataset = args.dataset
+    if args.model is not None:
+        config.model, config.layers = args.model, None
+    if args.model_file:
+        try:
+            data = json.loads(Path(args.model_file).read_text())
+        except (OSError, ValueError) as exc:
+            raise CliError(f"--model-file {args.model_file}: cannot read JSON ({exc})") from None
+        layers = data.get("layers") if isinstance(data, dict) else data
+        config.layers = core.stack_to_json(core.stack_from_json(layers))
+    if config.layers is None:
+        core.resolve_model(config.model)  # fail fast on a bad preset name or notation
+    return config.validate()
+
+
+def _ordered(logs: dict[str, float]) -> list[tuple[str, float]]:
+    """Metrics in reading order: loss, other train metrics, then val_loss and val_*."""
+
+    def rank(key: str) -> tuple:
+        val = key.startswith("val_")
+        base = key[4:] if val else key
+        return (val, base != "loss", base)
+
+    return sorted(((k, v) for k, v in logs.items() if k != "learning_rate"), key=lambda kv: rank(kv[0]))
+
+
+class _Printer:
+    """Prints session events: a live line on a terminal, plain lines in a batch job."""
+
+    def __init__(self, stream=sys.stdout, tty: bool | None = None):
+        self.stream = stream
+        self.tty = stream.isatty() if tty is None else tty
+        self.last_plain = 0.0
+        self.open_line = False
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def line(self, text: str) -> None:
+        if self.open_line:
+            self._write("\r\x1b[2K")
+            self.open_line = False
+        self._write(text + "\n")
+
+    def event(self, ev) -> None:
+        if isinstance(ev, core.Phase):
+            self.line(f"... {ev.message}")
+        elif isinstance(ev, core.Started):
+            self.line(
+                f"run {ev.run_dir}  |  {ev.device}  |  {ev.params:,} parameters  |  "
+                f"{ev.train_samples:,} training samples, {ev.steps_per_epoch} batches/epoch"
+            )
+        elif isinstance(ev, core.BatchProgress):
+            self._batch(ev)
+        elif isinstance(ev, core.EpochEnd):
+            metrics = "  ".join(f"{k} {v:.4f}" for k, v in _ordered(ev.logs))
+            mark = "  *" if ev.improved else ""
+            self.line(f"epoch {ev.epoch}/{ev.epochs}  {metrics}  [{fmt.duration(ev.elapsed)}]{mark}")
+
+    def _batch(self, ev) -> None:
+        done = ev.batch / max(1, ev.batches)
+        eta = ""
+        if ev.position > 0 and ev.elapsed > 0:
+            remaining = ev.elapsed / ev.position * (ev.epochs - ev.position)
+            eta = f"  ETA {fmt.duration(remaining)}"
+        loss = ev.logs.get("loss")
+        acc = ev.logs.get("accuracy")
+        text = (
+            f"epoch {ev.epoch + 1}/{ev.epochs}  batch {ev.batch}/{ev.batches}  "
+            f"loss {fmt.metric(loss)}  accuracy {fmt.metric(acc)}  "
+            f"{ev.samples_per_second:,.0f} samples/s{eta}"
+        )
+        if self.tty:
+            width = shutil.get_terminal_size((100, 24)).columns
+            bar_w = 20
+            filled = int(done * bar_w)
+            bar = "[" + "#" * filled + "." * (bar_w - filled) + "] "
+            self._write("\r\x1b[2K" + (bar + text)[: width - 1])
+            self.open_line = True
+        elif time.monotonic() - self.last_plain >= 30:
+            self.last_plain = time.monotonic()
+            self.line(text)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.offline:
+        os.environ["KERASLAB_OFFLINE"] = "1"
+    config = _config_from_args(args)
+    session = core.TrainingSession(config, args.logdir)
+    printer = _Printer(sys.stderr if args.json else sys.stdout)
+    interrupts = {"count": 0}
+
+    def on_signal(signum, _frame):
+        interrupts["count"] += 1
+        if interrupts["count"] == 1:
+            session.stop()
+            printer.line("stopping after the current batch (press Ctrl+C again to abort) ...")
+        else:
+            session.abort("aborted by a second interrupt")
+            printer.line("aborted; the run is marked interrupted")
+            os._exit(130)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        run_dir = session.start()
+        printer.line(f"run directory: {run_dir}")
+        result = None
+        while result is None:
+            for ev in session.poll(timeout=0.25):
+                printer.event(ev)
+                if isinstance(ev, core.Finished):
+                    result = ev
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    out = printer
+    out.line(f"status: {result.status}" + (f" ({result.reason})" if result.reason else ""))
+    if result.test:
+        acc = result.test.get("accuracy")
+        out.line(
+            f"test accuracy: {fmt.metric(acc)}  test loss: {fmt.metric(result.test.get('loss'))}"
+            + (f"  best epoch: {result.best_epoch}" if result.best_epoch else "")
+        )
+    out.line(f"run: {result.run_dir}")
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    return {"completed": 0, "stopped": 130}.get(result.status, 1)
+
+
+# --- runs / show ------------------------------------------------------------------------
+
+
+def _run_row(run) -> list[str]:
+    planned = run.epochs_planned
+    epochs = f"{run.epochs_done}/{planned}" if planned else str(run.epochs_done)
+    return [
+        run.name, run.status, run.dataset, run.model, fmt.count(run.params), epochs,
+        fmt.metric(run.best_val_accuracy), fmt.metric(run.test_accuracy), fmt.duration(run.duration),
+    ]  # fmt: skip
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    logdir = core.default_logdir(args.logdir)
+    runs = core.find_runs(logdir)
+    if args.json:
+        print(json.dumps([_run_json(r) for r in runs], indent=2))
+        return 0
+    if not runs:
+        print(f"no runs in {logdir} (start one with 'keraslab train')")
+        return 0
+    headers = ["run", "status", "dataset", "model", "params", "epochs", "best val acc", "test acc", "duration"]
+    print(fmt.table(headers, [_run_row(r) for r in runs], right=(4, 5, 6, 7, 8)))
+    for run in runs:
+        for warning in run.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _run_json(run) -> dict:
+    return {
+        "name": run.name,
+        "path": str(run.path),
+        "status": run.status,
+        "dataset": run.dataset,
+        "model": run.model,
+        "params": run.params,
+        "epochs_done": run.epochs_done,
+        "best_val_accuracy": run.best_val_accuracy,
+        "test_accuracy": run.test_accuracy,
+        "duration": run.duration,
+        "started": run.started,
+    }
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    run = core.load_run(core.resolve_run(args.run, args.logdir))
+    print(f"run       {run.name}  ({run.path})")
+    print(f"status    {run.status}" + (f"  ({run.status_info['reason']})" if run.status_info.get("reason") else ""))
+    print(f"started   {run.started or '-'}   duration {fmt.duration(run.duration)}")
+    info = run.config.get("model_info", {})
+    if info:
+        print(f"model     {info.get('notation', run.model)}")
+        print(f"params    {fmt.count(info.get('params'))}")
+    if run.config.get("device"):
+        print(f"device    {run.config['device']}")
+    if run.config.get("reproduce"):
+        print(f"reproduce {run.config['reproduce']}")
+    print("\nconfig")
+    for key, value in run.run_config.items():
+        if value not in (None, {}, []) and key != "layers":
+            print(f"  {key:<18}{value}")
+    if run.epochs:
+        last = run.epochs[-1]
+        print(f"\nepoch {last.get('epoch')} (last)")
+        for key, value in last.items():
+            if key not in ("type", "epoch", "time", "partial") and isinstance(value, (int, float)):
+                print(f"  {key:<18}{value:.4f}" if isinstance(value, float) else f"  {key:<18}{value}")
+    if run.results:
+        test = run.results.get("test", {})
+        print("\ntest set (best epoch {})".format(run.results.get("best_epoch", "-")))
+        for key, value in test.items():
+            print(f"  {key:<18}{value:.4f}")
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.summary and run.summary_text:
+        print("\n" + run.summary_text)
+    if not args.no_plot and run.epochs:
+        width = min(100, shutil.get_terminal_size((100, 24)).columns)
+        color = sys.stdout.isatty()
+        xs = [e.get("epoch") for e in run.epochs]
+        for metric_name in ("loss", "accuracy"):
+            chart = line_chart(
+                metric_name,
+                [
+                    ("train", xs, run.metric(metric_name)),
+                    ("validation", xs, run.metric(f"val_{metric_name}")),
+                ],
+                width=width,
+                height=14,
+                color=color,
+            )
+            print("\n" + chart)
+    return 0
+
+
+# --- datasets / presets / lint ----------------------------------------------------------
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    rows = []
+    notes = []
+    for info in core.list_datasets():
+        avail = core.availability(info.name, args.data_dir)
+        shape = "x".join(str(s) for s in info.input_shape)
+        state = "ready" if avail.ready else "missing"
+        rows.append([info.name, shape, str(info.num_classes), f"{info.train_size:,}", f"{info.test_size:,}", state, info.description])
+        if not avail.ready:
+            notes.append(f"{info.name}: {avail.message}")
+    print(fmt.table(["dataset", "shape", "classes", "train", "test", "offline", "description"], rows, right=(2, 3, 4)))
+    print("\nAny .npz file with x_train, y_train, x_test, y_test also works: --dataset path/to/file.npz")
+    if notes:
+        print("\nto make the missing ones available offline:")
+        for note in notes:
+            print(f"  {note}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    names = args.dataset or ["digits", "mnist", "cifar10"]
+    infos = [core.get_dataset_info(n) for n in names]
+    rows = []
+    for preset in core.PRESETS.values():
+        row = [preset.name, preset.dataset]
+        for info in infos:
+            try:
+                preview = core.preview_stack(preset.stack, info.input_shape, info.num_classes)
+                row.append(f"{preview.total_params:,}")
+            except KeraslabError:
+                row.append("n/a")
+        row.append(preset.description)
+        rows.append(row)
+    headers = ["preset", "made for", *[f"params ({i.name})" for i in infos], "description"]
+    print(fmt.table(headers, rows, right=tuple(range(2, 2 + len(infos)))))
+    return 0
+
+
+def _load_spec(spec: str):
+    if spec.endswith(".json"):
+        try:
+            data = json.loads(Path(spec).read_text())
+        except (OSError, ValueError) as exc:
+            raise CliError(f"{spec}: cannot read JSON ({exc})") from None
+        return core.stack_from_json(data.get("layers") if isinstance(data, dict) else data)
+    return core.resolve_model(spec)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    stack = _load_spec(args.spec)
+    info = core.get_dataset_info(args.dataset)
+    findings = core.lint_stack(
+        stack,
+        info.input_shape,
+        info.num_classes,
+        loss=args.loss,
+        from_logits=args.from_logits,
+        normalized_input=args.normalization != "none",
+    )
+    try:
+        preview = core.preview_stack(stack, info.input_shape, info.num_classes)
+    except KeraslabError:
+        preview = None
+    print(f"{core.format_stack(stack)}\n")
+    print(f"input {'x'.join(map(str, info.input_shape))} ({info.name}), {info.num_classes} classes\n")
+    if preview is not None:
+        rows = [
+            [str(r.index), r.name, r.token, "x".join("?" if s is None else str(s) for s in r.output_shape), f"{r.params:,}"]
+            for r in preview.rows
+        ]
+        print(fmt.table(["#", "layer", "token", "output", "params"], rows, right=(0, 4)))
+        print(
+            f"\ntotal {preview.total_params:,} parameters "
+            f"({preview.trainable_params:,} trainable, {preview.non_trainable_params:,} non-trainable)"
+        )
+    if not findings:
+        print("\nno findings: the design looks sound")
+        return 0
+    print()
+    for f in findings:
+        where = f"layer {f.layer}" if f.layer is not None else "model"
+        print(f"{f.severity:<7} {where:<9} {f.message}")
+        if f.suggestion:
+            print(f"{'':<17} -> {f.suggestion}")
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "runs": cmd_runs,
+    "show": cmd_show,
+    "datasets": cmd_datasets,
+    "presets": cmd_presets,
+    "lint": cmd_lint,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            from .app import run_app
+
+            return run_app(logdir=args.app_logdir)
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeraslabError as exc:
+        print(f"keraslab: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
