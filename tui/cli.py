@@ -209,7 +209,7 @@ class _Printer:
     def __init__(self, stream=sys.stdout, tty: bool | None = None):
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
-        self.last_plain = 0.0
+        self.last_plain = time.monotonic()  # plain progress lines every 30 s, not at once
         self.open_line = False
 
     def _write(self, text: str) -> None:
