@@ -1,0 +1,888 @@
+"""TensorBoard event files (TFRecord of Event protos) written and read in pure Python, without TensorFlow."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Plain generated protobuf modules: importing them never imports TensorFlow
+# (unlike ``tensorboard.compat.tf``, which we must not touch).
+from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+
+from .errors import RunStoreError
+
+__all__ = [
+    "EventFileReader",
+    "EventWriter",
+    "RunEventReader",
+    "RunScalars",
+    "ScalarSeries",
+    "encode_record",
+    "is_event_file",
+    "masked_crc32c",
+    "read_records",
+    "read_run_scalars",
+]
+
+_EVENT_FILE_PREFIX = "events.out.tfevents."
+
+# --------------------------------------------------------------------------- CRC32C
+
+
+def _make_crc_table() -> list[int]:
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+def _py_crc32c(data: bytes, _table: list[int] | None = None) -> int:
+    """Pure-Python CRC-32C (Castagnoli); slow, used only when ``crc32c`` is missing."""
+    table = _table or _CRC_TABLE
+    crc = 0xFFFFFFFF
+    for b in bytes(data):
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+_CRC_TABLE = _make_crc_table()
+
+try:  # hardware-accelerated (SSE4.2 / ARMv8) when available
+    from crc32c import crc32c as _crc32c
+except ImportError:  # pragma: no cover - exercised by a test that forces the fallback
+    _crc32c = _py_crc32c
+
+_MASK_DELTA = 0xA282EAD8
+
+
+def masked_crc32c(data: bytes) -> int:
+    """The TFRecord "masked" CRC-32C of ``data``."""
+    crc = _crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def encode_record(data: bytes) -> bytes:
+    """Frame ``data`` as one TFRecord: length, masked CRC of length, data, masked CRC of data."""
+    header = struct.pack("<Q", len(data))
+    return b"".join(
+        (
+            header,
+            struct.pack("<I", masked_crc32c(header)),
+            data,
+            struct.pack("<I", masked_crc32c(data)),
+        )
+    )
+
+
+# --------------------------------------------------------------------------- writer
+
+_DT_FLOAT = 1
+_DT_STRING = 7
+_SCALARS = "scalars"
+_TEXT = "text"
+
+_file_counter = itertools.count()
+_counter_lock = threading.Lock()
+
+
+class EventWriter:
+    """Append-only writer of one TensorBoard event file in ``logdir``.
+
+    The file is named like TensorFlow 2 names its own
+    (``events.out.tfevents.<time>.<host>.<pid>.<counter>.v2``); scalars and texts are
+    encoded exactly as ``tf.summary.scalar`` / ``tf.summary.text`` encode them, so
+    TensorBoard and :class:`EventFileReader` both read them.
+    """
+
+    def __init__(self, logdir: str | Path, *, filename_suffix: str = ".v2"):
+        self.logdir = Path(logdir)
+        try:
+            self.logdir.mkdir(parents=True, exist_ok=True)
+            host = socket.gethostname() or "localhost"
+            while True:
+                with _counter_lock:
+                    counter = next(_file_counter)
+                name = (
+                    f"{_EVENT_FILE_PREFIX}{int(time.time())}.{host}.{os.getpid()}"
+                    f".{counter}{filename_suffix}"
+                )
+                try:
+                    self._file = open(self.logdir / name, "xb")  # noqa: SIM115
+                    break
+                except FileExistsError:
+                    continue
+        except OSError as exc:
+            raise RunStoreError(f"cannot create an event file in {self.logdir}: {exc}") from exc
+        self.path = self.logdir / name
+        self._lock = threading.Lock()
+        first = event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2")
+        first.source_metadata.writer = "keraslab"
+        self.add_event(first)
+        self.flush()
+
+    # -- raw API
+    def write_record(self, data: bytes) -> None:
+        """Append one raw TFRecord holding ``data`` (a serialized Event)."""
+        rec = encode_record(bytes(data))
+        with self._lock:
+            if self._file.closed:
+                raise RunStoreError(f"event file {self.path} is closed")
+            try:
+                self._file.write(rec)
+            except OSError as exc:
+                raise RunStoreError(f"cannot write event file {self.path}: {exc}") from exc
+
+    def add_event(self, event: event_pb2.Event) -> None:
+        """Append one Event proto as it is."""
+        self.write_record(event.SerializeToString())
+
+    def add_summary(
+        self, summary: summary_pb2.Summary, step: int, wall_time: float | None = None
+    ) -> None:
+        """Append an Event holding ``summary`` (any Summary, e.g. legacy ``simple_value``)."""
+        event = event_pb2.Event(
+            wall_time=time.time() if wall_time is None else float(wall_time), step=int(step)
+        )
+        event.summary.CopyFrom(summary)
+        self.add_event(event)
+
+    # -- high-level API
+    def add_scalar(self, tag: str, value: float, step: int, wall_time: float | None = None) -> None:
+        """Write a scalar exactly as TF2 ``tf.summary.scalar`` does (DT_FLOAT tensor, plugin "scalars")."""
+        tensor = tensor_pb2.TensorProto(
+            dtype=_DT_FLOAT,
+            tensor_shape=tensor_shape_pb2.TensorShapeProto(),
+            tensor_content=struct.pack("<f", float(value)),
+        )
+        self.add_summary(_tensor_summary(tag, tensor, _SCALARS), step, wall_time)
+
+    def add_text(self, tag: str, text: str, step: int = 0, wall_time: float | None = None) -> None:
+        """Write a text exactly as TF2 ``tf.summary.text`` does (DT_STRING tensor, plugin "text")."""
+        tensor = tensor_pb2.TensorProto(
+            dtype=_DT_STRING,
+            tensor_shape=tensor_shape_pb2.TensorShapeProto(),
+            string_val=[str(text).encode("utf-8")],
+        )
+        self.add_summary(_tensor_summary(tag, tensor, _TEXT), step, wall_time)
+
+    def flush(self) -> None:
+        """Hand buffered records to the OS so that readers following the file see them."""
+        with self._lock:
+            if not self._file.closed:
+                try:
+                    self._file.flush()
+                except OSError as exc:
+                    raise RunStoreError(f"cannot write event file {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Flush and close the file (idempotent)."""
+        with self._lock:
+            if not self._file.closed:
+                try:
+                    self._file.close()  # flushes
+                except OSError as exc:
+                    raise RunStoreError(f"cannot write event file {self.path}: {exc}") from exc
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventWriter({str(self.path)!r})"
+
+
+def _tensor_summary(tag: str, tensor: tensor_pb2.TensorProto, plugin: str) -> summary_pb2.Summary:
+    value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
+    value.metadata.plugin_data.plugin_name = plugin
+    return summary_pb2.Summary(value=[value])
+
+
+# --------------------------------------------------------------------------- records
+
+_CHUNK = 4 << 20
+_HEADER = 12
+_U64_CRC = struct.Struct("<QI")
+_U32 = struct.Struct("<I")
+_FRAME = struct.Struct("<IQI")  # data CRC of one record + header of the next
+
+
+def _scan(buf, base: int, path, out: list, warnings: list) -> tuple[int, bool, int]:
+    """Collect the complete records of ``buf`` (file bytes starting at offset ``base``).
+
+    Returns ``(consumed, damaged, need)``: bytes consumed, whether a damaged length
+    header stopped the scan, and the total size of the incomplete record at
+    ``consumed`` when its header is valid (0 when unknown).
+    """
+    pos = 0
+    n = len(buf)
+    unpack_header = _U64_CRC.unpack_from
+    unpack_u32 = _U32.unpack_from
+    crc = _crc32c
+    mask = _MASK_DELTA
+    append = out.append
+    while pos + _HEADER <= n:
+        length, hcrc = unpack_header(buf, pos)
+        c = crc(buf[pos : pos + 8])
+        if (((c >> 15) | (c << 17)) + mask) & 0xFFFFFFFF != hcrc:
+            warnings.append(
+                f"{path}: damaged record header at byte {base + pos}; the rest of the file is ignored"
+            )
+            return pos, True, 0
+        end = pos + _HEADER + length + 4
+        if end > n:
+            return pos, False, end - pos
+        data = buf[pos + _HEADER : end - 4]
+        c = crc(data)
+        if (((c >> 15) | (c << 17)) + mask) & 0xFFFFFFFF != unpack_u32(buf, end - 4)[0]:
+            warnings.append(
+                f"{path}: corrupt record at byte {base + pos} (data checksum mismatch); skipped"
+            )
+        else:
+            append(data)
+        pos = end
+    return pos, False, 0
+
+
+def _read_from(path, offset: int, scan, warnings: list) -> int:
+    """Feed the bytes of ``path`` from ``offset`` on to ``scan(buf, base)`` chunk by chunk.
+
+    ``scan`` returns ``(consumed, damaged, need)`` like :func:`_scan`. Returns the
+    offset where a later read must resume (the start of the first incomplete record).
+    """
+    try:
+        f = open(path, "rb")  # noqa: SIM115
+    except OSError as exc:
+        warnings.append(f"{path}: cannot open: {exc}")
+        return offset
+    pos = offset  # file offset of buf[0]
+    with f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if size < offset:
+                warnings.append(
+                    f"{path}: file shrank below the last read position ({size} < {offset} bytes)"
+                )
+                return offset
+            if size == offset:
+                return offset
+            f.seek(offset)
+            buf = b""
+            need = 0
+            while True:
+                # Read at least the whole next record: its length was CRC-checked and is
+                # bounded by the file size below, so this never allocates from garbage.
+                chunk = f.read(max(_CHUNK, need - len(buf)))
+                if not chunk:
+                    break
+                buf = buf + chunk if buf else chunk
+                consumed, damaged, need = scan(buf, pos)
+                pos += consumed
+                if damaged:
+                    break
+                buf = buf[consumed:]
+                if need > len(buf) and pos + need > os.fstat(f.fileno()).st_size:
+                    break  # truncated tail (a record still being written)
+        except OSError as exc:
+            warnings.append(f"{path}: read error: {exc}")
+    return pos
+
+
+def read_records(path: str | Path, offset: int = 0) -> tuple[list[bytes], int, list[str]]:
+    """Read the complete TFRecords of ``path`` from byte ``offset``.
+
+    Returns ``(records, new_offset, warnings)``. A partially written last record is not
+    an error: ``new_offset`` is where it starts, so a later call resumes there. A
+    damaged length header stops the scan (with a warning naming file and offset); a
+    record whose data checksum fails is skipped with a warning.
+    """
+    warnings: list[str] = []
+    records: list[bytes] = []
+    new_offset = _read_from(
+        path, offset, lambda buf, base: _scan(buf, base, path, records, warnings), warnings
+    )
+    return records, new_offset, warnings
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(slots=True)
+class ScalarSeries:
+    """One scalar tag's points in file order: parallel lists of steps, wall times and values."""
+
+    steps: list[int] = field(default_factory=list)
+    wall_times: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def append(self, step: int, wall_time: float, value: float) -> None:
+        self.steps.append(step)
+        self.wall_times.append(wall_time)
+        self.values.append(value)
+
+    def extend(self, other: ScalarSeries) -> None:
+        self.steps.extend(other.steps)
+        self.wall_times.extend(other.wall_times)
+        self.values.extend(other.values)
+
+    def copy(self) -> ScalarSeries:
+        return ScalarSeries(list(self.steps), list(self.wall_times), list(self.values))
+
+    def last(self) -> tuple[int, float] | None:
+        """``(step, value)`` of the last point, or None when empty."""
+        return (self.steps[-1], self.values[-1]) if self.steps else None
+
+    def to_numpy(self):
+        """``(steps int64, wall_times float64, values float64)`` numpy arrays."""
+        import numpy as np
+
+        return (
+            np.asarray(self.steps, dtype=np.int64),
+            np.asarray(self.wall_times, dtype=np.float64),
+            np.asarray(self.values, dtype=np.float64),
+        )
+
+
+# TensorProto dtype -> (struct format of one element in tensor_content, value field)
+_DT_HALF = 19
+_DT_BFLOAT16 = 14
+_NUMERIC = {
+    1: ("<f", "float_val"),  # DT_FLOAT
+    2: ("<d", "double_val"),  # DT_DOUBLE
+    3: ("<i", "int_val"),  # DT_INT32
+    4: ("<B", "int_val"),  # DT_UINT8
+    5: ("<h", "int_val"),  # DT_INT16
+    6: ("<b", "int_val"),  # DT_INT8
+    9: ("<q", "int64_val"),  # DT_INT64
+    10: ("<?", "bool_val"),  # DT_BOOL
+    14: ("<H", "half_val"),  # DT_BFLOAT16 (top 16 bits of a float32)
+    17: ("<H", "int_val"),  # DT_UINT16
+    19: ("<e", "half_val"),  # DT_HALF
+    22: ("<I", "uint32_val"),  # DT_UINT32
+    23: ("<Q", "uint64_val"),  # DT_UINT64
+}
+
+
+def _convert_scalar(dtype: int, raw) -> float:
+    """Convert a raw element of ``dtype`` (from a *_val field) to float."""
+    if dtype == _DT_HALF:
+        return struct.unpack("<e", struct.pack("<H", raw & 0xFFFF))[0]
+    if dtype == _DT_BFLOAT16:
+        return struct.unpack("<f", struct.pack("<I", (raw & 0xFFFF) << 16))[0]
+    return float(raw)
+
+
+def _content_scalar(dtype: int, content: bytes) -> float | None:
+    fmt = _NUMERIC[dtype][0]
+    if len(content) != struct.calcsize(fmt):
+        return None
+    raw = struct.unpack(fmt, content)[0]
+    if dtype == _DT_BFLOAT16:
+        return _convert_scalar(dtype, raw)
+    return float(raw)
+
+
+def _pb_tensor_scalar(t) -> float | None:
+    """The value of a numeric scalar (one-element) TensorProto, else None."""
+    dtype = t.dtype
+    spec = _NUMERIC.get(dtype)
+    if spec is None or t.tensor_shape.unknown_rank:
+        return None
+    for d in t.tensor_shape.dim:
+        if d.size != 1:
+            return None
+    content = t.tensor_content
+    if content:
+        return _content_scalar(dtype, content)
+    vals = getattr(t, spec[1])
+    if len(vals) != 1:
+        return None
+    return _convert_scalar(dtype, vals[0])
+
+
+def _pb_tensor_text(t) -> str | None:
+    if t.dtype != _DT_STRING or not t.string_val:
+        return None
+    return "\n".join(s.decode("utf-8", "replace") for s in t.string_val)
+
+
+def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
+    """Parse one Event with the protobuf classes.
+
+    Returns ``(wall_time, step, items)`` where items are ``(True, tag, float)`` scalars
+    and ``(False, tag, str)`` texts. ``plugins`` maps tag -> plugin name seen in the
+    tag's metadata (TF1 writers store metadata only on a tag's first occurrence).
+    """
+    ev = event_pb2.Event.FromString(data)
+    items: list = []
+    if ev.WhichOneof("what") != "summary":
+        return ev.wall_time, ev.step, items
+    for v in ev.summary.value:
+        tag = v.tag
+        if v.HasField("metadata"):
+            name = v.metadata.plugin_data.plugin_name
+            if name:
+                plugins[tag] = name
+        kind = v.WhichOneof("value")
+        if kind == "simple_value":
+            items.append((True, tag, v.simple_value))
+        elif kind == "tensor":
+            plugin = plugins.get(tag)
+            if plugin is None or plugin == _SCALARS:
+                x = _pb_tensor_scalar(v.tensor)
+                if x is not None:
+                    items.append((True, tag, x))
+            elif plugin == _TEXT:
+                s = _pb_tensor_text(v.tensor)
+                if s is not None:
+                    items.append((False, tag, s))
+    return ev.wall_time, ev.step, items
+
+
+def _varint_bytes(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+# Fast path. TF2 / Keras 3 write every scalar as one Event laid out as
+#   09 <wall_time f64> [10 <step varint>] <KEY> <value f32> <TAIL>
+# where KEY (summary, value, tag, tensor header) depends on the tag only and TAIL is
+# the "scalars" plugin metadata. Matching KEY and TAIL byte for byte identifies such
+# records without a protobuf parse; everything else takes the protobuf path.
+_FAST_TAIL = b"\x4a\x0b\x0a\x09\x0a\x07scalars"
+_FAST_SUFFIX = 4 + len(_FAST_TAIL)  # value + tail
+_TENSOR_HEAD = b"\x42\x0a\x08\x01\x12\x00\x22\x04"  # tensor{dtype=FLOAT, shape{}, content(4)}
+
+
+def _fast_key(tag: str) -> bytes:
+    """The bytes between step and value of a TF2 scalar Event for ``tag``."""
+    tagb = tag.encode("utf-8")
+    value_len = 1 + len(_varint_bytes(len(tagb))) + len(tagb) + len(_TENSOR_HEAD) + _FAST_SUFFIX
+    summary_len = 1 + len(_varint_bytes(value_len)) + value_len
+    return b"".join(
+        (
+            b"\x2a",
+            _varint_bytes(summary_len),
+            b"\x0a",
+            _varint_bytes(value_len),
+            b"\x0a",
+            _varint_bytes(len(tagb)),
+            tagb,
+            _TENSOR_HEAD,
+        )
+    )
+
+
+_GOOD_HEADERS: dict[int, int] = {}  # record length -> its verified masked CRC
+_FAST_TAGS: dict[bytes, str] = {}  # _fast_key(tag) -> tag, for every tag met so far
+_D = struct.Struct("<d").unpack_from
+_F = struct.Struct("<f").unpack_from
+
+
+_FAST_DTYPES: dict = {}  # record size -> numpy dtype of (wall_time, value)
+
+
+def _fast_step(d: bytes, base_len: int) -> int:
+    if len(d) == base_len:
+        return 0  # no step field
+    v = _read_varint(d, 10)[0]
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def _fast_columns(datas: list[bytes], key_len: int) -> tuple[list, list, list]:
+    """Steps, wall times and values of fast-path records (all of one tag, see _fast_key)."""
+    n = len(datas)
+    base_len = 9 + key_len + _FAST_SUFFIX  # the size of a record without a step field
+    if n >= 96 and _np is not None:
+        np = _np
+        lens = np.fromiter(map(len, datas), dtype=np.int64, count=n)
+        cuts = np.flatnonzero(lens[1:] != lens[:-1]) + 1
+        if len(cuts) <= n // 32:  # a few runs of equal-length records (steps grow)
+            steps: list = []
+            walls: list = []
+            values: list = []
+            bounds = [0, *cuts.tolist(), n]
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                size = int(lens[a])
+                blob = b"".join(datas[a:b])
+                dtype = _FAST_DTYPES.get(size)
+                if dtype is None:
+                    dtype = _FAST_DTYPES[size] = np.dtype(
+                        {
+                            "names": ["w", "v"],
+                            "formats": ["<f8", "<f4"],
+                            "offsets": [1, size - _FAST_SUFFIX],
+                            "itemsize": size,
+                        }
+                    )
+                rec = np.frombuffer(blob, dtype=dtype)
+                walls += rec["w"].tolist()
+                values += rec["v"].astype(np.float64).tolist()
+                nvar = size - base_len - 1  # varint bytes of the step
+                if nvar < 0:
+                    steps += [0] * (b - a)
+                    continue
+                rows = np.frombuffer(blob, dtype=np.uint8).reshape(b - a, size)
+                st = rows[:, 10].astype(np.uint64) & np.uint64(0x7F)
+                for j in range(1, nvar):
+                    st |= (rows[:, 10 + j].astype(np.uint64) & np.uint64(0x7F)) << np.uint64(7 * j)
+                steps += st.view(np.int64).tolist()
+            return steps, walls, values
+    one_byte = base_len + 2  # steps 1..127
+    return (
+        [d[10] if len(d) == one_byte else _fast_step(d, base_len) for d in datas],
+        [_D(d, 1)[0] for d in datas],
+        [_F(d, -_FAST_SUFFIX)[0] for d in datas],
+    )
+
+
+try:
+    import numpy as _np
+except ImportError:  # pragma: no cover
+    _np = None
+
+
+class EventFileReader:
+    """Incremental reader of one event file: scalars per tag, texts per tag.
+
+    ``read_new()`` parses only the bytes appended since the previous call and returns
+    the new scalar points; ``.scalars``, ``.texts`` and ``.warnings`` accumulate;
+    ``.offset`` is the byte offset where the next call resumes.
+    """
+
+    def __init__(self, path: str | Path, *, plugins: dict[str, str] | None = None):
+        self.path = Path(path)
+        self._spath = str(path)
+        self.offset = 0
+        self.last_read_bytes = 0
+        self.scalars: dict[str, ScalarSeries] = {}
+        self.texts: dict[str, list[tuple[int, str]]] = {}
+        self.warnings: list[str] = []
+        self._plugins: dict[str, str] = {} if plugins is None else plugins
+        self._warned: set[str] = set()
+        # state of one read_new() call
+        self._new: dict[str, ScalarSeries] = {}
+        self._sinks: dict[bytes, object] = {}  # fast-path key -> pending[tag].append
+        self._pending: dict[str, list[bytes]] = {}  # tag -> fast-path records not decoded yet
+        self._key_len: dict[str, int] = {}
+        self._call_warnings: list[str] = []
+
+    def read_new(self) -> dict[str, ScalarSeries]:
+        """Read what was appended since the last call; return only the new scalar points."""
+        return self._read(True)
+
+    def _read(self, return_new: bool) -> dict[str, ScalarSeries]:
+        new = self._new = {}
+        self._sinks = {}
+        self._pending = {}
+        warnings = self._call_warnings = []
+        start = self.offset
+        self.offset = _read_from(self._spath, start, self._scan_events, warnings)
+        self.last_read_bytes = self.offset - start
+        scalars = self.scalars
+        for tag, s in new.items():
+            acc = scalars.get(tag)
+            if acc is None:
+                scalars[tag] = s.copy() if return_new else s
+            else:
+                acc.extend(s)
+        for w in warnings:
+            # A damaged header is met again by every later call: report it once.
+            if w not in self._warned:
+                self._warned.add(w)
+                self.warnings.append(w)
+        self._new = {}
+        self._sinks = {}
+        self._pending = {}
+        return new if return_new else {}
+
+    def _scan_events(self, buf, base) -> tuple[int, bool, int]:
+        """:func:`_scan` fused with event decoding (the hot loop: keep it flat)."""
+        pos = 0
+        n = len(buf)
+        unpack_header = _U64_CRC.unpack_from
+        unpack_u32 = _U32.unpack_from
+        unpack_frame = _FRAME.unpack_from
+        crc = _crc32c
+        mask = _MASK_DELTA
+        good_headers = _GOOD_HEADERS
+        tail = _FAST_TAIL
+        suffix = _FAST_SUFFIX
+        fast_tags = _FAST_TAGS
+        sinks = self._sinks
+        warnings = self._call_warnings
+        if n < 12:
+            return 0, False, 0
+        length, hcrc = unpack_header(buf, 0)
+        try:
+            while length >= 0:
+                if good_headers.get(length) != hcrc:
+                    c = crc(buf[pos : pos + 8])
+                    if (((c >> 15) | (c << 17)) + mask) & 0xFFFFFFFF != hcrc:
+                        warnings.append(
+                            f"{self._spath}: damaged record header at byte {base + pos}; "
+                            "the rest of the file is ignored"
+                        )
+                        return pos, True, 0
+                    if len(good_headers) < 4096:
+                        good_headers[length] = hcrc
+                end = pos + 16 + length
+                if end > n:
+                    return pos, False, end - pos
+                data = buf[pos + 12 : end - 4]
+                pos = end
+                # this record's data CRC and the next record's header in one unpack
+                if end + 12 <= n:
+                    dcrc, length, hcrc = unpack_frame(buf, end - 4)
+                else:
+                    dcrc = unpack_u32(buf, end - 4)[0]
+                    length = -1
+                c = crc(data)
+                if (((c >> 15) | (c << 17)) + mask) & 0xFFFFFFFF != dcrc:
+                    warnings.append(
+                        f"{self._spath}: corrupt record at byte {base + pos - len(data) - 16} "
+                        "(data checksum mismatch); skipped"
+                    )
+                    continue
+                # ---- fast path: a TF2 scalar Event (see _fast_key), decoded later in bulk
+                if data[0] == 0x09 and data.endswith(tail):
+                    if data[9] != 0x10:
+                        key = data[9:-suffix]  # no step field: step 0
+                    elif data[10] < 0x80:
+                        key = data[11:-suffix]
+                    elif data[11] < 0x80:
+                        key = data[12:-suffix]
+                    else:
+                        try:
+                            key = data[_read_varint(data, 10)[1] : -suffix]
+                        except (ValueError, IndexError):  # garbage: let protobuf judge it
+                            key = b""
+                    sink = sinks.get(key)
+                    if sink is None:
+                        tag = fast_tags.get(key)
+                        if tag is not None:
+                            sink = self._new_sink(tag, key)
+                    if sink is not None:
+                        sink(data)
+                        continue
+                # ---- general path (and first sight of a tag)
+                self._slow(data, base + pos - len(data) - 16)
+            return pos, False, 0
+        finally:
+            self._flush_pending()
+
+    def _new_sink(self, tag: str, key: bytes):
+        self._plugins[tag] = _SCALARS
+        self._key_len[tag] = len(key)
+        pending = self._pending.get(tag)
+        if pending is None:
+            pending = self._pending[tag] = []
+        sink = self._sinks[key] = pending.append
+        return sink
+
+    def _flush_pending(self, only: str | None = None) -> None:
+        """Decode the fast-path records kept aside into this call's new series."""
+        for tag, datas in self._pending.items():
+            if not datas or (only is not None and tag != only):
+                continue
+            steps, walls, values = _fast_columns(datas, self._key_len[tag])
+            datas.clear()  # in place: the sink (its bound append) stays valid
+            s = self._new.get(tag)
+            if s is None:
+                s = self._new[tag] = ScalarSeries()
+            s.steps.extend(steps)
+            s.wall_times.extend(walls)
+            s.values.extend(values)
+
+    def _slow(self, data: bytes, offset: int) -> None:
+        try:
+            wall, step, items = _parse_event_pb(data, self._plugins)
+        except Exception as exc:  # DecodeError, or garbage in a valid record
+            self._call_warnings.append(
+                f"{self._spath}: undecodable event at byte {offset} "
+                f"({exc.__class__.__name__}); skipped"
+            )
+            return
+        for is_scalar, tag, val in items:
+            if is_scalar:
+                if self._pending.get(tag):
+                    self._flush_pending(tag)  # keep the file order within a tag
+                s = self._new.get(tag)
+                if s is None:
+                    s = self._new[tag] = ScalarSeries()
+                s.steps.append(step)
+                s.wall_times.append(wall)
+                s.values.append(val)
+                if len(items) == 1 and data.endswith(_FAST_TAIL):
+                    # Later records of this tag laid out like this one take the fast path.
+                    key = _fast_key(tag)
+                    if len(_FAST_TAGS) < 100_000:
+                        _FAST_TAGS[key] = tag
+                    self._new_sink(tag, key)
+            else:
+                self.texts.setdefault(tag, []).append((step, val))
+
+    def __repr__(self) -> str:
+        return f"EventFileReader({str(self.path)!r}, offset={self.offset})"
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def is_event_file(name: str) -> bool:
+    """Whether a file name is a TensorBoard event file (``events.out.tfevents.*``)."""
+    return name.startswith(_EVENT_FILE_PREFIX)
+
+
+@dataclass(slots=True)
+class RunScalars:
+    """Everything read from one run directory."""
+
+    scalars: dict[str, ScalarSeries]
+    texts: dict[str, list[tuple[int, str]]]
+    warnings: list[str]
+    files: list[Path]
+
+
+class RunEventReader:
+    """Incremental reader of every event file under a run directory.
+
+    Tags are prefixed with the event file's directory relative to the run
+    ("train/epoch_loss"; a file directly in the run gives the bare tag); files of one
+    directory are merged in file-name order. Call ``refresh()`` again to pick up
+    appended data and new files, then ``result()``.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self._readers: dict[str, EventFileReader] = {}  # "train/events.out..." -> reader
+        self._plugins: dict[str, dict[str, str]] = {}  # per sub-directory prefix
+        self._cache: RunScalars | None = None
+        self._warnings: list[str] = []
+
+    def _find_files(self) -> list[str]:
+        """Relative paths ("train/events.out.tfevents...") of the run's event files."""
+        found: list[str] = []
+        stack = [("", str(self.run_dir))]
+        while stack:
+            rel, path = stack.pop()
+            try:
+                with os.scandir(path) as it:
+                    for entry in it:
+                        name = entry.name
+                        if name.startswith(_EVENT_FILE_PREFIX):
+                            if entry.is_file():
+                                found.append(rel + name)
+                        elif entry.is_dir(follow_symlinks=False):
+                            stack.append((rel + name + "/", entry.path))
+            except OSError as exc:
+                if not rel:
+                    raise RunStoreError(f"cannot read run directory {self.run_dir}: {exc}") from exc
+                msg = f"{path}: cannot list: {exc}"
+                if msg not in self._warnings:
+                    self._warnings.append(msg)
+        return found
+
+    def refresh(self) -> bool:
+        """Read new files and appended bytes; return True when anything new was read."""
+        changed = False
+        for rel in self._find_files():
+            if rel not in self._readers:
+                prefix = rel[: rel.rfind("/") + 1]
+                self._readers[rel] = EventFileReader(
+                    os.path.join(self.run_dir, rel), plugins=self._plugins.setdefault(prefix, {})
+                )
+                changed = True
+        for reader in self._readers.values():
+            nwarn = len(reader.warnings)
+            reader._read(False)
+            if reader.last_read_bytes or len(reader.warnings) != nwarn:
+                changed = True
+        if changed:
+            self._cache = None
+        return changed
+
+    def result(self, *, share: bool = False) -> RunScalars:
+        """The merged scalars/texts/warnings of everything read so far.
+
+        The series are copies, unaffected by later refreshes; ``share=True`` skips
+        copying a tag's series when a single file holds it (for a reader about to be
+        dropped, like :func:`read_run_scalars`'s).
+        """
+        if self._cache is not None and not share:
+            return self._cache
+        scalars: dict[str, ScalarSeries] = {}
+        texts: dict[str, list[tuple[int, str]]] = {}
+        warnings: list[str] = list(self._warnings)
+
+        def order(rel: str) -> tuple[str, str]:
+            i = rel.rfind("/") + 1
+            return rel[:i], rel[i:]
+
+        rels = sorted(self._readers, key=order)
+        shared: set[str] = set()  # keys whose series is still a reader's own object
+        for rel in rels:
+            reader = self._readers[rel]
+            prefix = rel[: rel.rfind("/") + 1]
+            for tag, s in reader.scalars.items():
+                key = prefix + tag
+                acc = scalars.get(key)
+                if acc is None:
+                    if share:
+                        scalars[key] = s
+                        shared.add(key)
+                    else:
+                        scalars[key] = s.copy()
+                else:
+                    if key in shared:  # a second file holds this tag: never extend a reader's
+                        acc = scalars[key] = acc.copy()
+                        shared.discard(key)
+                    acc.extend(s)
+            for tag, t in reader.texts.items():
+                texts.setdefault(prefix + tag, []).extend(t)
+            warnings.extend(reader.warnings)
+        result = RunScalars(scalars, texts, warnings, [self._readers[r].path for r in rels])
+        if not share:
+            self._cache = result
+        return result
+
+
+def read_run_scalars(run_dir: str | Path) -> RunScalars:
+    """Read every scalar (and text) of a run directory; see :class:`RunEventReader`."""
+    reader = RunEventReader(run_dir)
+    reader.refresh()
+    return reader.result(share=True)
