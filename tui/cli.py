@@ -146,8 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lt = sub.add_parser("lint", help="preview shapes/parameters and review a layer stack", description="Print each layer's output shape and parameter count, then design findings. Exit status 1 when there are errors.")
     lt.add_argument("spec", metavar="SPEC", help="preset name, layer-stack notation, or a .json stack file")
-    lt.add_argument("--dataset", default="digits", help="dataset whose input shape and classes to use (default: digits)")
-    lt.add_argument("--loss", choices=core.LOSSES, default=d.loss, help="loss the model will train with")
+    lt.add_argument("--dataset", help="dataset whose input shape and classes to use (default: the preset's own, else digits)")
+    lt.add_argument("--loss", choices=core.LOSSES, help=f"loss the model will train with (default: the preset's own, else {d.loss})")
     lt.add_argument("--from-logits", action="store_true", help="the loss expects logits")
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
     return parser
@@ -456,24 +456,30 @@ def _load_spec(spec: str):
 
 def cmd_lint(args: argparse.Namespace) -> int:
     stack = _load_spec(args.spec)
-    info = core.get_dataset_info(args.dataset)
+    preset = core.PRESETS.get(args.spec)
+    loss = args.loss or (preset.loss if preset else RunConfig().loss)
+    if args.dataset is None and preset is not None:
+        shape, classes, label = preset.input_shape, preset.num_classes, preset.dataset
+    else:
+        info = core.get_dataset_info(args.dataset or "digits")
+        shape, classes, label = info.input_shape, info.num_classes, info.name
     findings = core.lint_stack(
         stack,
-        info.input_shape,
-        info.num_classes,
-        loss=args.loss,
+        shape,
+        classes,
+        loss=loss,
         from_logits=args.from_logits,
         normalized_input=args.normalization != "none",
     )
     try:
-        preview = core.preview_stack(stack, info.input_shape, info.num_classes)
+        preview = core.preview_stack(stack, shape, classes)
     except KeraslabError:
         preview = None
     print(f"{core.format_stack(stack)}\n")
-    print(f"input {'x'.join(map(str, info.input_shape))} ({info.name}), {info.num_classes} classes\n")
+    print(f"input {'x'.join(map(str, shape))} ({label}), {classes} classes, loss {loss}\n")
     if preview is not None:
         rows = [
-            [str(r.index), r.name, r.token, "x".join("?" if s is None else str(s) for s in r.output_shape), f"{r.params:,}"]
+            [str(r.index + 1), r.name, r.token, "x".join("?" if s is None else str(s) for s in r.output_shape), f"{r.params:,}"]
             for r in preview.rows
         ]
         print(fmt.table(["#", "layer", "token", "output", "params"], rows, right=(0, 4)))
@@ -486,7 +492,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         return 0
     print()
     for f in findings:
-        where = f"layer {f.layer}" if f.layer is not None else "model"
+        where = f"layer {f.layer + 1}" if f.layer is not None else "model"
         print(f"{f.severity:<7} {where:<9} {f.message}")
         if f.suggestion:
             print(f"{'':<17} -> {f.suggestion}")
