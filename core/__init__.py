@@ -29,6 +29,23 @@ from .runs import RunRecord, find_runs, load_run, resolve_run
 from .session import TrainingSession, config_command, resolve_stack
 from .store import default_logdir
 
+# Runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export.
+from .curves import Curve, RunCurves, downsample, load_curves, smooth
+from .discovery import (
+    MetricStats,
+    RunSummary,
+    RunWatcher,
+    discover_runs,
+    find_run_dirs,
+    load_summary,
+    metric_name,
+    resolve_runs,
+    run_kind,
+)
+from .filters import COLUMNS, FilterError, field_value, filter_runs, parse_filter, sort_runs, unknown_fields
+from .runexport import EXPORT_FORMATS, export_runs, hparam_diff
+from .runmeta import archive_run, delete_run, parse_tags, read_notes, read_tags, write_notes, write_tags
+
 try:
     __version__ = _metadata.version("keraslab")
 except _metadata.PackageNotFoundError:  # running from a source tree

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import run_cli
 
-SUBCOMMANDS = ["train", "runs", "show", "datasets", "presets", "lint"]
+SUBCOMMANDS = ["train", "runs", "show", "datasets", "presets", "lint", "compare", "export", "browse"]
 
 
 def test_help_lists_every_command():

@@ -14,7 +14,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import fmt
+from . import cli_runs, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("runs", help="list runs in a log directory", description="List recorded runs, oldest first.")
     _add_logdir(r)
     r.add_argument("--json", action="store_true", help="print the runs as JSON")
+    cli_runs.extend_runs_parser(r)
 
     s = sub.add_parser("show", help="show one run: config, metrics and curves", description="Print a run's configuration, final metrics and loss/accuracy curves.")
     s.add_argument("run", metavar="RUN", help="run directory, run name, or a unique prefix of one")
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--loss", choices=core.LOSSES, help=f"loss the model will train with (default: the preset's own, else {d.loss})")
     lt.add_argument("--from-logits", action="store_true", help="the loss expects logits")
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
+    cli_runs.add_browse_commands(sub)
     return parser
 
 
@@ -310,48 +312,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 # --- runs / show ------------------------------------------------------------------------
 
 
-def _run_row(run) -> list[str]:
-    planned = run.epochs_planned
-    epochs = f"{run.epochs_done}/{planned}" if planned else str(run.epochs_done)
-    return [
-        run.name, run.status, run.dataset, run.model, fmt.count(run.params), epochs,
-        fmt.metric(run.best_val_accuracy), fmt.metric(run.test_accuracy), fmt.duration(run.duration),
-    ]  # fmt: skip
-
-
-def cmd_runs(args: argparse.Namespace) -> int:
-    logdir = core.default_logdir(args.logdir)
-    runs = core.find_runs(logdir)
-    if args.json:
-        print(json.dumps([_run_json(r) for r in runs], indent=2))
-        return 0
-    if not runs:
-        print(f"no runs in {logdir} (start one with 'keraslab train')")
-        return 0
-    headers = ["run", "status", "dataset", "model", "params", "epochs", "best val acc", "test acc", "duration"]
-    print(fmt.table(headers, [_run_row(r) for r in runs], right=(4, 5, 6, 7, 8)))
-    for run in runs:
-        for warning in run.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-    return 0
-
-
-def _run_json(run) -> dict:
-    return {
-        "name": run.name,
-        "path": str(run.path),
-        "status": run.status,
-        "dataset": run.dataset,
-        "model": run.model,
-        "params": run.params,
-        "epochs_done": run.epochs_done,
-        "best_val_accuracy": run.best_val_accuracy,
-        "test_accuracy": run.test_accuracy,
-        "duration": run.duration,
-        "started": run.started,
-    }
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     run = core.load_run(core.resolve_run(args.run, args.logdir))
     print(f"run       {run.name}  ({run.path})")
@@ -501,11 +461,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "train": cmd_train,
-    "runs": cmd_runs,
     "show": cmd_show,
     "datasets": cmd_datasets,
     "presets": cmd_presets,
     "lint": cmd_lint,
+    **cli_runs.BROWSE_COMMANDS,  # compare, export, browse, and runs with sort/filter
 }
 
 

@@ -1,0 +1,154 @@
+"""Benchmark the runs browser: table-ready cold/warm, full scalar load vs EventAccumulator, idle rescan, RSS."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gen_logs import generate  # noqa: E402
+from keraslab.core import RunWatcher, discover_runs  # noqa: E402
+from keraslab.core.events import read_run_scalars  # noqa: E402
+
+TB_SIDE = """
+import sys, time
+from pathlib import Path
+from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.util import tensor_util
+root = Path(sys.argv[1])
+dirs = sorted({p.parent for p in root.rglob("events.out.tfevents.*")})
+t = time.perf_counter()
+points = 0
+for d in dirs:
+    acc = event_accumulator.EventAccumulator(str(d), size_guidance={"tensors": 0, "scalars": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    for tag in tags["tensors"]:
+        if acc.SummaryMetadata(tag).plugin_data.plugin_name != "scalars":
+            continue
+        points += len([float(tensor_util.make_ndarray(e.tensor_proto)) for e in acc.Tensors(tag)])
+    for tag in tags["scalars"]:
+        points += len(acc.Scalars(tag))
+print(time.perf_counter() - t, points)
+"""
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def drop_cache(root: Path) -> None:
+    for p in root.glob(".keraslab-cache.json"):
+        p.unlink()
+
+
+def table_ready(root: Path) -> float:
+    """Seconds until the browser app shows every run in its table (headless Textual)."""
+    from keraslab.tui.browse_app import BrowseApp
+    from textual.widgets import DataTable
+
+    async def go() -> float:
+        app = BrowseApp([root], follow=False)
+        t = time.perf_counter()
+        async with app.run_test(size=(160, 50)) as pilot:
+            while True:
+                screen = app.screen
+                tables = screen.query(DataTable) if screen else []
+                if tables and tables.first().row_count >= expected:
+                    return time.perf_counter() - t
+                await pilot.pause(0.005)
+
+    expected = len(discover_runs(root))
+    return asyncio.run(go())
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--runs", type=int, default=500)
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--dir", type=Path, help="reuse/generate logs here (default: a temp dir)")
+    p.add_argument("--skip-tb", action="store_true", help="skip TensorBoard's EventAccumulator side")
+    args = p.parse_args()
+    tmp = None
+    root = args.dir
+    if root is None:
+        tmp = tempfile.mkdtemp(prefix="keraslab-bench-")
+        root = Path(tmp) / "logs"
+    if not root.exists():
+        t = time.perf_counter()
+        generate(root, args.runs, args.epochs)
+        print(f"generated {args.runs} runs x {args.epochs} epochs in {time.perf_counter() - t:.1f} s")
+    try:
+        # 1. table-ready data: cold (no cache) and warm (summary cache)
+        drop_cache(root)
+        t = time.perf_counter()
+        runs = discover_runs(root)
+        cold = time.perf_counter() - t
+        t = time.perf_counter()
+        runs2 = discover_runs(root)
+        warm = time.perf_counter() - t
+        assert len(runs) == len(runs2) == args.runs, (len(runs), len(runs2))
+        print(f"discover {len(runs)} runs: cold {cold * 1000:.0f} ms (target < 1000), "
+              f"warm {warm * 1000:.0f} ms (target < 200)")
+        drop_cache(root)
+        ui_cold = table_ready(root)
+        ui_warm = table_ready(root)
+        print(f"table on screen (headless app, incl. app start): cold {ui_cold * 1000:.0f} ms, "
+              f"warm {ui_warm * 1000:.0f} ms")
+
+        # 2. idle follow rescan
+        watcher = RunWatcher(root)
+        watcher.scan()
+        times = []
+        for _ in range(10):
+            t = time.perf_counter()
+            changed = watcher.scan()
+            times.append(time.perf_counter() - t)
+            assert not changed
+        times.sort()
+        print(f"follow rescan of {len(watcher.states)} idle runs: median {times[5] * 1000:.1f} ms "
+              f"(target < 100)")
+
+        # 3. every scalar of every run: ours
+        t = time.perf_counter()
+        points = 0
+        for r in runs:
+            res = read_run_scalars(r.path)
+            points += sum(len(s) for s in res.scalars.values())
+        ours = time.perf_counter() - t
+        rss = rss_mb()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tf_loaded = "tensorflow" in sys.modules
+        print(f"load every scalar (ours): {ours * 1000:.0f} ms, {points} points")
+        print(f"RSS {rss:.0f} MiB (peak {peak:.0f} MiB; target < 200)")
+        print(f"tensorflow imported on our side: {tf_loaded}")
+        assert not tf_loaded
+
+        # 4. TensorBoard's EventAccumulator on the same files, in a subprocess (it imports TF)
+        if not args.skip_tb:
+            proc = subprocess.run([sys.executable, "-c", TB_SIDE, str(root)], capture_output=True,
+                                  text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})  # fmt: skip
+            if proc.returncode != 0:
+                print("EventAccumulator side failed:", proc.stderr[-500:])
+            else:
+                tb_time, tb_points = proc.stdout.split()[-2:]
+                tb_time = float(tb_time)
+                print(f"load every scalar (EventAccumulator): {tb_time * 1000:.0f} ms, {tb_points} points")
+                print(f"speed-up: {tb_time / ours:.1f}x (target >= 20x)")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

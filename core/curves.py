@@ -1,0 +1,173 @@
+"""Full scalar curves of a run (every tag) and TensorBoard's debiased exponential smoothing."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .discovery import KERASLAB, metric_name, run_kind
+from .errors import RunStoreError
+from .events import read_run_scalars
+from .store import METRICS_FILE, SUMMARY_FILE
+
+X_AXES = ("epoch", "step", "time")
+
+
+@dataclass
+class Curve:
+    """One metric of one run: parallel lists of step, epoch, wall time and value."""
+
+    name: str
+    steps: list[int] = field(default_factory=list)
+    epochs: list[float] = field(default_factory=list)
+    wall_times: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    tag: str = ""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def xs(self, axis: str = "epoch") -> list[float]:
+        """x values: ``epoch``, ``step``, or ``time`` (seconds since the curve's first point)."""
+        if axis == "step":
+            return list(self.steps)
+        if axis == "time":
+            t0 = self.wall_times[0] if self.wall_times else 0.0
+            return [t - t0 for t in self.wall_times]
+        if axis == "epoch":
+            return list(self.epochs)
+        raise ValueError(f"unknown x axis {axis!r} (use {', '.join(X_AXES)})")
+
+
+@dataclass
+class RunCurves:
+    """Every scalar curve of a run keyed by metric name, plus reading warnings."""
+
+    path: Path
+    curves: dict[str, Curve]
+    texts: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_curves(path: str | os.PathLike) -> RunCurves:
+    """Read every scalar of a run directory (keraslab: metrics.jsonl; else its event files)."""
+    path = Path(path)
+    kind = run_kind(path)
+    if kind is None:
+        raise RunStoreError(f"{path}: not a run directory")
+    if kind == KERASLAB:
+        return _keraslab_curves(path)
+    scalars = read_run_scalars(path)
+    curves: dict[str, Curve] = {}
+    for tag, s in scalars.scalars.items():
+        name = metric_name(tag)
+        if name in curves:
+            name = tag
+        epoch_tag = tag.rpartition("/")[2].startswith("epoch_")
+        curves[name] = Curve(
+            name,
+            list(s.steps),
+            [st + 1 for st in s.steps] if epoch_tag else list(s.steps),
+            list(s.wall_times),
+            list(s.values),
+            tag,
+        )
+    return RunCurves(path, curves, scalars.texts, list(scalars.warnings))
+
+
+def _keraslab_curves(path: Path) -> RunCurves:
+    curves: dict[str, Curve] = {}
+    warnings: list[str] = []
+    try:
+        with open(path / METRICS_FILE, encoding="utf-8", errors="replace") as f:
+            lines = f.readlines()
+    except FileNotFoundError:
+        lines = []
+    except OSError as exc:
+        lines = []
+        warnings.append(f"{path / METRICS_FILE}: unreadable ({exc.strerror or exc})")
+    damaged = 0
+    for line in lines:
+        if not line.endswith("\n"):
+            break  # being written
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            damaged += 1
+            continue
+        if not isinstance(rec, dict):
+            continue
+        kind = rec.get("type")
+        if kind == "epoch":
+            epoch = rec.get("epoch", 0)
+            step, prefix = epoch - 1, ""
+        elif kind == "batch":
+            epoch = rec.get("epoch", 0)
+            step, prefix = rec.get("step", 0), "batch/"
+        else:
+            continue
+        wall = rec.get("time", 0.0)
+        for key, value in rec.items():
+            if key in ("type", "epoch", "time", "partial", "step"):
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            name = prefix + key
+            c = curves.get(name)
+            if c is None:
+                c = curves[name] = Curve(name, tag=name)
+            c.steps.append(step)
+            c.epochs.append(epoch)
+            c.wall_times.append(wall)
+            c.values.append(float(value))
+    if damaged:
+        warnings.append(f"{path / METRICS_FILE}: {damaged} damaged line(s) skipped")
+
+    try:
+        summary = (path / SUMMARY_FILE).read_text(errors="replace")
+    except OSError:
+        summary = ""
+    texts = {"summary": [(0, summary)]} if summary else {}
+    return RunCurves(path, curves, texts, warnings)
+
+
+def smooth(values: list[float], weight: float) -> list[float]:
+    """TensorBoard's exponential moving average with debiasing (its scalar chart's "Smoothing").
+
+    ``weight`` in [0, 1); 0 returns the values unchanged. Non-finite values pass through
+    unsmoothed, and a constant series is returned as is, exactly as TensorBoard does.
+    """
+    if not 0 <= weight <= 1:
+        raise ValueError("smoothing weight must be between 0 and 1")
+    values = list(values)
+    if not values or weight == 0:
+        return values
+    if all(v == values[0] for v in values):
+        return values
+    last = 0.0
+    num_accum = 0
+    out = []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        last = last * weight + (1 - weight) * v
+        num_accum += 1
+        debias = 1.0 - weight**num_accum if weight != 1 else 1.0
+        out.append(last / debias)
+    return out
+
+
+def downsample(xs: list[float], ys: list[float], limit: int = 2000) -> tuple[list, list]:
+    """At most ``limit`` evenly spaced points (first and last kept), for cheap plotting."""
+    n = len(xs)
+    if n <= limit:
+        return xs, ys
+    idx = sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
+    return [xs[i] for i in idx], [ys[i] for i in idx]

@@ -1,0 +1,60 @@
+"""Helpers for the runs-browser tests: write keraslab runs and Keras-style TensorBoard logs without TF."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from keraslab.core.events import EventWriter
+from keraslab.core.store import RunWriter, create_run_dir
+
+
+def keraslab_run(
+    logdir: Path,
+    name: str = "mnist-cnn",
+    *,
+    epochs: int = 5,
+    planned: int | None = None,
+    dataset: str = "mnist",
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    status: str | None = "completed",
+    test_accuracy: float | None = 0.9,
+    peak: float = 0.95,
+) -> Path:
+    """A finished (or running when status is None) keraslab run with rising val_accuracy."""
+    run = create_run_dir(logdir, name)
+    w = RunWriter(run)
+    w.write_config(
+        {
+            "run": {"dataset": dataset, "model": "cnn", "epochs": planned or epochs,
+                    "learning_rate": lr, "batch_size": batch_size, "optimizer": "adam"},
+            "model_label": "cnn",
+            "model_info": {"params": 12345, "notation": "conv16k3-relu-flatten-dense10-softmax"},
+        }
+    )  # fmt: skip
+    w.start(epochs=planned or epochs)
+    t0 = time.time() - 100
+    for e in range(1, epochs + 1):
+        acc = peak * (1 - math.exp(-e))
+        w.log_epoch(e, {"loss": 1 / e, "accuracy": acc, "val_loss": 1.1 / e, "val_accuracy": acc - 0.01},
+                    wall_time=t0 + e)  # fmt: skip
+    if test_accuracy is not None:
+        w.write_results({"test": {"accuracy": test_accuracy, "loss": 0.3}, "best_epoch": epochs})
+    if status:
+        w.finish(status)
+    w.close()
+    return run
+
+
+def keras_tb_run(run: Path, epochs: int = 5, *, t0: float = 1.7e9, scale: float = 1.0) -> Path:
+    """A plain Keras TensorBoard-callback-shaped log: <run>/train and <run>/validation event files."""
+    with EventWriter(run / "train") as tw, EventWriter(run / "validation") as vw:
+        for e in range(epochs):
+            acc = scale * (1 - math.exp(-(e + 1)))
+            tw.add_scalar("epoch_loss", 1 / (e + 1), e, wall_time=t0 + e)
+            tw.add_scalar("epoch_accuracy", acc, e, wall_time=t0 + e)
+            vw.add_scalar("epoch_loss", 1.2 / (e + 1), e, wall_time=t0 + e)
+            vw.add_scalar("epoch_accuracy", acc - 0.02, e, wall_time=t0 + e)
+    return run

@@ -1,0 +1,356 @@
+"""Browsing runs: discovery of keraslab runs and real TensorBoard logs, damage, cache, filters, smoothing, follow."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from browse_helpers import keras_tb_run, keraslab_run
+from keraslab.core.curves import load_curves, smooth
+from keraslab.core.discovery import RunWatcher, discover_runs, find_run_dirs, metric_name
+from keraslab.core.events import EventWriter
+from keraslab.core.filters import FilterError, filter_runs, parse_filter, sort_runs
+from keraslab.core.runexport import hparam_diff
+from keraslab.core.runmeta import archive_run, read_notes, write_notes, write_tags
+from keraslab.core.store import STATUS_FILE
+
+TF_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    import keras
+    root = sys.argv[1]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    hist = model.fit(x, y, epochs=4, batch_size=64, validation_split=0.25, verbose=0,
+                     callbacks=[keras.callbacks.TensorBoard(log_dir=root + "/keras/fit/run-a")])
+    w = tf.summary.create_file_writer(root + "/tfsummary/exp1")
+    with w.as_default():
+        for step in range(6):
+            tf.summary.scalar("loss", 1.0 / (step + 1), step=step)
+            tf.summary.scalar("metrics/acc", step / 10, step=step)
+            tf.summary.text("note", "hello", step=0)
+    w.flush()
+    print(json.dumps({k: [float(v) for v in vs] for k, vs in hist.history.items()}))
+    """
+)
+
+
+@pytest.fixture(scope="session")
+def tf_logs(tmp_path_factory) -> tuple[Path, dict]:
+    """Logs written once per session by Keras' own TensorBoard callback and tf.summary (in a subprocess)."""
+    root = tmp_path_factory.mktemp("tf-logs")
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-c", TF_SCRIPT, str(root)], capture_output=True,
+                          text=True, env=env, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    history = json.loads(proc.stdout.strip().splitlines()[-1])
+    return root, history
+
+
+def _legacy_simple_value_run(path: Path) -> None:
+    from tensorboard.compat.proto import summary_pb2
+
+    with EventWriter(path) as w:
+        for step in range(3):
+            s = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="reward", simple_value=step * 2.0)])
+            w.add_summary(s, step, wall_time=1.6e9 + step)
+
+
+def test_keras_callback_and_tf_summary_logs_become_runs(tf_logs, tmp_path):
+    root, history = tf_logs
+    logdir = tmp_path / "logs"
+    shutil.copytree(root, logdir)
+    keraslab_run(logdir / "mine", "digits-cnn", epochs=3)
+    _legacy_simple_value_run(logdir / "legacy" / "rl-1")
+
+    runs = {r.name: r for r in discover_runs(logdir)}
+    assert set(runs) == {"keras/fit/run-a", "tfsummary/exp1", "mine/digits-cnn-1", "legacy/rl-1"}
+
+    keras_run = runs["keras/fit/run-a"]
+    assert keras_run.kind == "tensorboard" and keras_run.epochs == 4
+    assert keras_run.best_val_accuracy == pytest.approx(max(history["val_accuracy"]), abs=1e-6)
+    assert keras_run.metrics["loss"].last == pytest.approx(history["loss"][-1], rel=1e-5)
+    assert keras_run.metrics["val_loss"].count == 4 and not keras_run.warnings
+
+    tfs = runs["tfsummary/exp1"]
+    assert tfs.metrics["loss"].first == pytest.approx(1.0) and tfs.metrics["loss"].count == 6
+    assert tfs.metrics["metrics/acc"].max == pytest.approx(0.5)
+    assert runs["legacy/rl-1"].metrics["reward"].last == 4.0
+    mine = runs["mine/digits-cnn-1"]
+    assert mine.kind == "keraslab" and mine.status == "completed" and mine.epochs == 3
+    assert mine.hparams["learning_rate"] == 1e-3
+
+    curves = load_curves(keras_run.path).curves
+    assert curves["val_accuracy"].epochs == [1, 2, 3, 4] and curves["val_accuracy"].steps == [0, 1, 2, 3]
+    assert curves["accuracy"].values == pytest.approx(history["accuracy"], rel=1e-5)
+
+
+def test_damaged_copies_warn_by_file_and_keep_the_rest(tf_logs, tmp_path):
+    root, history = tf_logs
+    src = root / "keras" / "fit" / "run-a"
+    logdir = tmp_path / "logs"
+
+    def copy(name: str) -> tuple[Path, Path]:
+        dst = logdir / name
+        shutil.copytree(src, dst)
+        (train,) = [p for p in (dst / "train").iterdir() if p.name.startswith("events.out.tfevents")]
+        return dst, train
+
+    _, truncated = copy("truncated")
+    data = truncated.read_bytes()
+    truncated.write_bytes(data[: len(data) - 7])
+    _, flipped = copy("flipped")
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    _, header = copy("bad-header")
+    data = bytearray(header.read_bytes())
+    data[0] ^= 0x55  # the first record's length
+    header.write_bytes(bytes(data))
+    _, empty = copy("empty")
+    empty.write_bytes(b"")
+    old = time.time() - 3600
+    for p in (truncated, flipped, header, empty):
+        os.utime(p, (old, old))
+
+    runs = {r.name: r for r in discover_runs(logdir)}
+    assert set(runs) == {"truncated", "flipped", "bad-header", "empty"}
+    for name, damaged in (("truncated", truncated), ("flipped", flipped), ("bad-header", header), ("empty", empty)):
+        run = runs[name]
+        assert any(str(damaged) in w for w in run.warnings), (name, run.warnings)
+        # the validation split is intact and still shows
+        assert run.best_val_accuracy == pytest.approx(max(history["val_accuracy"]), abs=1e-6)
+    assert "truncated" in " ".join(runs["truncated"].warnings)
+    assert "damaged record header" in " ".join(runs["bad-header"].warnings)
+    assert "empty event file" in " ".join(runs["empty"].warnings)
+    assert runs["bad-header"].metrics.get("loss") is None
+
+
+def test_reopening_reads_nothing_but_the_cache(tmp_path):
+    logdir = tmp_path / "logs"
+    for i in range(3):
+        keraslab_run(logdir, "mnist-cnn", epochs=4)
+        keras_tb_run(logdir / f"tb-{i}", epochs=4)
+    first = {r.name: r.to_dict() for r in discover_runs(logdir)}
+    assert (logdir / ".keraslab-cache.json").is_file()
+
+    opened: list[str] = []
+    watching = {"on": True}
+
+    def hook(event, args):
+        if watching["on"] and event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
+            opened.append(os.fsdecode(args[0]))
+
+    sys.addaudithook(hook)
+    try:
+        second = {r.name: r.to_dict() for r in discover_runs(logdir)}
+    finally:
+        watching["on"] = False
+    assert second == first
+    under = [p for p in opened if p.startswith(str(logdir))]
+    assert under == [str(logdir / ".keraslab-cache.json")]
+
+    # one run grows: only its new bytes are read
+    with EventWriter(logdir / "tb-1" / "validation") as w:
+        w.add_scalar("epoch_accuracy", 0.999, 4, wall_time=1.7e9 + 10)
+    watcher = RunWatcher(logdir)
+    watcher.scan()
+    reads = {Path(k).name: s.bytes_read for k, s in watcher.states.items() if s.bytes_read}
+    assert list(reads) == ["tb-1"] and reads["tb-1"] < 300  # the new event file only
+    assert watcher.summary(logdir / "tb-1").best_val_accuracy == pytest.approx(0.999)
+
+
+def test_stale_heartbeat_is_interrupted(tmp_path):
+    run = keraslab_run(tmp_path, "cifar10-cnn", epochs=2, status=None)
+    status = json.loads((run / STATUS_FILE).read_text())
+    assert status["status"] == "running"
+    assert discover_runs(tmp_path, use_cache=False)[0].status == "running"
+    status["heartbeat"] = time.time() - 3600
+    (run / STATUS_FILE).write_text(json.dumps(status))
+    assert discover_runs(tmp_path)[0].status == "interrupted"
+
+
+def test_nested_log_dirs_and_names(tmp_path):
+    keras_tb_run(tmp_path / "a" / "fit" / "20240101-120000")
+    keras_tb_run(tmp_path / "a" / "fit" / "20240102-120000")
+    (tmp_path / "not-a-run" / "deeper").mkdir(parents=True)
+    found = [p.relative_to(tmp_path).as_posix() for p, _ in find_run_dirs(tmp_path)]
+    assert found == ["a/fit/20240101-120000", "a/fit/20240102-120000"]
+    assert metric_name("train/epoch_loss") == "loss"
+    assert metric_name("validation/epoch_accuracy") == "val_accuracy"
+    assert metric_name("Loss/train") == "Loss/train"
+
+
+def _runs(tmp_path):
+    keraslab_run(tmp_path, "mnist-a", dataset="mnist", lr=1e-3, peak=0.999)
+    keraslab_run(tmp_path, "mnist-b", dataset="mnist", lr=1e-2, peak=0.95, test_accuracy=None)
+    keraslab_run(tmp_path, "fashion", dataset="fashion_mnist", lr=1e-3, peak=0.9)
+    keras_tb_run(tmp_path / "plain")
+    return discover_runs(tmp_path)
+
+
+def test_filter_expressions(tmp_path):
+    runs = _runs(tmp_path)
+
+    def names(expr):
+        return sorted(r.name for r in filter_runs(runs, expr))
+
+    assert names("val_accuracy > 0.98 and dataset == mnist") == ["mnist-a-1"]
+    assert names("mnist") == ["fashion-1", "mnist-a-1", "mnist-b-1"]  # text: fashion_mnist too
+    assert names("dataset == mnist") == ["mnist-a-1", "mnist-b-1"]
+    assert names("not dataset == mnist and kind == keraslab") == ["fashion-1"]
+    assert names("learning_rate >= 0.005 or kind = tensorboard") == ["mnist-b-1", "plain"]
+    assert names("(dataset == fash* or test_acc > 0.5) and val_loss.last < 0.3") == ["fashion-1", "mnist-a-1"]
+    assert names("test_acc != 0.9") == ["mnist-b-1", "plain"]
+    assert names("") == sorted(r.name for r in runs)
+    for bad, message in [
+        ("val_accuracy >", "expected a value after '>' at the end"),
+        ("(dataset == mnist", "missing ')'"),
+        ("and mnist", "'and' needs something before it"),
+        ("> 3", "a field name must come before '>'"),
+        ("name == 'x", "unclosed quote"),
+        ("a ) b", "unexpected ')'"),
+    ]:
+        with pytest.raises(FilterError) as info:
+            parse_filter(bad)
+        assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sorting_puts_missing_values_last(tmp_path):
+    runs = _runs(tmp_path)
+    by_test = [r.name for r in sort_runs(runs, "test_acc")]
+    assert by_test[-2:] == ["mnist-b-1", "plain"] or by_test[-2:] == ["plain", "mnist-b-1"]
+    assert [r.name for r in sort_runs(runs, "best_val_acc", reverse=True)][0] == "mnist-a-1"
+    assert [r.name for r in sort_runs(runs, "learning_rate", reverse=True)][0] == "mnist-b-1"
+    with pytest.raises(FilterError):
+        sort_runs(runs, "no_such_column")
+
+
+def test_hparam_diff_lists_only_differences(tmp_path):
+    runs = [r for r in _runs(tmp_path) if r.kind == "keraslab"]
+    diff = dict(hparam_diff(runs))
+    assert set(diff) == {"dataset", "learning_rate"}
+    assert diff["learning_rate"] == [r.hparams["learning_rate"] for r in runs]
+
+
+def test_smoothing_matches_tensorboard():
+    # TensorBoard: last = last*w + (1-w)*v; smoothed = last / (1 - w**n)
+    assert smooth([1.0, 2.0, 3.0], 0.5) == pytest.approx([1.0, 1.25 / 0.75, 2.125 / 0.875])
+    assert smooth([1.0, 2.0, 3.0], 0.0) == [1.0, 2.0, 3.0]
+    assert smooth([4.0, 4.0, 4.0], 0.9) == [4.0, 4.0, 4.0]  # constant series unchanged
+    out = smooth([1.0, math.nan, 3.0], 0.6)
+    assert out[0] == 1.0 and math.isnan(out[1])
+    assert out[2] == pytest.approx((0.4 * 1 * 0.6 + 0.4 * 3) / (1 - 0.6**2))
+    with pytest.raises(ValueError):
+        smooth([1.0], 1.5)
+
+
+def test_notes_tags_archive(tmp_path):
+    run = keraslab_run(tmp_path, "mnist-cnn")
+    write_notes(run, "lr too high?")
+    write_tags(run, ["baseline", "v2"])
+    (summary,) = discover_runs(tmp_path)
+    assert summary.tags == ["baseline", "v2"] and read_notes(run).startswith("lr too high?")
+    assert [r.name for r in filter_runs([summary], "baseline")] == ["mnist-cnn-1"]
+    target = archive_run(run, tmp_path)
+    assert target == tmp_path / ".archive" / "mnist-cnn-1" and not run.exists()
+    assert discover_runs(tmp_path) == []
+
+
+FOLLOW_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[2])
+    from keraslab.core.store import RunWriter
+    from keraslab.core.events import EventWriter
+    run = Path(sys.argv[1]) / "live-1"
+    run.mkdir(parents=True)
+    w = RunWriter(run)
+    w.write_config({"run": {"dataset": "digits", "model": "cnn", "epochs": 4}})
+    w.start(epochs=4)
+    tb = EventWriter(Path(sys.argv[1]) / "plain-live" / "validation")
+    for e in range(1, 5):
+        w.log_epoch(e, {"loss": 1.0 / e, "val_accuracy": e / 10})
+        tb.add_scalar("epoch_accuracy", e / 10, e - 1)
+        tb.flush()
+        ack = Path(sys.argv[1]).parent / f"ack-{e}"
+        while not ack.exists():
+            time.sleep(0.01)
+    w.finish("completed")
+    w.close()
+    tb.close()
+    """
+)
+
+
+def test_follow_reads_only_new_bytes_while_another_process_appends(tmp_path):
+    logdir = tmp_path / "logs"
+    logdir.mkdir()
+    tests_dir = str(Path(__file__).parent)
+    child = subprocess.Popen([sys.executable, "-c", FOLLOW_CHILD, str(logdir), tests_dir])
+    watcher = RunWatcher(logdir)
+    try:
+        seen = 0
+        deadline = time.monotonic() + 60
+        while seen < 4 and time.monotonic() < deadline:
+            before = watcher.bytes_read
+            changed = watcher.scan()
+            live = watcher.summary(logdir / "live-1")
+            plain = watcher.summary(logdir / "plain-live")
+            if live and plain and live.epochs > seen and plain.epochs == live.epochs:
+                assert live.epochs == seen + 1  # the child waits for our ack
+                assert logdir / "live-1" in changed or seen == 0
+                if seen:
+                    # one metrics line and two small event records, not the whole files
+                    assert watcher.bytes_read - before < 600
+                seen = live.epochs
+                assert live.metrics["val_accuracy"].last == pytest.approx(seen / 10)
+                assert plain.best_val_accuracy == pytest.approx(seen / 10)
+                (tmp_path / f"ack-{seen}").touch()
+            time.sleep(0.02)
+        assert seen == 4
+        assert child.wait(timeout=30) == 0
+        watcher.scan()
+        assert watcher.summary(logdir / "live-1").status == "completed"
+        before = watcher.bytes_read
+        assert watcher.scan() == [] and watcher.bytes_read == before  # idle: stat only
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+
+def test_browse_path_never_imports_tensorflow_and_core_never_imports_textual(tmp_path):
+    keraslab_run(tmp_path, "mnist-cnn")
+    keras_tb_run(tmp_path / "plain")
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import keraslab.core as core
+        runs = core.discover_runs({str(tmp_path)!r})
+        core.load_curves(runs[0].path); core.load_curves(runs[1].path)
+        core.export_runs(runs, "json")
+        assert "textual" not in sys.modules, "core imported textual"
+        import keraslab.tui.cli_runs, keraslab.tui.browse_app
+        from keraslab.tui.screens import runs_browser, run_detail, compare
+        bad = [m for m in ("tensorflow", "keras") if m in sys.modules]
+        print("imported:", bad)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "imported: []" in proc.stdout

@@ -1,0 +1,196 @@
+"""Runs browser screens driven by Pilot: browse, sort, filter, detail, compare, and live follow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from browse_helpers import keras_tb_run, keraslab_run
+from keraslab.tui.browse_app import BrowseApp
+from keraslab.tui.screens.compare import CompareScreen
+from keraslab.tui.screens.run_detail import RunDetailScreen
+from keraslab.tui.screens.runs_browser import RunsBrowserScreen
+from textual.widgets import DataTable, Input, TextArea
+
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def logdir(tmp_path: Path) -> Path:
+    root = tmp_path / "runs"
+    keraslab_run(root, "mnist-cnn", dataset="mnist", lr=1e-3, peak=0.999, test_accuracy=0.99)
+    keraslab_run(root, "mnist-cnn", dataset="mnist", lr=1e-2, peak=0.95, test_accuracy=0.93)
+    keraslab_run(root, "fashion-cnn", dataset="fashion_mnist", lr=1e-3, peak=0.9, test_accuracy=0.88)
+    keras_tb_run(root / "plain-keras", epochs=6)
+    return root
+
+
+async def until(pilot, condition, tries: int = 200) -> None:
+    """Let the app run until ``condition()`` holds (bounded by a number of short pauses)."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached")
+
+
+def names(table: DataTable) -> list[str]:
+    return [str(table.get_row_at(i)[0]).strip(" \u25cf!") for i in range(table.row_count)]
+
+
+async def test_browse_sort_filter_and_hparam_columns(logdir):
+    app = BrowseApp([logdir], interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 4)
+        assert set(names(table)) == {"mnist-cnn-1", "mnist-cnn-2", "fashion-cnn-1", "plain-keras"}
+
+        # header click sorts by that column, a second click reverses
+        col = table.ordered_columns[7]  # test acc
+        table.post_message(DataTable.HeaderSelected(table, col.key, 7, col.label))
+        await pilot.pause()
+        assert names(table) == ["fashion-cnn-1", "mnist-cnn-2", "mnist-cnn-1", "plain-keras"]
+        table.post_message(DataTable.HeaderSelected(table, col.key, 7, col.label))
+        await pilot.pause()
+        assert names(table)[0] == "mnist-cnn-1"
+        await pilot.press("s")  # key sorting: next column after test acc
+        assert app.screen.sort_key == "duration"
+
+        await pilot.press("slash")
+        assert isinstance(app.screen.focused, Input)
+        await pilot.press(*"val_accuracy > 0.95 and dataset == mnist")
+        await pilot.pause()
+        assert names(table) == ["mnist-cnn-1"]
+        await pilot.press("enter")  # back to the table
+        assert app.screen.focused is table
+
+        app.screen.query_one(Input).value = "val_accuracy >"
+        await pilot.pause()
+        status = str(app.screen.query_one("#runs-status").render())
+        assert "filter: expected a value after '>'" in status
+
+        app.screen.query_one(Input).value = "dataset == mnist"
+        await pilot.pause()
+        ncols = len(table.columns)
+        await pilot.press("h")
+        assert [c.label.plain for c in table.ordered_columns[ncols:]] == ["learning_rate"]
+
+
+async def test_detail_shows_curves_and_saves_notes_then_archives(logdir):
+    app = BrowseApp([logdir], interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 4)
+        app.screen.query_one(Input).value = "fashion"
+        await pilot.pause()
+        table.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        detail = app.screen
+        await until(pilot, lambda: set(detail._plots) == {"loss", "accuracy"})
+        assert "fashion-cnn-1" in str(detail.query_one("#detail-title").render())
+        assert "learning_rate" in str(detail.query_one("#config-text").render())
+
+        detail.query_one("#detail-tabs").active = "tab-notes"
+        await pilot.pause()
+        detail.query_one("#notes-area", TextArea).text = "too slow; try lr 3e-3"
+        detail.query_one("#tags-input", Input).value = "baseline, slow"
+        await pilot.press("ctrl+s")
+        run_dir = logdir / "fashion-cnn-1"
+        assert (run_dir / "notes.md").read_text() == "too slow; try lr 3e-3\n"
+        assert (run_dir / "tags.json").read_text().strip() == '["baseline", "slow"]'
+
+        await pilot.click("#archive-run")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.click("#confirm-yes")
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+        assert not run_dir.exists() and (logdir / ".archive" / "fashion-cnn-1").is_dir()
+        app.screen.query_one(Input).value = ""
+        await until(pilot, lambda: table.row_count == 3)
+
+
+async def test_compare_marked_runs(logdir):
+    app = BrowseApp([logdir], interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 4)
+        app.screen.query_one(Input).value = "dataset == mnist"
+        await pilot.pause()
+        table.focus()
+        table.move_cursor(row=0)
+        await pilot.press("space", "space", "c")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        compare = app.screen
+        await until(pilot, lambda: len(compare.curves) == 2)
+        series, notes = compare.series()
+        assert compare.metric == "val_accuracy" and len(series) == 2 and not notes
+        raw = compare.curves[str(logdir / "mnist-cnn-1")].curves["val_accuracy"].values
+        assert series[0][2] != raw  # smoothed by default (0.6)
+        await pilot.press("minus", "minus", "minus")
+        assert compare.smoothing == 0.0 and compare.series()[0][0][2] == raw
+        await pilot.press("x", "l", "m")
+        assert compare.x_axis == "step" and compare.logy and compare.metric != "val_accuracy"
+        settings = str(compare.query_one("#compare-settings").render())
+        assert "x step" in settings and "log y" in settings
+        diff = compare.query_one("#hparam-diff", DataTable)
+        assert [str(diff.get_row_at(i)[0]) for i in range(diff.row_count)] == ["learning_rate"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsBrowserScreen)
+
+
+FOLLOW_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from keraslab.core.store import RunWriter
+    root = Path(sys.argv[1])
+    run = root / "live-1"
+    run.mkdir()
+    w = RunWriter(run)
+    w.write_config({"run": {"dataset": "digits", "model": "mlp", "epochs": 3}})
+    w.start(epochs=3)
+    for e in range(1, 4):
+        w.log_epoch(e, {"loss": 1.0 / e, "val_accuracy": 0.5 + e / 10})
+        ack = root.parent / f"ack-{e}"
+        while not ack.exists():
+            time.sleep(0.01)
+    w.finish("completed")
+    w.close()
+    """
+)
+
+
+async def test_follow_updates_a_row_while_another_process_trains(logdir, tmp_path):
+    app = BrowseApp([logdir], interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 4)
+        child = subprocess.Popen([sys.executable, "-c", FOLLOW_CHILD, str(logdir)])
+        try:
+            key = str(logdir / "live-1")
+
+            def cells():
+                try:
+                    return [str(c) for c in table.get_row(key)]
+                except Exception:
+                    return None
+
+            for epoch in (1, 2, 3):
+                await until(pilot, lambda e=epoch: (cells() or [""] * 7)[5] == f"{e}/3", tries=400)
+                assert cells()[1] == "running"
+                assert cells()[6] == f"{0.5 + epoch / 10:.4f}"
+                (tmp_path / f"ack-{epoch}").touch()
+            await until(pilot, lambda: (cells() or [""] * 2)[1] == "completed", tries=400)
+            assert table.row_count == 5
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait(timeout=10)

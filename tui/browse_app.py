@@ -1,0 +1,37 @@
+"""A minimal App hosting the runs browser, so `keraslab browse PATH...` works on its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+
+from .screens.runs_browser import RunsBrowserScreen
+
+
+class BrowseApp(App):
+    """The runs browser as a whole application (q or escape quits)."""
+
+    TITLE = "keraslab runs"
+    CSS_PATH = "browser.tcss"
+    BINDINGS = [("q", "quit", "Quit")]
+
+    def __init__(self, logdirs, *, follow: bool = True, interval: float = 1.0, use_cache: bool = True):
+        super().__init__()
+        self.logdirs = [Path(p) for p in logdirs]
+        self.follow = follow
+        self.interval = interval
+        self.use_cache = use_cache
+
+    def on_mount(self) -> None:
+        self.push_screen(
+            RunsBrowserScreen(
+                self.logdirs, follow=self.follow, interval=self.interval, use_cache=self.use_cache
+            )
+        )
+
+
+def run_browser(paths) -> int:
+    """Open the runs browser on log directories; returns an exit status."""
+    BrowseApp(paths).run()
+    return 0

@@ -1,0 +1,289 @@
+"""CLI commands of the runs browser: runs --sort/--filter, compare, export and browse."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+from keraslab import core
+from keraslab.core import ConfigError
+
+from . import fmt
+
+X_CHOICES = ("epoch", "step", "time")
+
+
+def _smoothing(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be in [0, 1)")
+    return value
+
+
+def _logdirs(args: argparse.Namespace) -> list[Path]:
+    return [core.default_logdir(getattr(args, "logdir", None))]
+
+
+def _add_logdir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--logdir",
+        metavar="DIR",
+        help="log directory holding the runs (default: $KERASLAB_LOGDIR or ./runs)",
+    )
+
+
+def extend_runs_parser(p: argparse.ArgumentParser) -> None:
+    """Add --sort, --reverse, --filter and --hparams to the `runs` sub-parser."""
+    p.add_argument(
+        "--sort",
+        metavar="COL",
+        help="sort by a column (name, status, dataset, model, params, epochs, best_val_acc, "
+        "test_acc, duration, start), a metric or a hyperparameter",
+    )
+    p.add_argument("--reverse", action="store_true", help="reverse the sort order")
+    p.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="keep matching runs: words match name/dataset/model/status/tags; comparisons like "
+        "'val_accuracy > 0.99 and dataset == mnist' (== != < <= > >=, and/or/not, parentheses)",
+    )
+    p.add_argument("--hparams", action="store_true", help="add a column per hyperparameter that differs")
+
+
+def add_browse_commands(sub) -> None:
+    """Add `compare`, `export` and `browse` to the CLI's sub-parsers."""
+    c = sub.add_parser(
+        "compare",
+        help="overlay one metric of several runs and show differing hyperparameters",
+        description="Print overlaid curves of one metric for several runs (keraslab runs or any "
+        "TensorBoard log directory) and a table of the hyperparameters that differ.",
+    )
+    c.add_argument("runs", nargs="+", metavar="RUN", help="run directory, run name, or a unique prefix")
+    c.add_argument("--metric", help="metric to plot (default: val_accuracy, else loss)")
+    c.add_argument(
+        "--smoothing", type=_smoothing, default=0.0,
+        help="TensorBoard-style exponential smoothing weight in [0, 1) (default: 0)",
+    )  # fmt: skip
+    c.add_argument("--x", choices=X_CHOICES, default="epoch", help="x axis (default: epoch)")
+    c.add_argument("--logy", action="store_true", help="logarithmic y axis")
+    _add_logdir(c)
+
+    e = sub.add_parser(
+        "export",
+        help="write metrics and configs of runs as csv, json or markdown",
+        description="Export runs' metrics (every point of every scalar) and configurations.",
+    )
+    e.add_argument("runs", nargs="+", metavar="RUN", help="run directory, run name, or a unique prefix")
+    e.add_argument("--format", choices=core.EXPORT_FORMATS, default="csv", help="output format (default: csv)")
+    e.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    _add_logdir(e)
+
+    b = sub.add_parser(
+        "browse",
+        help="open the runs browser on one or more log directories",
+        description="Browse runs in a terminal UI: keraslab runs and any TensorBoard log directory "
+        "(Keras callback logs, tf.summary, other writers), with live follow.",
+    )
+    b.add_argument("paths", nargs="*", metavar="PATH", help="log directories (default: --logdir, $KERASLAB_LOGDIR or ./runs)")
+    _add_logdir(b)
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+def select_runs(runs, sort: str | None, reverse: bool, filter_text: str | None):
+    """Filter then sort summaries as `runs` and the browser do; errors are KeraslabErrors."""
+    if filter_text:
+        runs = core.filter_runs(runs, filter_text)
+    if sort:
+        runs = core.sort_runs(runs, sort, reverse)
+    elif reverse:
+        runs = list(reversed(runs))
+    return runs
+
+
+def run_cells(r) -> list[str]:
+    """The standard columns of a run as text (shared with the browser)."""
+    if r.epochs_planned:
+        epochs = f"{r.epochs or 0}/{r.epochs_planned}"
+    else:
+        epochs = "-" if r.epochs is None else str(r.epochs)
+    started = r.started[:16].replace("T", " ") if r.started else "-"
+    return [
+        r.name, r.status, r.dataset or "-", r.model or "-", fmt.count(r.params), epochs,
+        fmt.metric(r.best_val_accuracy), fmt.metric(r.test_accuracy), fmt.duration(r.duration), started,
+    ]  # fmt: skip
+
+
+def _hp_text(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    logdirs = _logdirs(args)
+    all_runs = core.discover_runs(logdirs)
+    runs = select_runs(all_runs, getattr(args, "sort", None), getattr(args, "reverse", False),
+                       getattr(args, "filter", None))  # fmt: skip
+    if getattr(args, "filter", None):
+        unknown = core.unknown_fields(core.parse_filter(args.filter), all_runs)
+        for name in unknown:
+            print(f"warning: no run has a field, metric or hyperparameter {name!r}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
+        return 0
+    if not all_runs:
+        print(f"no runs in {logdirs[0]} (start one with 'keraslab train')")
+        return 0
+    if not runs:
+        print(f"no run matches the filter ({len(all_runs)} runs in {logdirs[0]})")
+        return 0
+    headers = [c.header for c in core.COLUMNS]
+    rows = [run_cells(r) for r in runs]
+    right = (4, 5, 6, 7, 8)
+    if getattr(args, "hparams", False):
+        diff = core.hparam_diff(runs)
+        headers += [k for k, _ in diff]
+        for row, i in zip(rows, range(len(runs)), strict=True):
+            row += [_hp_text(values[i]) for _, values in diff]
+    print(fmt.table(headers, rows, right=right))
+    for r in runs:
+        for warning in r.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+# --- compare ----------------------------------------------------------------------------
+
+
+def default_metric(runs) -> str:
+    """val_accuracy when every run has it, else loss, else the first metric all runs share."""
+    for name in ("val_accuracy", "loss", "val_loss", "accuracy"):
+        if runs and all(name in r.metrics for r in runs):
+            return name
+    common = None
+    for r in runs:
+        names = set(r.metrics)
+        common = names if common is None else common & names
+    if common:
+        return sorted(common)[0]
+    raise ConfigError("the runs share no metric; choose one with --metric")
+
+
+def compare_series(runs, metric: str, smoothing: float, x: str):
+    """``[(label, xs, ys)]`` of one metric for each run (smoothed), with unusable runs as notes."""
+    series, notes = [], []
+    for r in runs:
+        rc = core.load_curves(r.path)
+        curve = rc.curves.get(metric)
+        if curve is None or not len(curve):
+            notes.append(f"{r.name}: no {metric!r}")
+            continue
+        ys = core.smooth(curve.values, smoothing) if smoothing else list(curve.values)
+        xs, ys = core.downsample(curve.xs(x), ys)
+        series.append((r.name, xs, ys))
+    return series, notes
+
+
+def chart(title: str, series, *, width: int, height: int, color: bool, xlabel: str, logy: bool) -> str:
+    """Overlaid line chart as text (plotext); log y drops points <= 0."""
+    import plotext as plt
+
+    pts = []
+    for label, xs, ys in series:
+        keep = [(x, y) for x, y in zip(xs, ys, strict=True)
+                if y is not None and math.isfinite(y) and (y > 0 or not logy)]  # fmt: skip
+        if keep:
+            pts.append((label, [p[0] for p in keep], [p[1] for p in keep]))
+    if not pts:
+        return f"{title}: no data"
+    plt.clear_figure()
+    plt.plotsize(max(30, width), max(8, height))
+    if not color:
+        plt.theme("clear")
+    for label, xs, ys in pts:
+        plt.plot(xs, ys, label=label, marker="braille")
+    if logy:
+        plt.yscale("log")
+    plt.title(title)
+    plt.xlabel(xlabel)
+    text = plt.build()
+    plt.clear_figure()
+    return text
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    runs = core.resolve_runs(args.runs, _logdirs(args))
+    metric = args.metric or default_metric(runs)
+    series, notes = compare_series(runs, metric, args.smoothing, args.x)
+    if not series:
+        known = sorted({m for r in runs for m in r.metrics})
+        raise ConfigError(f"no run has metric {metric!r} (metrics: {', '.join(known) or 'none'})")
+    width = min(120, shutil.get_terminal_size((100, 24)).columns)
+    xlabel = {"epoch": "epoch", "step": "step", "time": "seconds"}[args.x]
+    title = metric + (f" (smoothing {args.smoothing:g})" if args.smoothing else "")
+    print(chart(title, series, width=width, height=18, color=sys.stdout.isatty(),
+                xlabel=xlabel, logy=args.logy))  # fmt: skip
+    for note in notes:
+        print(f"note: {note}")
+    rows = []
+    for r in runs:
+        best = r.metric(metric, "best")
+        last = r.metric(metric, "last")
+        rows.append([r.name, r.kind, fmt.metric(best), fmt.metric(last),
+                     "-" if r.epochs is None else str(r.epochs)])  # fmt: skip
+    print()
+    print(fmt.table(["run", "kind", f"best {metric}", f"last {metric}", "epochs"], rows, right=(2, 3, 4)))
+    diff = core.hparam_diff(runs)
+    print()
+    if diff:
+        print(fmt.table(["hyperparameter", *(r.name for r in runs)],
+                        [[k, *(_hp_text(v) for v in values)] for k, values in diff]))  # fmt: skip
+    else:
+        print("hyperparameters: identical" if any(r.hparams for r in runs) else "hyperparameters: none recorded")
+    return 0
+
+
+# --- export / browse --------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    runs = core.resolve_runs(args.runs, _logdirs(args))
+    text = core.export_runs(runs, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(text)
+        except OSError as exc:
+            raise core.RunStoreError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        print(f"wrote {len(runs)} run(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    paths = [Path(p).expanduser() for p in args.paths] or _logdirs(args)
+    missing = [p for p in paths if not p.is_dir()]
+    if missing:
+        raise core.RunStoreError(f"{missing[0]}: no such directory")
+    from .browse_app import run_browser
+
+    return run_browser(paths)
+
+
+BROWSE_COMMANDS = {
+    "runs": cmd_runs,
+    "compare": cmd_compare,
+    "export": cmd_export,
+    "browse": cmd_browse,
+}

@@ -1,0 +1,267 @@
+"""The run detail screen: config, model summary, every scalar curve, editable notes and tags, archive/delete."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from keraslab.core import (
+    KeraslabError,
+    RunCurves,
+    RunSummary,
+    archive_run,
+    delete_run,
+    load_curves,
+    load_summary,
+    parse_tags,
+    read_notes,
+    read_tags,
+    write_notes,
+    write_tags,
+)
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static, TabbedContent, TabPane, TextArea
+
+from .. import fmt
+from .confirm import ConfirmScreen
+from .curve_plot import CurvePlot
+
+
+def curve_groups(names) -> dict[str, list[str]]:
+    """Metric names grouped into charts: ``loss`` with ``val_loss``, each other tag alone."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        base = name[4:] if name.startswith("val_") else name
+        groups.setdefault(base, []).append(name)
+    return groups
+
+
+def run_signature(path: Path) -> tuple:
+    """Names, sizes and mtimes of every file of a run (to notice that it grew)."""
+    sig = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            try:
+                st = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            sig.append((root, name, st.st_size, st.st_mtime_ns))
+    return tuple(sig)
+
+
+class CurvesLoaded(Message):
+    """Curves of the shown run were (re)read; a newer load replaces an older one."""
+
+    def __init__(self, curves: RunCurves, summary: RunSummary | None):
+        super().__init__()
+        self.curves = curves
+        self.summary = summary
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CurvesLoaded)
+
+
+class RunDetailScreen(Screen):
+    """One run in depth; dismisses with True when the run was changed (notes, tags, archive, delete)."""
+
+    CSS_PATH = "../browser.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+s", "save", "Save notes"),
+        Binding("A", "archive", "Archive"),
+        Binding("D", "delete", "Delete"),
+    ]
+
+    def __init__(self, run: RunSummary | str | Path, *, follow: bool = True, interval: float = 1.5):
+        super().__init__()
+        self.run = run if isinstance(run, RunSummary) else load_summary(run)
+        self.path = self.run.path
+        self.follow = follow
+        self.interval = interval
+        self.changed = False
+        self.curves: RunCurves | None = None
+        self._signature: tuple | None = None
+        self._plots: dict[str, CurvePlot] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._header(), id="detail-title")
+        with TabbedContent(id="detail-tabs"):
+            with TabPane("Curves", id="tab-curves"):
+                yield VerticalScroll(Static("loading ...", id="curves-empty"), id="curves")
+            with TabPane("Config", id="tab-config"):
+                yield VerticalScroll(Static(self._config_text(), id="config-text"))
+            with TabPane("Model", id="tab-model"):
+                yield VerticalScroll(Static("", id="model-text"))
+            with TabPane("Notes", id="tab-notes"):
+                yield Input(", ".join(read_tags(self.path)), placeholder="tags, separated by commas", id="tags-input")
+                yield TextArea(read_notes(self.path), id="notes-area")
+                with Horizontal(id="notes-buttons"):
+                    yield Button("Save (ctrl+s)", id="save-notes", variant="primary")
+                    yield Button("Archive (A)", id="archive-run")
+                    yield Button("Delete (D)", id="delete-run", variant="error")
+            with TabPane("Warnings", id="tab-warnings"):
+                yield VerticalScroll(Static(self._warnings_text(), id="warnings-text"))
+        yield Footer()
+
+    def _header(self) -> Text:
+        r = self.run
+        text = Text()
+        text.append(r.name, style="bold")
+        text.append(f"  [{r.kind}]  {r.status}  ")
+        bits = [
+            f"dataset {r.dataset}" if r.dataset else "",
+            f"model {r.model}" if r.model else "",
+            f"{fmt.count(r.params)} params" if r.params else "",
+            f"epochs {r.epochs}" if r.epochs is not None else "",
+            f"best val acc {fmt.metric(r.best_val_accuracy)}" if r.best_val_accuracy is not None else "",
+            f"test acc {fmt.metric(r.test_accuracy)}" if r.test_accuracy is not None else "",
+            f"duration {fmt.duration(r.duration)}" if r.duration is not None else "",
+        ]
+        text.append("  ".join(b for b in bits if b))
+        text.append(f"\n{r.path}", style="dim")
+        return text
+
+    def _config_text(self) -> str:
+        lines = []
+        if self.run.hparams:
+            width = max(len(k) for k in self.run.hparams) + 2
+            lines += ["Hyperparameters", ""]
+            lines += [f"  {k:<{width}}{v}" for k, v in sorted(self.run.hparams.items())]
+        config = self.path / "config.json"
+        if config.is_file():
+            try:
+                data = json.loads(config.read_text())
+                lines += ["", "config.json", "", json.dumps(data, indent=2)]
+            except (OSError, ValueError) as exc:
+                lines += ["", f"config.json unreadable: {exc}"]
+        if self.run.metrics:
+            lines += ["", "Metrics (first / last / best)", ""]
+            for name, s in sorted(self.run.metrics.items()):
+                lines.append(
+                    f"  {name:<28}{fmt.metric(s.first)}  {fmt.metric(s.last)}  "
+                    f"{fmt.metric(s.best(name))}  ({s.count} points)"
+                )
+        return "\n".join(lines) or "no configuration recorded (a plain TensorBoard log)"
+
+    def _warnings_text(self) -> str:
+        warnings = list(self.run.warnings) + (list(self.curves.warnings) if self.curves else [])
+        return "\n".join(dict.fromkeys(warnings)) or "no warnings"
+
+    def on_mount(self) -> None:
+        self._load()
+        if self.follow:
+            self.set_interval(self.interval, self._poll)
+
+    # -- loading (thread workers)
+    @work(thread=True, exclusive=True, group="detail-load")
+    def _load(self) -> None:
+        if not self.path.is_dir():
+            return
+        self._signature = run_signature(self.path)
+        try:
+            curves = load_curves(self.path)
+            summary = load_summary(self.path, self.run.logdir)
+        except KeraslabError:
+            return
+        self.post_message(CurvesLoaded(curves, summary))
+
+    def _poll(self) -> None:
+        self._check_growth()
+
+    @work(thread=True, exclusive=True, group="detail-poll")
+    def _check_growth(self) -> None:
+        if self.path.is_dir() and run_signature(self.path) != self._signature:
+            self._load()
+
+    def on_curves_loaded(self, message: CurvesLoaded) -> None:
+        self.curves = message.curves
+        if message.summary is not None:
+            message.summary.name = self.run.name
+            self.run = message.summary
+            self.query_one("#detail-title", Static).update(self._header())
+        self._show_curves()
+        texts = self.curves.texts
+        model = self.path / "summary.txt"
+        body = ""
+        if model.is_file():
+            body = model.read_text(errors="replace")
+        elif texts:
+            body = "\n\n".join(f"{tag} (step {step})\n{text}" for tag, items in texts.items() for step, text in items[-1:])
+        self.query_one("#model-text", Static).update(body or "no model summary recorded")
+        self.query_one("#warnings-text", Static).update(self._warnings_text())
+
+    def _show_curves(self) -> None:
+        container = self.query_one("#curves", VerticalScroll)
+        groups = curve_groups(self.curves.curves)
+        if not groups:
+            self.query_one("#curves-empty", Static).update("no scalars recorded yet")
+            return
+        empty = self.query("#curves-empty")
+        if empty:
+            empty.remove()
+        for title, names in groups.items():
+            plot = self._plots.get(title)
+            if plot is None:
+                plot = self._plots[title] = CurvePlot(classes="detail-plot")
+                container.mount(plot)
+            series = [(n, self.curves.curves[n].xs("epoch"), self.curves.curves[n].values) for n in names]
+            xlabel = "step" if title.startswith("batch/") else "epoch"
+            plot.show(title, series, xlabel=xlabel)
+
+    # -- editing
+    @on(Button.Pressed, "#save-notes")
+    def action_save(self) -> None:
+        try:
+            write_notes(self.path, self.query_one("#notes-area", TextArea).text)
+            write_tags(self.path, parse_tags(self.query_one("#tags-input", Input).value))
+        except KeraslabError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.changed = True
+        self.notify("notes and tags saved")
+
+    @on(Button.Pressed, "#archive-run")
+    def action_archive(self) -> None:
+        def done(ok: bool | None) -> None:
+            if not ok:
+                return
+            try:
+                target = archive_run(self.path, self.run.logdir)
+            except KeraslabError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.notify(f"archived to {target}")
+            self.dismiss(True)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Archive {self.run.name}?\nIt moves to .archive/ in its log directory.", "Archive"),
+            done,
+        )
+
+    @on(Button.Pressed, "#delete-run")
+    def action_delete(self) -> None:
+        def done(ok: bool | None) -> None:
+            if not ok:
+                return
+            try:
+                delete_run(self.path)
+            except KeraslabError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.notify(f"deleted {self.run.name}")
+            self.dismiss(True)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Delete {self.run.name} and all its files?\n{self.path}", "Delete"), done
+        )
+
+    def action_back(self) -> None:
+        self.dismiss(self.changed)

@@ -1,0 +1,337 @@
+"""The runs browser screen: a sortable, filterable table of runs with marks, compare and live follow."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from keraslab.core import (
+    COLUMNS,
+    FilterError,
+    RunSummary,
+    RunWatcher,
+    filter_runs,
+    hparam_diff,
+    parse_filter,
+    sort_runs,
+    unknown_fields,
+)
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import get_current_worker
+
+from ..cli_runs import run_cells
+
+STATUS_STYLE = {
+    "running": "bold green",
+    "active": "green",
+    "completed": "",
+    "done": "",
+    "stopped": "yellow",
+    "interrupted": "bold yellow",
+    "failed": "bold red",
+}
+MARK = "\u25cf "
+
+
+class RunsScanned(Message):
+    """The scanner thread's latest view of the runs; a newer one replaces an unhandled older one."""
+
+    def __init__(self, summaries: list[RunSummary], changed: set[str], scans: int):
+        super().__init__()
+        self.summaries = summaries
+        self.changed = changed
+        self.scans = scans
+
+    def can_replace(self, message: Message) -> bool:
+        if isinstance(message, RunsScanned):
+            self.changed |= message.changed  # keep what the dropped update knew
+            return True
+        return False
+
+
+class RunsBrowserScreen(Screen):
+    """Every run under the given log directories; pushed by the app or by `keraslab browse`."""
+
+    CSS_PATH = "../browser.tcss"
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("space", "toggle_mark", "Mark"),
+        Binding("c", "compare", "Compare"),
+        Binding("s", "next_sort", "Sort"),
+        Binding("r", "reverse_sort", "Reverse"),
+        Binding("h", "toggle_hparams", "HParams"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("ctrl+r", "rescan", "Rescan", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(
+        self,
+        logdirs,
+        *,
+        follow: bool = True,
+        interval: float = 1.0,
+        use_cache: bool = True,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002
+    ):
+        super().__init__(name=name, id=id)
+        if isinstance(logdirs, (str, Path)):
+            logdirs = [logdirs]
+        self.logdirs = [Path(p) for p in logdirs]
+        self.follow = follow
+        self.interval = interval
+        self.use_cache = use_cache
+        self.summaries: list[RunSummary] = []
+        self.shown: list[RunSummary] = []
+        self.marked: set[str] = set()
+        self.sort_key: str | None = None
+        self.sort_reverse = False
+        self.show_hparams = False
+        self.filter_text = ""
+        self.filter_error = ""
+        self.scans = 0
+        self._columns_hp: list[str] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    # -- layout
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(), id="browser-title")
+        yield Input(
+            placeholder="filter: words, or e.g. val_accuracy > 0.99 and dataset == mnist  (/ to focus)",
+            id="runs-filter",
+        )
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static("scanning ...", id="runs-status")
+        yield Footer()
+
+    def _title(self) -> str:
+        return "Runs  " + "  ".join(str(p) for p in self.logdirs)
+
+    def on_mount(self) -> None:
+        self._build_columns()
+        self.query_one(DataTable).focus()
+        self._scanner()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    # -- scanning (thread worker)
+    @work(thread=True, exclusive=True, group="runs-scan")
+    def _scanner(self) -> None:
+        worker = get_current_worker()
+        watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
+        first = True
+        scans = 0
+        while not worker.is_cancelled and not self._stop.is_set():
+            if first or self.follow or self._wake.is_set():
+                self._wake.clear()
+                changed = watcher.scan()
+                scans += 1
+                if changed or first:
+                    self.post_message(
+                        RunsScanned(watcher.summaries(), {str(p) for p in changed}, scans)
+                    )
+                else:
+                    self.post_message(RunsScanned(watcher.summaries(), set(), scans))
+                first = False
+            self._wake.wait(self.interval)
+
+    def on_runs_scanned(self, message: RunsScanned) -> None:
+        self.summaries = message.summaries
+        self.scans = message.scans
+        if message.changed or not self.shown:
+            self._refresh_table()
+        else:
+            self._update_status()
+
+    # -- table
+    def _build_columns(self, hp_keys: list[str] | None = None) -> None:
+        """Standard columns plus one per hyperparameter that differs between the shown runs."""
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for col in COLUMNS:
+            table.add_column(col.header, key=col.key)
+        for key in hp_keys or []:
+            table.add_column(key, key=f"hp.{key}")
+        self._columns_hp = list(hp_keys or [])
+
+    def _refresh_table(self) -> None:
+        table = self.query_one(DataTable)
+        runs = self.summaries
+        self.filter_error = ""
+        if self.filter_text.strip():
+            try:
+                expr = parse_filter(self.filter_text)
+                runs = filter_runs(runs, expr)
+                missing = unknown_fields(expr, self.summaries)
+                if missing:
+                    self.filter_error = f"no run has {', '.join(repr(m) for m in missing)}"
+            except FilterError as exc:
+                self.filter_error = f"filter: {exc}"
+        if self.sort_key:
+            try:
+                runs = sort_runs(runs, self.sort_key, self.sort_reverse)
+            except FilterError as exc:
+                self.filter_error = str(exc)
+        elif self.sort_reverse:
+            runs = list(reversed(runs))
+        self.shown = runs
+        cursor_key = None
+        if table.row_count:
+            try:
+                cursor_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            except Exception:
+                cursor_key = None
+        hp_keys = [k for k, _ in hparam_diff(runs)] if self.show_hparams else []
+        if hp_keys != self._columns_hp:
+            self._build_columns(hp_keys)
+        table.clear()
+        for r in runs:
+            table.add_row(*self._cells(r, hp_keys), key=str(r.path))
+        if cursor_key is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(cursor_key), animate=False)
+            except Exception:
+                pass
+        self._update_status()
+
+    def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:
+        text = run_cells(r)
+        cells: list = []
+        for i, (col, value) in enumerate(zip(COLUMNS, text, strict=True)):
+            if i == 0:
+                mark = MARK if str(r.path) in self.marked else "  "
+                warn = " !" if r.warnings else ""
+                cells.append(Text(mark + value + warn, style="bold" if mark == MARK else ""))
+            elif col.key == "status":
+                cells.append(Text(value, style=STATUS_STYLE.get(value, "")))
+            else:
+                cells.append(Text(value, justify="right" if col.numeric else "left"))
+        for key in hp_keys:
+            v = r.hparams.get(key)
+            cells.append("-" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)))
+        return cells
+
+    def _update_status(self) -> None:
+        parts = [f"{len(self.shown)} of {len(self.summaries)} runs"]
+        if self.marked:
+            parts.append(f"{len(self.marked)} marked")
+        if self.sort_key:
+            parts.append(f"sorted by {self.sort_key}{' (desc)' if self.sort_reverse else ''}")
+        parts.append("follow on" if self.follow else "follow off")
+        warned = sum(1 for r in self.summaries if r.warnings)
+        if warned:
+            parts.append(f"{warned} with warnings (!)")
+        line = "  |  ".join(parts)
+        status = self.query_one("#runs-status", Static)
+        if self.filter_error:
+            status.update(Text(line + "  |  " + self.filter_error, style="bold red"))
+        else:
+            status.update(line)
+
+    def current_run(self) -> RunSummary | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((r for r in self.shown if str(r.path) == key), None)
+
+    # -- events
+    @on(Input.Changed, "#runs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._refresh_table()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_submitted(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        key = event.column_key.value
+        if key == self.sort_key:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_key, self.sort_reverse = key, False
+        self._refresh_table()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        run = next((r for r in self.shown if str(r.path) == event.row_key.value), None)
+        if run is not None:
+            from .run_detail import RunDetailScreen
+
+            self.app.push_screen(RunDetailScreen(run), self._after_detail)
+
+    def _after_detail(self, result) -> None:
+        if result:  # notes, tags, archive or delete changed the run
+            self.marked = {m for m in self.marked if Path(m).is_dir()}
+            self.action_rescan()
+
+    # -- actions
+    def action_focus_filter(self) -> None:
+        self.query_one("#runs-filter", Input).focus()
+
+    def action_back(self) -> None:
+        if self.focused is self.query_one("#runs-filter", Input):
+            self.query_one(DataTable).focus()
+        elif len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
+
+    def action_toggle_mark(self) -> None:
+        run = self.current_run()
+        if run is None:
+            return
+        key = str(run.path)
+        self.marked.symmetric_difference_update({key})
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        self._refresh_table()
+        if row + 1 < table.row_count:
+            table.move_cursor(row=row + 1, animate=False)
+
+    def action_compare(self) -> None:
+        runs = [r for r in self.summaries if str(r.path) in self.marked]
+        if not runs:
+            current = self.current_run()
+            runs = [current] if current else []
+        if not runs:
+            self.notify("mark runs with space, then press c", severity="warning")
+            return
+        from .compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(runs))
+
+    def action_next_sort(self) -> None:
+        keys = [c.key for c in COLUMNS] + [f"hp.{k}" for k in self._columns_hp]
+        i = keys.index(self.sort_key) + 1 if self.sort_key in keys else 0
+        self.sort_key = keys[i % len(keys)]
+        self.sort_reverse = False
+        self._refresh_table()
+
+    def action_reverse_sort(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._refresh_table()
+
+    def action_toggle_hparams(self) -> None:
+        self.show_hparams = not self.show_hparams
+        self._refresh_table()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self._wake.set()
+        self._update_status()
+
+    def action_rescan(self) -> None:
+        self._wake.set()
