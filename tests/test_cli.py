@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 
 SUBCOMMANDS = ["train", "runs", "show", "datasets", "presets", "lint", "compare", "export", "browse"]
@@ -60,7 +58,7 @@ def test_train_digits_through_cli_then_runs_and_show(tmp_path):
 
     listing = run_cli("runs", "--logdir", str(logdir))
     assert listing.returncode == 0
-    row = [l for l in listing.stdout.splitlines() if l.startswith("digits-cnn-1")][0]
+    row = [line for line in listing.stdout.splitlines() if line.startswith("digits-cnn-1")][0]
     assert "completed" in row and "3/3" in row and f"{acc:.4f}" in row
 
     shown = run_cli("show", "digits-cnn-1", "--logdir", str(logdir))
@@ -139,7 +137,7 @@ def test_ctrl_c_stops_and_marks_run_stopped(tmp_path):
 def test_datasets_command_shows_offline_state(empty_keras_home):
     proc = run_cli("datasets", env={"KERAS_HOME": str(empty_keras_home)})
     assert proc.returncode == 0
-    digits = [l for l in proc.stdout.splitlines() if l.startswith("digits")][0]
+    digits = [line for line in proc.stdout.splitlines() if line.startswith("digits")][0]
     assert "ready" in digits
     assert "mnist: MNIST (mnist) is not available offline" in proc.stdout
     assert str(empty_keras_home / "datasets" / "mnist") in proc.stdout

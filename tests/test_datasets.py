@@ -9,7 +9,6 @@ import tarfile
 
 import numpy as np
 import pytest
-
 from keraslab.core import DatasetError, availability, get_dataset_info, load_dataset
 from keraslab.core.datafiles import read_idx
 

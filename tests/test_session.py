@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from keraslab.core import (
     BatchProgress,
     EpochEnd,
@@ -66,8 +65,8 @@ def test_stop_mid_training_keeps_what_was_learned(logdir):
     assert result.epochs_done == 2  # epoch 1 complete, epoch 2 cut short
     status = json.loads((result.run_dir / "status.json").read_text())
     assert status["status"] == "stopped" and status["ended"]
-    lines = [json.loads(l) for l in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
-    epochs = [l for l in lines if l["type"] == "epoch"]
+    lines = [json.loads(text) for text in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    epochs = [rec for rec in lines if rec["type"] == "epoch"]
     assert len(epochs) == 2 and epochs[-1].get("partial") is True
     assert (result.run_dir / "best_model.keras").is_file()
     assert "accuracy" in result.test

@@ -11,7 +11,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-
 from keraslab.core import RunStoreError, find_runs, load_run, resolve_run
 from keraslab.core.store import RunWriter, create_run_dir, write_json_atomic
 

@@ -28,7 +28,7 @@ def line_chart(
     import plotext as plt
 
     points = [
-        (label, [x for x, y in zip(xs, ys) if y is not None], [y for y in ys if y is not None])
+        (label, [x for x, y in zip(xs, ys, strict=False) if y is not None], [y for y in ys if y is not None])
         for label, xs, ys in series
     ]
     points = [(label, xs, ys) for label, xs, ys in points if ys]
