@@ -1,0 +1,245 @@
+"""The launch screen through Textual's pilot: pick a dataset and preset, edit the stack, settings, help."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from keraslab import core
+from keraslab.tui.app import KeraslabApp
+from keraslab.tui.screens.help import HelpScreen
+from keraslab.tui.screens.launch import LaunchScreen
+from keraslab.tui.screens.layer_edit import LayerEditScreen, LayerTypeScreen
+from keraslab.tui.widgets.findings import FindingsView
+from keraslab.tui.widgets.layer_table import LayerTable
+from textual.command import CommandPalette
+from textual.widgets import Button, Checkbox, Input, OptionList, Select
+
+
+@pytest.fixture
+def app(logdir) -> KeraslabApp:
+    return KeraslabApp(logdir=logdir)
+
+
+def launch(app: KeraslabApp) -> LaunchScreen:
+    screen = app.screen
+    assert isinstance(screen, LaunchScreen)
+    return screen
+
+
+def notation(app: KeraslabApp) -> str:
+    return app.screen.query_one("#notation", Input).value
+
+
+async def test_opens_on_digits_with_a_preset_ready_to_train(app):
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        screen = launch(app)
+        assert screen.info.name == "digits"
+        assert screen.stack == core.PRESETS["avgpool"].stack
+        assert notation(app) == core.PRESETS["avgpool"].notation
+        assert screen.query_one("#preset", Select).value == "avgpool"
+        assert screen.can_train
+        assert not screen.query_one("#train", Button).disabled
+        status = str(screen.query_one("#launch-status").render())
+        assert "Ready: digits" in status
+        # the dataset list says what is available offline
+        options = screen.query_one("#datasets", OptionList)
+        first = str(options.get_option_at_index(0).prompt)
+        assert "digits" in first and "8x8x1" in first and "✓" in first
+    assert "tensorflow" not in sys.modules  # first paint and editing never load TensorFlow
+
+
+async def test_pick_dataset_and_preset_updates_the_preview(app):
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        before = screen.preview.total_params
+        screen.query_one("#datasets", OptionList).focus()
+        await pilot.press("down", "down", "down")  # digits, mnist, fashion_mnist, cifar10
+        await pilot.pause()
+        assert screen.info.name == "cifar10"
+        assert screen.preview.input_shape == (32, 32, 3)
+        assert screen.preview.total_params != before
+        detail = str(screen.query_one("#dataset-detail").render())
+        assert "CIFAR-10" in detail
+
+        screen.query_one("#preset", Select).value = "mlp"
+        await pilot.pause()
+        assert screen.stack == core.PRESETS["mlp"].stack
+        assert notation(app) == core.PRESETS["mlp"].notation
+        assert screen.query_one(LayerTable).row_count == len(core.PRESETS["mlp"].stack)
+
+
+async def test_typing_notation_updates_table_findings_and_train(app):
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        field = screen.query_one("#notation", Input)
+        field.value = "conv16k3-relu-flatten-dense"  # incomplete: dense needs units
+        await pilot.pause()
+        assert screen.notation_error and "dense" in screen.notation_error
+        assert field.has_class("invalid")
+        assert not screen.can_train
+        assert screen.query_one("#train", Button).disabled
+        assert screen.check_action("train", ()) is None  # greyed out in the footer
+
+        field.value = "conv16k3-relu-flatten-dense64-relu-dense64"  # parses, but no class output
+        await pilot.pause()
+        assert screen.notation_error is None
+        assert any(f.code == "output-units" for f in screen.findings)
+        assert not screen.can_train
+        assert screen.query_one(FindingsView).has_class("has-errors")
+
+        field.value = "conv16k9-relu-flatten-out-softmax"  # runs; a 9x9 kernel covers the 8x8 input
+        await pilot.pause()
+        assert screen.can_train
+        assert screen.query_one("#preset", Select).value == "custom"
+        assert any(f.code == "kernel-covers-input" for f in screen.findings)
+        table = screen.query_one(LayerTable)
+        assert table.row_count == 5
+        assert "conv16k9" in str(table.get_row_at(0)[1])
+
+        field.value = core.PRESETS["linear"].notation  # typing a preset's stack selects it
+        await pilot.pause()
+        assert screen.query_one("#preset", Select).value == "linear"
+        assert screen.findings == []
+
+
+async def test_layer_table_add_edit_remove_move(app):
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        table = screen.query_one(LayerTable)
+        table.focus()
+        n = len(screen.stack)
+
+        await pilot.press("d")  # remove the first layer (conv32k3:relu)
+        await pilot.pause()
+        assert len(screen.stack) == n - 1
+        assert notation(app) == core.format_stack(screen.stack)
+        assert screen.query_one("#preset", Select).value == "custom"
+
+        await pilot.press("a")  # add: pick a type, it is inserted after the cursor
+        await pilot.pause()
+        assert isinstance(app.screen, LayerTypeScreen)
+        picker = app.screen.query_one(OptionList)
+        index = next(i for i in range(picker.option_count)
+                     if str(picker.get_option_at_index(i).prompt).startswith("dropout0.5"))
+        picker.highlighted = index
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen
+        assert screen.stack[1].token == "dropout0.5"
+        assert table.cursor_row == 1
+
+        await pilot.press("enter")  # edit the selected layer's parameters
+        await pilot.pause()
+        assert isinstance(app.screen, LayerEditScreen)
+        rate = app.screen.query_one("#p-rate", Input)
+        rate.value = "2"
+        await pilot.pause()
+        assert app.screen.result is None  # out of range: save is disabled
+        rate.value = "0.25"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is screen
+        assert screen.stack[1].token == "dropout0.25"
+        assert "dropout0.25" in notation(app)
+
+        await pilot.press("shift+up")  # move it to the top
+        await pilot.pause()
+        assert screen.stack[0].token == "dropout0.25"
+        assert table.cursor_row == 0
+        assert notation(app).startswith("dropout0.25")
+
+
+async def test_augmentation_switch_inserts_and_removes_a_block(app):
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        box = screen.query_one("#augment", Checkbox)
+        assert not box.value
+        box.value = True
+        await pilot.pause()
+        assert notation(app).startswith("rotate0.05-zoom0.1-translate0.1 | ")
+        assert screen.can_train
+        box.value = False
+        await pilot.pause()
+        assert screen.stack == core.PRESETS["avgpool"].stack
+        # typing augmentation into the notation turns the switch on
+        screen.query_one("#notation", Input).value = "flip-" + core.PRESETS["linear"].notation
+        await pilot.pause()
+        assert box.value
+
+
+async def test_invalid_settings_are_marked_and_block_training(app):
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        screen.query_one("#set-epochs", Input).value = "0"
+        screen.query_one("#set-learning_rate", Input).value = "fast"
+        screen.query_one("#set-name", Input).value = "my run"
+        await pilot.pause()
+        errors = screen.settings_errors
+        assert set(errors) == {"epochs", "learning_rate", "name"}
+        assert "at least 1" in errors["epochs"]
+        shown = screen.query_one("#error-epochs")
+        assert shown.display and "at least 1" in str(shown.render())
+        assert screen.query_one("#field-learning_rate").has_class("invalid")
+        assert screen.query_one("#train", Button).disabled
+        await pilot.press("escape")  # leave the input so 't' is a key, not a letter
+        screen.query_one(LayerTable).focus()
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.runs == []  # nothing started
+
+        screen.query_one("#set-epochs", Input).value = "3"
+        screen.query_one("#set-learning_rate", Input).value = "0.01"
+        screen.query_one("#set-name", Input).value = "my-run"
+        await pilot.pause()
+        assert screen.settings_errors == {}
+        config = screen.build_config()
+        assert config is not None
+        assert (config.epochs, config.learning_rate, config.name) == (3, 0.01, "my-run")
+        assert config.model == "avgpool" and config.dataset == "digits"
+
+
+async def test_help_screen_and_command_palette(app):
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LaunchScreen)
+
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        titles = [c.title for c in app.get_system_commands(app.screen_stack[0])]
+        assert {"Train", "Stop training", "Training view", "Runs browser", "Help"} <= set(titles)
+        await pilot.press("escape")
+
+
+async def test_runs_key_opens_browser_or_explains(app):
+    async with app.run_test(size=(100, 30)) as pilot:
+        launch(app).query_one(LayerTable).focus()
+        await pilot.press("r")
+        await pilot.pause()
+        browser = app.screen if not isinstance(app.screen, LaunchScreen) else None
+        if browser is None:  # the runs browser is not in this build: a notification says so
+            assert any("runs browser" in str(n.message).lower() for n in app._notifications)
+        else:
+            assert "RunsBrowser" in type(browser).__name__
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_small_and_big_terminals_and_resizing(app, size):
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        screen = launch(app)
+        assert screen.query_one("#train", Button).region.height >= 1  # the Train button is visible
+        for width, height in [(40, 12), (200, 60), (80, 24), (20, 5), size]:
+            await pilot.resize_terminal(width, height)
+            await pilot.pause()
+        await pilot.press("f1")
+        await pilot.resize_terminal(60, 15)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)

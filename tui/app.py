@@ -1,0 +1,380 @@
+"""The keraslab Textual app: launch screen, live training view, run queue, and `run_app()`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from keraslab import core
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from .messages import RunStateChanged, TrainingEvent
+from .screens.confirm import ConfirmScreen
+from .screens.launch import LaunchScreen
+
+if TYPE_CHECKING:
+    from .screens.training import RunState
+
+STDERR_LOG = ".keraslab-stderr.log"
+TRAINING_NICENESS = 5  # the training thread (and TensorFlow's threads) yield the CPU to the UI
+UI_SWITCH_INTERVAL = 0.001  # seconds; sys.setswitchinterval while the app runs
+
+
+class KeraslabApp(App[int]):
+    """Design a layer stack, train it, watch the curves; runs queue one after another."""
+
+    TITLE = "keraslab"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("q", "quit", "Quit"),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("r", "runs", "Runs"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        dataset: str = "digits",
+        model: str | None = None,
+        logdir: str | os.PathLike | None = None,
+        progress_interval: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.initial_dataset = dataset
+        self.initial_model = model
+        self.logdir = core.default_logdir(logdir)
+        self.progress_interval = progress_interval
+        self.runs: list[RunState] = []  # every run of this session: finished, current, queued
+        self.current: RunState | None = None
+        self.quitting = False
+        self._next_id = 1
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        return LaunchScreen(dataset=self.initial_dataset, model=self.initial_model)
+
+    # -- run queue ------------------------------------------------------------------------
+    @property
+    def training(self) -> bool:
+        """A run is in progress (its session has not finished)."""
+        return self.current is not None
+
+    @property
+    def queued(self) -> list[RunState]:
+        return [r for r in self.runs if r.status == "queued"]
+
+    def submit(self, config: core.RunConfig) -> RunState:
+        """Start this config now, or queue it behind the run in progress."""
+        from .screens.training import RunState, TrainingScreen
+
+        state = RunState(self._next_id, config)
+        self._next_id += 1
+        self.runs.append(state)
+        if not self.is_screen_installed("training"):
+            self.install_screen(TrainingScreen(), "training")
+        if self.current is None:
+            self._start(state)
+        else:
+            self.notify(
+                f"Queued {config.name or config.default_name()} "
+                f"({len(self.queued)} waiting); it starts when the current run ends.",
+                title="Queued",
+            )
+        self.post_message(RunStateChanged())
+        return state
+
+    def _start(self, state: RunState) -> None:
+        session = core.TrainingSession(
+            state.config,
+            self.logdir,
+            command=core.config_command(state.config),
+            progress_interval=self.progress_interval,
+        )
+        run_id = state.run_id
+        niced: list[int] = []
+
+        def listener(event: core.SessionEvent) -> None:  # runs in the training thread
+            if not niced:
+                niced.append(_nice_this_thread())
+            self.post_message(TrainingEvent(run_id, event))
+
+        session.subscribe(listener)
+        state.session = session
+        state.status = "starting"
+        state.started_at = time.monotonic()
+        self.current = state
+        try:
+            state.run_dir = session.start()
+        except core.KeraslabError as exc:
+            state.status = "failed"
+            state.error = str(exc)
+            self.current = None
+            self.notify(str(exc), title="Cannot start the run", severity="error", timeout=10)
+            self._start_next()
+
+    def _start_next(self) -> None:
+        if self.quitting:
+            return
+        waiting = self.queued
+        if waiting:
+            self._start(waiting[0])
+        self.post_message(RunStateChanged())
+
+    @on(TrainingEvent)
+    def _on_training_event(self, message: TrainingEvent) -> None:
+        state = next((r for r in self.runs if r.run_id == message.run_id), None)
+        if state is None:
+            return
+        state.apply(message.event)
+        if self.is_screen_installed("training"):
+            self.get_screen("training").show_event(state, message.event)
+        if not isinstance(message.event, core.BatchProgress):
+            self.refresh_status()
+        if isinstance(message.event, core.Finished):
+            if self.current is state:
+                self.current = None
+            result = message.event
+            severity = "information" if result.status == "completed" else "warning"
+            if result.status == "failed":
+                severity = "error"
+            self.notify(
+                f"{result.run_dir.name}: {result.status}"
+                + (f" ({result.reason})" if result.reason else ""),
+                title="Run finished",
+                severity=severity,
+                timeout=8,
+            )
+            if self.quitting:
+                return
+            self._start_next()
+            self.refresh_bindings()
+
+    @on(RunStateChanged)
+    def refresh_status(self) -> None:
+        """Bring the status lines of both screens and the footer's bindings up to date."""
+        launch = self._launch_screen()
+        if launch is not None:
+            launch.refresh_status()
+        if self.is_screen_installed("training"):
+            self.get_screen("training").refresh_status()
+        self.refresh_bindings()
+
+    # -- actions --------------------------------------------------------------------------
+    def stop_current(self) -> None:
+        """Stop the run in progress after its current batch (it is kept, marked stopped)."""
+        state = self.current
+        if state is None or state.session is None:
+            self.notify("No run is training.")
+            return
+        if state.session.stopping:
+            return
+        state.session.stop()
+        state.status = "stopping"
+        self.notify("Stopping after the current batch; the run is kept.", title="Stopping")
+        self.post_message(RunStateChanged())
+
+    def action_show_training(self) -> None:
+        if not self.is_screen_installed("training"):
+            self.notify("Nothing has trained yet: press t on the launch screen.")
+            return
+        if self.screen is not self.get_screen("training"):
+            self.push_screen("training")
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_runs(self, run_dir: str | None = None) -> None:
+        """Open the runs browser (or a run's detail) when that screen is available."""
+        try:
+            from .screens import runs_browser
+        except ImportError:
+            where = f" {run_dir}" if run_dir else ""
+            self.notify(
+                f"The runs browser is not available in this build; run 'keraslab show{where}' "
+                "in a shell to see a run.",
+                title="Runs",
+            )
+            return
+        if run_dir:
+            try:
+                from .screens.run_detail import RunDetailScreen
+
+                self.push_screen(RunDetailScreen(run_dir))
+                return
+            except (ImportError, TypeError, core.KeraslabError):
+                pass
+        self.push_screen(runs_browser.RunsBrowserScreen(logdirs=[self.logdir]))
+
+    async def action_quit(self) -> None:
+        """Quit; while a run trains, confirm first, then stop it and wait for it to be saved."""
+        if self.quitting:
+            return
+        if self.current is None:
+            self.exit(0)
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.stop_and_exit()
+
+        self.push_screen(
+            ConfirmScreen(
+                "A run is training. Stop it and quit?",
+                "Stop and quit",
+                detail="Training stops after the current batch; the run is kept and marked stopped."
+                + (f" {len(self.queued)} queued run(s) are dropped." if self.queued else ""),
+                cancel_label="Keep training",
+            ),
+            answer,
+        )
+
+    def stop_and_exit(self) -> None:
+        """Drop the queue, stop the run in progress, wait for it to finish, then exit."""
+        self.quitting = True
+        for state in self.queued:
+            state.status = "dropped"
+        state = self.current
+        if state is None or state.session is None:
+            self.exit(0)
+            return
+        if not state.session.stopping:
+            state.session.stop()
+        state.status = "stopping"
+        self.notify("Stopping the run and saving it...", title="Quitting", timeout=30)
+        self.post_message(RunStateChanged())
+        self._wait_and_exit(state.session)
+
+    @work(thread=True, exclusive=True, group="quit")
+    def _wait_and_exit(self, session: core.TrainingSession) -> None:
+        session.wait()
+        self.call_from_thread(self.exit, 0)
+
+    # -- command palette ------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        launch = self._launch_screen()
+        if launch is not None:
+            yield SystemCommand(
+                "Train", "Start training the current design (queued if a run is training)",
+                launch.action_train,
+            )
+        yield SystemCommand("Stop training", "End the current run after this batch", self.stop_current)
+        yield SystemCommand("Training view", "Show the live curves of the current run",
+                            self.action_show_training)
+        yield SystemCommand("Runs browser", "Browse past runs in the log directory", self.action_runs)
+        yield SystemCommand("Help", "Keys and notation", self.action_help)
+        yield from super().get_system_commands(screen)
+
+    def _launch_screen(self) -> LaunchScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, LaunchScreen):
+                return screen
+        return None
+
+
+def _nice_this_thread(increment: int = TRAINING_NICENESS) -> int:
+    """Lower the calling thread's CPU priority (Linux: per thread; threads it starts inherit it).
+
+    Called from the training thread before Keras loads, so TensorFlow's worker threads run
+    niced too and the UI thread wins the CPU when a key is pressed. Returns the new niceness.
+    """
+    try:
+        tid = threading.get_native_id()
+        value = os.getpriority(os.PRIO_PROCESS, tid) + increment
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, value))
+        return value
+    except (AttributeError, OSError):
+        return 0
+
+
+# -- running in a terminal ----------------------------------------------------------------
+
+
+def _stderr_log_path(logdir: Path) -> Path:
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+        path = logdir / STDERR_LOG
+        with open(path, "a"):
+            pass
+        return path
+    except OSError:
+        return Path(tempfile.gettempdir()) / f"keraslab-{os.getuid()}-stderr.log"
+
+
+@contextlib.contextmanager
+def terminal_on_private_fd(log_path: Path) -> Iterator[None]:
+    """Point fd 2 at a log file while the UI draws through a private copy of the terminal fd.
+
+    Textual's Linux driver writes the screen to ``sys.__stderr__``; TensorFlow's native
+    code (absl) writes straight to fd 2. Separating them keeps TF's messages off the screen.
+    """
+    try:
+        log = open(log_path, "a", buffering=1)
+    except OSError:
+        yield
+        return
+    saved_fd = os.dup(2)
+    terminal = os.fdopen(saved_fd, "w", encoding="utf-8", errors="replace", closefd=True)
+    old = sys.__stderr__, sys.stderr
+    sys.stderr.flush()
+    os.dup2(log.fileno(), 2)
+    sys.__stderr__ = sys.stderr = terminal
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            terminal.flush()
+        os.dup2(saved_fd, 2)
+        sys.__stderr__, sys.stderr = old
+        with contextlib.suppress(Exception):
+            terminal.close()
+        log.close()
+
+
+def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | None = None) -> int:
+    """Open the app; returns the exit status. A run never stays marked running when it ends."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # The training thread runs Keras' Python loop; hand the GIL to the UI thread sooner
+    # than the 5 ms default so key presses repaint promptly while a model trains.
+    previous_interval = sys.getswitchinterval()
+    sys.setswitchinterval(UI_SWITCH_INTERVAL)
+    resolved = core.default_logdir(logdir)
+    with terminal_on_private_fd(_stderr_log_path(resolved)):
+        app = KeraslabApp(dataset=dataset, model=model, logdir=resolved)
+
+        def on_signal(signum, frame) -> None:  # SIGTERM / external SIGINT: stop, save, exit
+            loop = app._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(app.stop_and_exit)
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            app.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            state = app.current
+            if state is not None and state.session is not None and not state.session.done:
+                state.session.stop()
+                if state.session.wait(timeout=60) is None:
+                    state.session.abort("the app exited while training")
+            sys.setswitchinterval(previous_interval)
+    return app.return_code or 0

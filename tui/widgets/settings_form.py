@@ -1,0 +1,164 @@
+"""Training settings as a compact form; each invalid value is marked in place with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from keraslab import core
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, Select, Static
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str          # RunConfig attribute
+    label: str
+    kind: str         # select | int | float | optint | optstr
+    choices: tuple[str, ...] = ()
+    hint: str = ""
+
+
+FIELDS = (
+    Field("optimizer", "optimizer", "select", core.OPTIMIZERS),
+    Field("learning_rate", "learning rate", "float"),
+    Field("lr_schedule", "lr schedule", "select", core.LR_SCHEDULES),
+    Field("momentum", "momentum", "float", hint="sgd/rmsprop"),
+    Field("loss", "loss", "select", core.LOSSES),
+    Field("batch_size", "batch size", "int"),
+    Field("epochs", "epochs", "int"),
+    Field("validation_split", "validation split", "float"),
+    Field("early_stopping", "early stopping", "int", hint="patience, 0 = off"),
+    Field("seed", "seed", "int"),
+    Field("limit", "limit samples", "optint", hint="empty = all"),
+    Field("name", "run name", "optstr", hint="empty = automatic"),
+)
+BY_KEY = {f.key: f for f in FIELDS}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def validate_settings(values: dict[str, Any], base: core.RunConfig) -> dict[str, str]:
+    """Every invalid setting with its reason (RunConfig.validate reports one at a time)."""
+    errors: dict[str, str] = {}
+    trial = dict(values)
+    defaults = core.RunConfig()
+    for _ in range(len(FIELDS) + 1):
+        config = core.RunConfig(**{**_base_dict(base), **trial})
+        try:
+            config.validate()
+            break
+        except core.ConfigError as exc:
+            message = str(exc)
+            key = next((f.key for f in FIELDS if message.startswith(f.key)), None)
+            if key is None or key in errors:
+                errors.setdefault("_", message)
+                break
+            reason = message.split(":", 1)[1].strip() if message.startswith(key + ":") else message
+            errors[key] = reason.replace("_", " ")
+            trial[key] = getattr(defaults, key)
+    return errors
+
+
+def _base_dict(base: core.RunConfig) -> dict[str, Any]:
+    data = base.to_dict()
+    data.pop("extra", None)
+    return data
+
+
+class SettingsForm(Vertical):
+    """The settings of the next run; posts `SettingsForm.Changed` whenever a value changes."""
+
+    class Changed(Message):
+        pass
+
+    def __init__(self, config: core.RunConfig, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.initial = config
+        self.errors: dict[str, str] = {}
+        self._shown = False
+
+    def compose(self) -> ComposeResult:
+        for f in FIELDS:
+            value = getattr(self.initial, f.key)
+            with Horizontal(classes="field", id=f"field-{f.key}"):
+                yield Label(f.label, classes="field-label")
+                if f.kind == "select":
+                    yield Select(
+                        [(c, c) for c in f.choices], value=value, allow_blank=False,
+                        compact=True, id=f"set-{f.key}",
+                    )
+                else:
+                    yield Input(
+                        _text(value), placeholder=f.hint, compact=True, id=f"set-{f.key}",
+                        select_on_focus=True,
+                    )
+            yield Static("", classes="field-error", id=f"error-{f.key}")
+
+    def raw_values(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """Parsed values and the fields whose text is not even a number."""
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for f in FIELDS:
+            widget = self.query_one(f"#set-{f.key}")
+            if f.kind == "select":
+                values[f.key] = widget.value
+                continue
+            text = widget.value.strip()
+            try:
+                if f.kind == "int":
+                    values[f.key] = int(text)
+                elif f.kind == "float":
+                    values[f.key] = float(text)
+                elif f.kind == "optint":
+                    values[f.key] = int(text) if text else None
+                else:
+                    values[f.key] = text or None
+            except ValueError:
+                kind = "a number" if f.kind == "float" else "a whole number"
+                errors[f.key] = f"{text!r} is not {kind}" if text else f"enter {kind}"
+        return values, errors
+
+    def check(self, base: core.RunConfig) -> tuple[dict[str, Any], dict[str, str]]:
+        """Values and every error (parse errors first, then RunConfig's own checks)."""
+        values, errors = self.raw_values()
+        defaults = core.RunConfig()
+        trial = {k: v for k, v in values.items() if k not in errors}
+        trial.update({k: getattr(defaults, k) for k in errors})
+        for key, reason in validate_settings(trial, base).items():
+            errors.setdefault(key, reason)
+        self.show_errors(errors)
+        return values, errors
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        if errors == self.errors and self._shown:
+            return
+        self.errors = errors
+        self._shown = True
+        for f in FIELDS:
+            message = errors.get(f.key)
+            label = self.query_one(f"#error-{f.key}", Static)
+            label.update(f"✗ {message}" if message else "")
+            if label.display != bool(message):
+                label.display = bool(message)
+            self.query_one(f"#field-{f.key}").set_class(bool(message), "invalid")
+
+    def set_value(self, key: str, value: Any) -> None:
+        widget = self.query_one(f"#set-{key}")
+        widget.value = value if BY_KEY[key].kind == "select" else _text(value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed())
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.post_message(self.Changed())
