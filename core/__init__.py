@@ -1,70 +1,135 @@
 """keraslab.core: the engine (datasets, layer stacks, training sessions, run store); no UI imports.
 
 This module is the public API: the TUI and CLI import only names listed here.
+Names load on first use (PEP 562), so ``import keraslab.core`` costs almost
+nothing and the app paints before numpy, protobuf or Keras are imported.
 Nothing here imports TensorFlow or Keras; they load on first training.
 """
 
-from importlib import metadata as _metadata
+from __future__ import annotations
 
-from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
+import importlib
+from typing import TYPE_CHECKING, Any
 
-# Runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export.
-from .curves import Curve, RunCurves, downsample, load_curves, smooth
-from .datasets import (
-    DATASETS,
-    Availability,
-    Dataset,
-    DatasetInfo,
-    availability,
-    keras_cache_dir,
-    list_datasets,
-    load_dataset,
-)
-from .datasets import get_info as get_dataset_info
-from .discovery import (
-    MetricStats,
-    RunSummary,
-    RunWatcher,
-    discover_runs,
-    find_run_dirs,
-    load_summary,
-    metric_name,
-    resolve_runs,
-    run_kind,
-)
-from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
-from .filters import (
-    COLUMNS,
-    FilterError,
-    field_value,
-    filter_runs,
-    parse_filter,
-    sort_runs,
-    unknown_fields,
-)
-from .layers import LayerSpec, output_is_probabilities
-from .lint import Finding, lint_stack
-from .notation import format_stack, parse_stack, stack_from_json, stack_to_json
-from .presets import PRESETS, Preset, get_preset, resolve_model
-from .preview import LayerRow, Preview, preview_stack
-from .progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
-from .runexport import EXPORT_FORMATS, export_runs, hparam_diff
-from .runmeta import (
-    archive_run,
-    delete_run,
-    parse_tags,
-    read_notes,
-    read_tags,
-    write_notes,
-    write_tags,
-)
-from .runs import RunRecord, find_runs, load_run, resolve_run
-from .session import TrainingSession, config_command, resolve_stack
-from .store import default_logdir
+# public name -> (submodule, attribute in it)
+_EXPORTS: dict[str, tuple[str, str]] = {}
 
-try:
-    __version__ = _metadata.version("keraslab")
-except _metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+def _export(module: str, *names: str, **renamed: str) -> None:
+    for name in names:
+        _EXPORTS[name] = (module, name)
+    for public, attr in renamed.items():
+        _EXPORTS[public] = (module, attr)
+
+
+_export("config", "LOSSES", "LR_SCHEDULES", "NORMALIZATIONS", "OPTIMIZERS", "RunConfig")
+_export("errors", "ConfigError", "DatasetError", "KeraslabError", "RunStoreError", "SpecError")
+_export(
+    "datasets", "DATASETS", "Availability", "Dataset", "DatasetInfo", "availability",
+    "keras_cache_dir", "list_datasets", "load_dataset", get_dataset_info="get_info",
+)  # fmt: skip
+_export("layers", "LayerSpec", "output_is_probabilities")
+_export("lint", "Finding", "lint_stack")
+_export("notation", "format_stack", "parse_stack", "stack_from_json", "stack_to_json")
+_export("presets", "PRESETS", "Preset", "get_preset", "resolve_model")
+_export("preview", "LayerRow", "Preview", "preview_stack")
+_export("progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
+_export("runs", "RunRecord", "find_runs", "load_run", "resolve_run")
+_export("session", "TrainingSession", "config_command", "resolve_stack")
+_export("store", "default_logdir")
+# runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
+_export("curves", "Curve", "RunCurves", "downsample", "load_curves", "smooth")
+_export(
+    "discovery", "MetricStats", "RunSummary", "RunWatcher", "discover_runs", "find_run_dirs",
+    "load_summary", "metric_name", "resolve_runs", "run_kind",
+)  # fmt: skip
+_export(
+    "filters", "COLUMNS", "FilterError", "field_value", "filter_runs", "parse_filter",
+    "sort_runs", "unknown_fields",
+)  # fmt: skip
+_export("runexport", "EXPORT_FORMATS", "export_runs", "hparam_diff")
+_export(
+    "runmeta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
+    "write_notes", "write_tags",
+)  # fmt: skip
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib import metadata
+
+        try:
+            version = metadata.version("keraslab")
+        except metadata.PackageNotFoundError:  # running from a source tree
+            version = "0+unknown"
+        globals()["__version__"] = version
+        return version
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'keraslab.core' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
+    from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
+    from .curves import Curve, RunCurves, downsample, load_curves, smooth
+    from .datasets import (
+        DATASETS,
+        Availability,
+        Dataset,
+        DatasetInfo,
+        availability,
+        keras_cache_dir,
+        list_datasets,
+        load_dataset,
+    )  # fmt: skip
+    from .datasets import get_info as get_dataset_info
+    from .discovery import (
+        MetricStats,
+        RunSummary,
+        RunWatcher,
+        discover_runs,
+        find_run_dirs,
+        load_summary,
+        metric_name,
+        resolve_runs,
+        run_kind,
+    )  # fmt: skip
+    from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
+    from .filters import (
+        COLUMNS,
+        FilterError,
+        field_value,
+        filter_runs,
+        parse_filter,
+        sort_runs,
+        unknown_fields,
+    )  # fmt: skip
+    from .layers import LayerSpec, output_is_probabilities
+    from .lint import Finding, lint_stack
+    from .notation import format_stack, parse_stack, stack_from_json, stack_to_json
+    from .presets import PRESETS, Preset, get_preset, resolve_model
+    from .preview import LayerRow, Preview, preview_stack
+    from .progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
+    from .runexport import EXPORT_FORMATS, export_runs, hparam_diff
+    from .runmeta import (
+        archive_run,
+        delete_run,
+        parse_tags,
+        read_notes,
+        read_tags,
+        write_notes,
+        write_tags,
+    )  # fmt: skip
+    from .runs import RunRecord, find_runs, load_run, resolve_run
+    from .session import TrainingSession, config_command, resolve_stack
+    from .store import default_logdir

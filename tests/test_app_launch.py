@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import textwrap
 
 import pytest
 from keraslab import core
@@ -47,7 +49,33 @@ async def test_opens_on_digits_with_a_preset_ready_to_train(app):
         options = screen.query_one("#datasets", OptionList)
         first = str(options.get_option_at_index(0).prompt)
         assert "digits" in first and "8x8x1" in first and "✓" in first
-    assert "tensorflow" not in sys.modules  # first paint and editing never load TensorFlow
+
+
+def test_launch_screen_never_imports_tensorflow(tmp_path):
+    """First paint and editing a stack stay free of TensorFlow (a fresh process: other
+    test modules import Keras into this one)."""
+    code = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from keraslab.tui.app import KeraslabApp
+        from textual.widgets import Input
+
+        async def main():
+            app = KeraslabApp(logdir={str(tmp_path)!r})
+            async with app.run_test(size=(120, 36)) as pilot:
+                await pilot.pause()
+                app.screen.query_one("#notation", Input).value = "conv8k3-relu-gap-out-softmax"
+                await pilot.pause()
+                assert app.screen.can_train
+        asyncio.run(main())
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+        assert not heavy, heavy
+        print("clean")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("clean")
 
 
 async def test_pick_dataset_and_preset_updates_the_preview(app):
