@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/keraslab train --dataset digits --model cnn --epochs 5
+	$(BIN)/keraslab
 
 test: $(STAMP) seed-data
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
