@@ -194,3 +194,11 @@ async def test_follow_updates_a_row_while_another_process_trains(logdir, tmp_pat
             if child.poll() is None:
                 child.kill()
             child.wait(timeout=10)
+
+
+def test_detail_charts_come_in_reading_order():
+    from keraslab.tui.screens.run_detail import curve_groups
+
+    groups = curve_groups(["batch/loss", "val_accuracy", "learning_rate", "accuracy", "val_loss", "loss"])
+    assert list(groups) == ["loss", "accuracy", "learning_rate", "batch/loss"]
+    assert groups["loss"] == ["loss", "val_loss"] and groups["accuracy"] == ["accuracy", "val_accuracy"]

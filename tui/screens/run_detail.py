@@ -35,12 +35,20 @@ from .curve_plot import CurvePlot
 
 
 def curve_groups(names) -> dict[str, list[str]]:
-    """Metric names grouped into charts: ``loss`` with ``val_loss``, each other tag alone."""
+    """Metric names grouped into charts: ``loss`` with ``val_loss``, each other tag alone.
+
+    Charts come in reading order: loss, accuracy, other epoch metrics, then the
+    batch-level curves.
+    """
     groups: dict[str, list[str]] = {}
     for name in names:
         base = name[4:] if name.startswith("val_") else name
         groups.setdefault(base, []).append(name)
-    return groups
+
+    def rank(base: str) -> tuple:
+        return (base.startswith("batch/"), base != "loss", base != "accuracy", base)
+
+    return {base: sorted(groups[base]) for base in sorted(groups, key=rank)}
 
 
 def run_signature(path: Path) -> tuple:
