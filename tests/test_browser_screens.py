@@ -184,11 +184,14 @@ async def test_follow_updates_a_row_while_another_process_trains(logdir, tmp_pat
                     return None
 
             for epoch in (1, 2, 3):
-                await until(pilot, lambda e=epoch: (cells() or [""] * 7)[5] == f"{e}/3", tries=400)
+                try:
+                    await until(pilot, lambda e=epoch: (cells() or [""] * 7)[5] == f"{e}/3", tries=2000)
+                except AssertionError:
+                    raise AssertionError(f"epoch {epoch}: {cells()} rows={table.row_count} child={child.poll()}") from None
                 assert cells()[1] == "running"
                 assert cells()[6] == f"{0.5 + epoch / 10:.4f}"
                 (tmp_path / f"ack-{epoch}").touch()
-            await until(pilot, lambda: (cells() or [""] * 2)[1] == "completed", tries=400)
+            await until(pilot, lambda: (cells() or [""] * 2)[1] == "completed", tries=2000)
             assert table.row_count == 5
         finally:
             if child.poll() is None:
