@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from .discovery import KERASLAB, metric_name, run_kind
 from .errors import RunStoreError
 from .events import read_run_scalars
+from .runs import read_metric_records
 from .store import METRICS_FILE, SUMMARY_FILE
 
 X_AXES = ("epoch", "step", "time")
@@ -81,28 +81,7 @@ def load_curves(path: str | os.PathLike) -> RunCurves:
 def _keraslab_curves(path: Path) -> RunCurves:
     curves: dict[str, Curve] = {}
     warnings: list[str] = []
-    try:
-        with open(path / METRICS_FILE, encoding="utf-8", errors="replace") as f:
-            lines = f.readlines()
-    except FileNotFoundError:
-        lines = []
-    except OSError as exc:
-        lines = []
-        warnings.append(f"{path / METRICS_FILE}: unreadable ({exc.strerror or exc})")
-    damaged = 0
-    for line in lines:
-        if not line.endswith("\n"):
-            break  # being written
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            damaged += 1
-            continue
-        if not isinstance(rec, dict):
-            continue
+    for rec in read_metric_records(path / METRICS_FILE, warnings):
         kind = rec.get("type")
         if kind == "epoch":
             epoch = rec.get("epoch", 0)
@@ -126,8 +105,6 @@ def _keraslab_curves(path: Path) -> RunCurves:
             c.epochs.append(epoch)
             c.wall_times.append(wall)
             c.values.append(float(value))
-    if damaged:
-        warnings.append(f"{path / METRICS_FILE}: {damaged} damaged line(s) skipped")
 
     try:
         summary = (path / SUMMARY_FILE).read_text(errors="replace")

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import RunStoreError
 from .events import EventFileReader, is_event_file
-from .runs import HEARTBEAT_STALE_S, RunRecord
+from .runs import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from .store import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
 from .summary_cache import load_cache, save_cache
 
@@ -317,18 +317,12 @@ class KeraslabRunState(RunState):
             self._warn(f"{path}: unreadable ({exc.strerror or exc})")
             return
         self.bytes_read += len(data)
-        end = data.rfind(b"\n") + 1  # a partly written last line waits for the next read
-        for line in data[:end].splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                self.line_warnings += 1
-                self._warn(f"{path}: damaged line(s) skipped")
-                continue
-            if not isinstance(record, dict) or record.get("type") != "epoch":
+        records, damaged, end = parse_metric_lines(data)  # a partly written last line waits
+        if damaged:
+            self.line_warnings += damaged
+            self._warn(f"{path}: damaged line(s) skipped")
+        for record in records:
+            if record.get("type") != "epoch":
                 continue
             self.epochs += 1
             step = record.get("epoch", self.epochs)

@@ -39,28 +39,48 @@ def _read_json(path: Path, warnings: list[str]) -> dict[str, Any]:
     return data
 
 
-def _read_metrics(path: Path, warnings: list[str]) -> tuple[list[dict], list[dict]]:
-    epochs: list[dict] = []
-    batches: list[dict] = []
+def parse_metric_lines(data: bytes) -> tuple[list[dict[str, Any]], int, int]:
+    """Parse metrics.jsonl bytes: (records, damaged line count, bytes consumed).
+
+    Only complete lines count; a last line without its newline is still being
+    written, so it is left for the next read (``consumed`` stops before it).
+    """
+    consumed = data.rfind(b"\n") + 1
+    records: list[dict[str, Any]] = []
+    damaged = 0
+    for line in data[:consumed].splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            damaged += 1
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records, damaged, consumed
+
+
+def read_metric_records(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
+    """Every complete record of a metrics.jsonl file; damage becomes a warning."""
     try:
-        with open(path) as f:
-            for number, line in enumerate(f, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    warnings.append(f"{path}:{number}: damaged line skipped")
-                    continue
-                if record.get("type") == "epoch":
-                    epochs.append(record)
-                elif record.get("type") == "batch":
-                    batches.append(record)
+        data = path.read_bytes()
     except FileNotFoundError:
-        pass
+        return []
     except OSError as exc:
-        warnings.append(f"{path}: unreadable ({exc})")
+        warnings.append(f"{path}: unreadable ({exc.strerror or exc})")
+        return []
+    records, damaged, _ = parse_metric_lines(data)
+    if damaged:
+        warnings.append(f"{path}: {damaged} damaged line(s) skipped")
+    return records
+
+
+def _read_metrics(path: Path, warnings: list[str]) -> tuple[list[dict], list[dict]]:
+    records = read_metric_records(path, warnings)
+    epochs = [r for r in records if r.get("type") == "epoch"]
+    batches = [r for r in records if r.get("type") == "batch"]
     return epochs, batches
 
 

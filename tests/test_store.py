@@ -93,11 +93,16 @@ def test_damaged_files_become_warnings(tmp_path):
     run_dir = _fake_run(tmp_path)
     (run_dir / "results.json").write_text("{broken")
     with open(run_dir / "metrics.jsonl", "a") as f:
-        f.write('{"type": "epoch", "epo')
+        f.write('{"type": "epoch", "epo')  # a line still being written is not damage
     run = load_run(run_dir)
     assert run.epochs_done == 3 and run.test_accuracy is None
     assert any("results.json" in w for w in run.warnings)
-    assert any("damaged line" in w for w in run.warnings)
+    assert not any("metrics.jsonl" in w for w in run.warnings)
+    with open(run_dir / "metrics.jsonl", "a") as f:
+        f.write('\n{"type": "epoch", "epoch": 4, "loss": 0.1}\n')  # the torn line is now damage
+    run = load_run(run_dir)
+    assert run.epochs_done == 4
+    assert any("metrics.jsonl: 1 damaged line(s) skipped" in w for w in run.warnings)
 
 
 def test_events_written_next_to_metrics_read_by_our_reader(tmp_path):
