@@ -18,7 +18,7 @@ from .. import fmt
 from ..widgets.curves import CurvePlot
 from ..widgets.progress_panel import ProgressPanel
 
-PLOT_INTERVAL = 0.25  # seconds between curve redraws while batches stream in
+PLOT_INTERVAL = 1.0  # seconds between curve redraws while batches stream in (epoch ends redraw at once)
 
 
 @dataclass
@@ -180,7 +180,9 @@ class TrainingScreen(Screen):
             self._update_result()
             if isinstance(event, core.Finished):
                 self._draw_plots()
-        self.refresh_bindings()
+            # stop/open availability changes only with these events; refreshing the
+            # bindings rebuilds the footer, far too costly for every progress event
+            self.refresh_bindings()
 
     def refresh_status(self) -> None:
         if self.is_mounted:

@@ -37,6 +37,7 @@ class ProgressPanel(Vertical):
         line.update(
             f"epoch {p.epoch + 1}/{p.epochs}  batch {p.batch}/{p.batches}  "
             f"ETA {fmt.duration(eta)}  {p.samples_per_second:,.0f} samples/s"
-            + (f"  - {state.phase}" if state.phase and state.status != "running" else "")
+            + (f"  - {state.phase}" if state.phase and state.status != "running" else ""),
+            layout=False,  # one line of fixed height: no layout pass per progress event
         )
         bar.update(total=p.epochs * p.batches, progress=p.epoch * p.batches + p.batch)

@@ -1,0 +1,341 @@
+"""Benchmark: training throughput of plain `model.fit` vs a TrainingSession vs the app driving one.
+
+One process, the same model (keraslab's own builder), data, batch size and optimizer, three ways:
+
+- fit      plain `model.fit(verbose=0)` with the data and model a session would use,
+- session  a headless `core.TrainingSession` (its progress events drained),
+- app      the real `KeraslabApp` under `run_test()` (headless, 120x36): the settings are typed
+           into the launch screen and `t` starts the run, so the live curves, progress bar and
+           epoch table update as in real use; `sys.setswitchinterval` is set as `run_app` sets it.
+
+Samples/s is the median over epochs 2..N (epoch 1 holds tracing and compilation) of
+train samples / epoch wall time; an epoch's time is the gap between consecutive epoch ends
+(`time` of the epoch lines in metrics.jsonl for session and app, the same clock in a callback
+for fit), so validation and checkpointing count. The variants alternate (ABCABC...) because a
+small VM is noisy; the script prints every round, the spread and the overhead ratios against the
+goal (the app loses at most 3% against plain fit). It also reports how much CPU the UI (main)
+thread used while the app trained, and how often and how long the curve plots drew.
+
+The default data is scikit-learn digits tiled to a few thousand samples (written once to a
+temporary .npz that all three variants load); `--dataset mnist --limit 6000` works when MNIST
+is available offline.
+
+    .venv/bin/python benchmarks/bench_app_throughput.py [--epochs 6] [--batch-size 128] [--rounds 2]
+    .venv/bin/python benchmarks/bench_app_throughput.py --only app --rounds 1 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import io
+import json
+import logging
+import math
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from keraslab import core  # noqa: E402
+
+GOAL = 0.03  # the app may cost at most 3% of plain fit's throughput
+VARIANTS = ("fit", "session", "app")
+
+
+# -- data ------------------------------------------------------------------------------------
+def make_npz(dataset: str, tile: int, limit: int | None, folder: Path) -> Path:
+    """The benchmark data as one .npz every variant loads (same arrays, same split)."""
+    import numpy as np
+
+    data = core.load_dataset(dataset, validation_split=0.0, limit=limit)
+    x = np.concatenate([data.x_train] * tile) if tile > 1 else data.x_train
+    y = np.concatenate([data.y_train] * tile) if tile > 1 else data.y_train
+    path = folder / f"{dataset}-x{tile}.npz"
+    np.savez(path, x_train=x, y_train=y, x_test=data.x_test, y_test=data.y_test)
+    return path
+
+
+def samples_per_second(n_train: int, epoch_ends: list[float]) -> list[float]:
+    """Samples/s of epochs 2..N from the wall-clock times at which epochs 1..N ended."""
+    return [n_train / (b - a) for a, b in zip(epoch_ends, epoch_ends[1:], strict=False) if b > a]
+
+
+def epoch_ends_from_metrics(run_dir: Path) -> list[float]:
+    ends = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record.get("type") == "epoch" and not record.get("partial"):
+            ends.append(float(record["time"]))
+    return ends
+
+
+def train_size(config: core.RunConfig) -> int:
+    data = core.load_dataset(config.dataset, validation_split=config.validation_split,
+                             seed=config.seed, limit=config.limit)
+    return int(data.x_train.shape[0])
+
+
+# -- the three variants ------------------------------------------------------------------------
+def run_fit(config: core.RunConfig, logdir: Path) -> dict:
+    """Plain model.fit with what a session would build: same stack, scaling, optimizer, loss."""
+    import numpy as np
+    from keraslab.core.backend import import_keras
+    from keraslab.core.layers import output_is_probabilities
+    from keraslab.core.modelbuild import build_model
+    from keraslab.core.optim import make_loss, make_optimizer, needs_one_hot
+
+    keras = import_keras()
+    data = core.load_dataset(config.dataset, validation_split=config.validation_split,
+                             seed=config.seed, limit=config.limit)
+    stack = core.resolve_stack(config)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(stack, data.info.input_shape, data.info.num_classes,
+                        input_scaling=data.input_scaling(config.normalization),
+                        l2=config.l2 or None)
+    n_train = int(data.x_train.shape[0])
+    steps = max(1, math.ceil(n_train / config.batch_size))
+    from_logits = (not output_is_probabilities(stack)) if config.from_logits is None \
+        else config.from_logits
+    model.compile(optimizer=make_optimizer(keras, config, steps),
+                  loss=make_loss(keras, config, from_logits), metrics=["accuracy"])
+    y_train, y_val = data.y_train, data.y_val
+    if needs_one_hot(config):
+        eye = np.eye(data.info.num_classes, dtype="float32")
+        y_train, y_val = eye[y_train], eye[y_val]
+    ends: list[float] = []
+    clock = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: ends.append(time.time()))
+    t0 = time.perf_counter()
+    model.fit(data.x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
+              validation_data=(data.x_val, y_val) if data.x_val.shape[0] else None,
+              callbacks=[clock], verbose=0, shuffle=True)
+    return {"ends": ends, "n_train": n_train, "wall": time.perf_counter() - t0}
+
+
+def run_session(config: core.RunConfig, logdir: Path) -> dict:
+    session = core.TrainingSession(config, logdir, progress_interval=0.2)
+    t0 = time.perf_counter()
+    run_dir = session.start()
+    events = 0
+    while not session.done:
+        events += len(session.poll(timeout=0.5))
+    result = session.wait()
+    events += len(session.poll())
+    assert result is not None and result.status == "completed", result
+    return {"ends": epoch_ends_from_metrics(run_dir), "events": events,
+            "wall": time.perf_counter() - t0}
+
+
+class PlotTimer:
+    """Counts and times CurvePlot.render (the plotext drawing) while installed."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.seconds = 0.0
+        self._original = None
+
+    def __enter__(self) -> PlotTimer:
+        from keraslab.tui.widgets.curves import CurvePlot
+
+        original = self._original = CurvePlot.render
+        timer = self
+
+        def render(widget):
+            t = time.perf_counter()
+            try:
+                return original(widget)
+            finally:
+                timer.calls += 1
+                timer.seconds += time.perf_counter() - t
+
+        CurvePlot.render = render
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from keraslab.tui.widgets.curves import CurvePlot
+
+        CurvePlot.render = self._original
+
+
+async def _drive_app(config: core.RunConfig, logdir: Path, profile: cProfile.Profile | None) -> dict:
+    from keraslab.tui.app import KeraslabApp
+    from keraslab.tui.screens.launch import LaunchScreen
+    from keraslab.tui.widgets.layer_table import LayerTable
+    from textual.widgets import Input
+
+    app = KeraslabApp(dataset=config.dataset, model=config.model, logdir=logdir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, LaunchScreen)
+        screen.query_one("#set-epochs", Input).value = str(config.epochs)
+        screen.query_one("#set-batch_size", Input).value = str(config.batch_size)
+        await pilot.pause()
+        assert screen.can_train, screen.settings_errors
+        screen.query_one(LayerTable).focus()
+        await pilot.pause()
+        ui_cpu0, t0 = time.thread_time(), time.perf_counter()
+        if profile is not None:
+            profile.enable()
+        await pilot.press("t")  # the launch screen's own binding: submit, show the training view
+        state = app.runs[0]
+        while state.finished is None:
+            await asyncio.sleep(0.2)  # no pilot.pause: it forces extra screen updates
+        if profile is not None:
+            profile.disable()
+        ui_cpu, wall = time.thread_time() - ui_cpu0, time.perf_counter() - t0
+        await asyncio.sleep(0.3)
+        run = state.config
+        same = (run.dataset, run.model, run.epochs, run.batch_size) == (
+            config.dataset, config.model, config.epochs, config.batch_size)
+        assert same, f"the app trained {run} instead of {config}"
+        assert state.finished.status == "completed", state.finished
+        run_dir = state.finished.run_dir
+        events = state.events
+    return {"ends": epoch_ends_from_metrics(run_dir), "events": events, "wall": wall,
+            "ui_cpu": ui_cpu}
+
+
+def run_app(config: core.RunConfig, logdir: Path, profile: cProfile.Profile | None = None) -> dict:
+    from keraslab.tui.app import UI_SWITCH_INTERVAL
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(UI_SWITCH_INTERVAL)  # as run_app() does for the real terminal app
+    try:
+        with PlotTimer() as plots:
+            out = asyncio.run(_drive_app(config, logdir, profile))
+    finally:
+        sys.setswitchinterval(previous)
+    out["plots"], out["plot_s"] = plots.calls, plots.seconds
+    return out
+
+
+def warm_tensorflow_niced() -> None:
+    """Load Keras and run one op in a thread niced like the app's training thread.
+
+    TensorFlow's worker pools are created by the first op and inherit that thread's niceness;
+    in the app the niced training thread creates them, so do the same here (once per process).
+    """
+    from keraslab.core.backend import import_keras
+    from keraslab.tui.app import _nice_this_thread
+
+    def warm() -> None:
+        _nice_this_thread()
+        keras = import_keras()
+        keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.ones((64, 64)) @ keras.ops.ones((64, 64))))
+
+    thread = threading.Thread(target=warm)
+    thread.start()
+    thread.join()
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # no retracing warnings mid-table
+
+
+# -- report ------------------------------------------------------------------------------------
+def spread(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    mid = statistics.median(values)
+    return f"{lo:8.0f}..{hi:<8.0f} (±{(hi - lo) / 2 / mid * 100:4.1f}%)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--dataset", default="digits", help="a dataset name or an .npz path")
+    parser.add_argument("--tile", type=int, default=6, help="repeat the training set this often")
+    parser.add_argument("--limit", type=int, default=None, help="cap the training samples")
+    parser.add_argument("--model", default="cnn", help="a preset name or a layer notation")
+    parser.add_argument("--only", choices=VARIANTS, action="append",
+                        help="measure only these variants (repeatable)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the UI (main) thread during the app runs; print the top")
+    args = parser.parse_args()
+    if args.epochs < 3:
+        parser.error("--epochs must be at least 3 (epoch 1 is excluded)")
+    variants = tuple(v for v in VARIANTS if not args.only or v in args.only)
+
+    tmp = Path(tempfile.mkdtemp(prefix="keraslab-bench-"))
+    logdir = tmp / "runs"
+    if args.dataset.endswith(".npz") or args.dataset.startswith("npz:"):
+        npz = Path(args.dataset.removeprefix("npz:")).expanduser().resolve()
+    else:
+        npz = make_npz(args.dataset, args.tile, args.limit, tmp)
+    config = core.RunConfig(dataset=str(npz), model=args.model, epochs=args.epochs,
+                            batch_size=args.batch_size).validate()
+    n_train = train_size(config)
+    print(f"data: {args.dataset} x{args.tile} -> {n_train} train samples "
+          f"({math.ceil(n_train / args.batch_size)} batches of {args.batch_size}), model {args.model}, "
+          f"{args.epochs} epochs, {os.cpu_count()} CPUs, rounds {args.rounds} "
+          f"({''.join(v[0].upper() for v in variants)} order)", flush=True)
+    t_start = time.perf_counter()
+    warm_tensorflow_niced()
+    import keras
+
+    runners = {"fit": run_fit, "session": run_session, "app": run_app}
+    rates: dict[str, list[float]] = {v: [] for v in variants}
+    per_epoch: dict[str, list[float]] = {v: [] for v in variants}
+    profile = cProfile.Profile() if args.profile else None
+    app_stats: list[dict] = []
+    for r in range(args.rounds):
+        for v in variants:
+            keras.backend.clear_session()
+            gc.collect()
+            kwargs = {"profile": profile} if v == "app" else {}
+            out = runners[v](config, logdir, **kwargs)
+            ends = out["ends"]
+            assert len(ends) == args.epochs, f"{v}: {len(ends)} epoch ends for {args.epochs} epochs"
+            sps = samples_per_second(n_train, ends)
+            rate = statistics.median(sps)
+            rates[v].append(rate)
+            per_epoch[v] += sps
+            extra = ""
+            if v == "app":
+                app_stats.append(out)
+                extra = (f"  UI thread CPU {out['ui_cpu']:.2f}s ({out['ui_cpu'] / out['wall'] * 100:.1f}% "
+                         f"of a core)  plots {out['plots']} x {out['plot_s'] / max(1, out['plots']) * 1000:.1f}ms"
+                         f"  events {out['events']}")
+            elif v == "session":
+                extra = f"  events {out['events']}"
+            print(f"  round {r + 1} {v:<8} {rate:8.0f} samples/s  (epochs 2..{args.epochs}: "
+                  f"{' '.join(f'{s:.0f}' for s in sps)}; {out['wall']:.1f}s){extra}", flush=True)
+
+    print(f"\nthroughput, median over rounds of the per-round median over epochs 2..{args.epochs}:")
+    med = {v: statistics.median(rates[v]) for v in variants}
+    for v in variants:
+        print(f"  {v:<8} {med[v]:8.0f} samples/s   rounds {spread(rates[v])}   "
+              f"all epochs {spread(per_epoch[v])}")
+    if "fit" in variants:
+        print("overhead against plain fit (1 - variant/fit; positive = slower):")
+        for v in variants[1:]:
+            loss = 1 - med[v] / med["fit"]
+            pooled = 1 - statistics.median(per_epoch[v]) / statistics.median(per_epoch["fit"])
+            goal = f"  goal <= {GOAL:.0%}: {'OK' if loss <= GOAL else 'ABOVE'}" if v == "app" else ""
+            print(f"  {v:<8} ratio {med[v] / med['fit']:.3f}  loss {loss * 100:+5.1f}%  "
+                  f"(pooled epochs: {pooled * 100:+5.1f}%){goal}")
+    if app_stats:
+        ui = sum(s["ui_cpu"] for s in app_stats)
+        wall = sum(s["wall"] for s in app_stats)
+        plots = sum(s["plots"] for s in app_stats)
+        plot_s = sum(s["plot_s"] for s in app_stats)
+        print(f"app UI thread: {ui:.2f}s CPU over {wall:.1f}s ({ui / wall * 100:.1f}% of one core); "
+              f"curve plots drawn {plots}x, {plot_s:.2f}s in all "
+              f"({plot_s / wall * 100:.1f}% of one core)")
+    if profile is not None:
+        text = io.StringIO()
+        pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(30)
+        print("\ncProfile of the UI thread during the app runs (cumulative):")
+        print(text.getvalue())
+    print(f"total {time.perf_counter() - t_start:.0f}s; load average at the end "
+          f"{os.getloadavg()[0]:.2f} (other processes on the machine add noise)")
+
+
+if __name__ == "__main__":
+    main()
