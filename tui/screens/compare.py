@@ -8,8 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Select, Static
+from textual.widgets import DataTable, Select, Static
 
+from ..widgets.footer import KeyFooter
 from .curve_plot import CurvePlot
 
 X_AXES = ("epoch", "step", "time")
@@ -58,7 +59,7 @@ class CompareScreen(Screen):
         yield CurvePlot(id="compare-plot")
         yield Static("", id="compare-notes")
         yield DataTable(id="hparam-diff", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def _settings(self) -> str:
         return (

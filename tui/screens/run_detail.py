@@ -27,9 +27,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import Button, Input, Static, TabbedContent, TabPane, TextArea
 
 from .. import fmt
+from ..widgets.footer import KeyFooter
 from .confirm import ConfirmScreen
 from .curve_plot import CurvePlot
 
@@ -117,7 +118,7 @@ class RunDetailScreen(Screen):
                     yield Button("Delete (D)", id="delete-run", variant="error")
             with TabPane("Warnings", id="tab-warnings"):
                 yield VerticalScroll(Static(self._warnings_text(), id="warnings-text"))
-        yield Footer()
+        yield KeyFooter()
 
     def _header(self) -> Text:
         r = self.run

@@ -22,10 +22,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from ..cli_runs import run_cells
+from ..widgets.footer import KeyFooter
 
 STATUS_STYLE = {
     "running": "bold green",
@@ -110,7 +111,7 @@ class RunsBrowserScreen(Screen):
         )
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static("scanning ...", id="runs-status")
-        yield Footer()
+        yield KeyFooter()
 
     def _title(self) -> str:
         return "Runs  " + "  ".join(str(p) for p in self.logdirs)
