@@ -51,7 +51,7 @@ class KeraslabApp(App[int]):
         dataset: str = "digits",
         model: str | None = None,
         logdir: str | os.PathLike | None = None,
-        progress_interval: float = 0.2,
+        progress_interval: float = 0.5,  # seconds between batch-progress repaints
     ) -> None:
         super().__init__()
         self.initial_dataset = dataset
@@ -161,17 +161,19 @@ class KeraslabApp(App[int]):
             if self.quitting:
                 return
             self._start_next()
-            self.refresh_bindings()
 
     @on(RunStateChanged)
     def refresh_status(self) -> None:
-        """Bring the status lines of both screens and the footer's bindings up to date."""
+        """Bring the status lines of both screens (and their footers' bindings) up to date.
+
+        Each screen refreshes its bindings itself, and only when they changed: a footer
+        re-composes on every refresh, far too costly for each epoch of a run.
+        """
         launch = self._launch_screen()
         if launch is not None:
             launch.refresh_status()
         if self.is_screen_installed("training"):
             self.get_screen("training").refresh_status()
-        self.refresh_bindings()
 
     # -- actions --------------------------------------------------------------------------
     def stop_current(self) -> None:

@@ -9,13 +9,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from .. import fmt
 from ..widgets.findings import FindingsView
+from ..widgets.footer import KeyFooter
 from ..widgets.layer_table import LayerTable, shape_text
 from ..widgets.settings_form import SettingsForm
+from .visibility import is_visible
 
 AUGMENT_BLOCK = "rotate0.05-zoom0.1-translate0.1"
 CUSTOM = "custom"
@@ -87,7 +89,7 @@ class LaunchScreen(Screen):
         with Horizontal(id="launch-status-bar"):
             yield Static("", id="launch-status")
             yield Button("Train (t)", variant="success", id="train", compact=True)
-        yield Footer()
+        yield KeyFooter()
 
     def _dataset_options(self) -> list[Option]:
         options = []
@@ -378,7 +380,7 @@ class LaunchScreen(Screen):
             params = f" · {fmt.count(self.preview.total_params)} params" if self.preview else ""
             verb = "queue" if current is not None else "train"
             text.append(f"Ready: {self.info.name} · {label}{params} · t to {verb}", style="green")
-        status.update(text)
+        status.update(text, layout=False)  # one row in a fixed-height bar: no layout pass
         if button.disabled != (not self.can_train):
             button.disabled = not self.can_train
         label = "Queue (t)" if current is not None else "Train (t)"
@@ -389,7 +391,10 @@ class LaunchScreen(Screen):
             self.refresh_bindings()
 
     def refresh_status(self) -> None:
-        self._update_status()
+        # hidden behind the training view, an update would only cost a layout pass of an
+        # invisible screen on each epoch; on_screen_resume brings it up to date
+        if is_visible(self):
+            self._update_status()
 
     def on_screen_resume(self) -> None:
         self._update_status()

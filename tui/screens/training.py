@@ -12,13 +12,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from .. import fmt
 from ..widgets.curves import CurvePlot
+from ..widgets.footer import KeyFooter
 from ..widgets.progress_panel import ProgressPanel
+from .visibility import is_visible
 
-PLOT_INTERVAL = 1.0  # seconds between curve redraws while batches stream in (epoch ends redraw at once)
+# Curve redraws while a run streams in. Drawing both plots costs tens of milliseconds of the UI
+# thread, which competes with training for the CPU (and the GIL), so redraws are paced to
+# spend at most PLOT_BUDGET of one core: at least PLOT_MIN_INTERVAL apart, further when
+# drawing is slow (a big terminal, many points, a busy machine), never more than
+# PLOT_MAX_INTERVAL. A finished run draws at once.
+PLOT_TICK = 0.25  # seconds between checks for a pending redraw
+PLOT_MIN_INTERVAL = 1.0
+PLOT_MAX_INTERVAL = 5.0
+PLOT_BUDGET = 0.02  # share of one core
 
 
 @dataclass
@@ -113,6 +123,7 @@ class TrainingScreen(Screen):
         self._plot_dirty = False
         self._last_plot = 0.0
         self._rows = 0
+        self._bindings_key: tuple[bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="run-info"):
@@ -125,13 +136,13 @@ class TrainingScreen(Screen):
         with Horizontal(id="run-bottom"):
             yield DataTable(id="epoch-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="run-result")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#epoch-table", DataTable)
         for label in ("epoch", "loss", "acc", "val_loss", "val_acc", "lr", "time"):
             table.add_column(label, key=label)
-        self.set_interval(PLOT_INTERVAL, self._flush_plots)
+        self.set_interval(PLOT_TICK, self._flush_plots)
         app = self.app
         if getattr(app, "current", None) is not None:
             self.show_state(app.current)
@@ -146,20 +157,30 @@ class TrainingScreen(Screen):
 
     # -- updates --------------------------------------------------------------------------
     def show_state(self, state: RunState) -> None:
-        """Redraw everything for ``state`` (a new run, or coming back to this screen)."""
-        self.state = state
-        table = self.query_one("#epoch-table", DataTable)
-        table.clear()
-        self._rows = 0
+        """Bring everything up to date for ``state`` (a new run, or coming back to this screen).
+
+        Coming back to the same run only adds the epochs that ended meanwhile, and the curves
+        are redrawn right after the screen is painted, so switching screens stays quick
+        while a model trains.
+        """
+        if state is not self.state:
+            self.state = state
+            self.query_one("#epoch-table", DataTable).clear()
+            self._rows = 0
         self._add_epoch_rows()
         self._update_header()
         self.query_one(ProgressPanel).show(state)
         self._update_result()
-        self._draw_plots()
+        self._plot_dirty = True
+        self.call_after_refresh(self._draw_plots)
+        self._sync_bindings()
 
     def show_event(self, state: RunState, event: core.SessionEvent) -> None:
-        """One event of a run (the app already applied it to ``state``)."""
-        if not self.is_mounted:
+        """One event of a run (the app already applied it to ``state``).
+
+        While the screen is hidden nothing is drawn: ``on_screen_resume`` redraws it all.
+        """
+        if not self.is_mounted or not is_visible(self):
             return
         if state is not self.state:
             if isinstance(event, (core.Phase, core.Started)) or self.state is None or (
@@ -173,25 +194,41 @@ class TrainingScreen(Screen):
         elif isinstance(event, core.EpochEnd):
             self._add_epoch_rows()
             self.query_one(ProgressPanel).show(state)
-            self._draw_plots()
+            self._update_result()  # the best epoch so far
+            self._plot_dirty = True  # drawn by _flush_plots, within the redraw budget
         else:
             self._update_header()
             self.query_one(ProgressPanel).show(state)
             self._update_result()
             if isinstance(event, core.Finished):
                 self._draw_plots()
-            # stop/open availability changes only with these events; refreshing the
-            # bindings rebuilds the footer, far too costly for every progress event
-            self.refresh_bindings()
+            self._sync_bindings()
 
     def refresh_status(self) -> None:
-        if self.is_mounted:
+        """The run's status or the queue changed (not its metrics)."""
+        if self.is_mounted and is_visible(self):
             self._update_header()
             if self.state is not None:
                 self._update_result()
+            self._sync_bindings()
+
+    def _sync_bindings(self) -> None:
+        """Refresh the footer only when stop/open availability changed: it re-composes."""
+        key = (getattr(self.app, "current", None) is not None,
+               self.state is not None and self.state.run_dir is not None)
+        if key != self._bindings_key:
+            self._bindings_key = key
+            self.refresh_bindings()
+
+    def plot_interval(self) -> float:
+        """Seconds to wait between two curve redraws, from what the last drawing cost."""
+        cost = sum(plot.draw_seconds for plot in self.query(CurvePlot))
+        return min(PLOT_MAX_INTERVAL, max(PLOT_MIN_INTERVAL, cost / PLOT_BUDGET))
 
     def _flush_plots(self) -> None:
-        if self._plot_dirty and self.state is not None:
+        if not self._plot_dirty or self.state is None:
+            return
+        if time.monotonic() - self._last_plot >= self.plot_interval():
             self._draw_plots()
 
     def _draw_plots(self) -> None:
@@ -231,8 +268,8 @@ class TrainingScreen(Screen):
         title = self.query_one("#run-title", Static)
         where = self.query_one("#run-where", Static)
         if state is None:
-            title.update("No run yet: press escape and then t to train.")
-            where.update("")
+            title.update("No run yet: press escape and then t to train.", layout=False)
+            where.update("", layout=False)
             return
         app = self.app
         queued = len(getattr(app, "queued", []))
@@ -245,28 +282,30 @@ class TrainingScreen(Screen):
             text.append(f" · {fmt.count(state.params)} params")
         if queued:
             text.append(f"  ({queued} queued)", style="italic")
-        title.update(text)
+        text.no_wrap, text.overflow = True, "ellipsis"
+        # both lines have a fixed height of one row (app.tcss): no layout pass on updates
+        title.update(text, layout=False)
         device = state.device or "device: (loading TensorFlow)"
         where.update(Text(f"{device}  ·  {state.run_dir or '(run directory pending)'}",
-                          style="dim", overflow="ellipsis", no_wrap=True))
+                          style="dim", overflow="ellipsis", no_wrap=True), layout=False)
 
     def _update_result(self) -> None:
         state = self.state
         panel = self.query_one("#run-result", Static)
         if state is None:
-            panel.update("")
+            panel.update("", layout=False)
             return
         f = state.finished
         if f is None:
             if state.error:
-                panel.update(Text(state.error, style="red"))
+                panel.update(Text(state.error, style="red"), layout=False)
                 return
             best = [e.epoch for e in state.epochs if e.improved]
             lines = [state.phase or state.status]
             if best:
                 lines.append(f"best epoch so far: {best[-1]}")
             lines.append("s: stop after this batch")
-            panel.update("\n".join(lines))
+            panel.update("\n".join(lines), layout=False)
             return
         text = Text()
         text.append(f"{f.status}\n", style=_status_style(f.status))
@@ -279,7 +318,7 @@ class TrainingScreen(Screen):
             text.append(f"best epoch: {f.best_epoch}\n")
         text.append(f"{f.epochs_done} epochs in {fmt.duration(f.elapsed)}\n")
         text.append("o: open the run", style="dim")
-        panel.update(text)
+        panel.update(text, layout=False)  # a fixed-size panel (app.tcss)
 
     # -- actions --------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
+from textual.geometry import Region
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 Points = Sequence[tuple[float, float]]
@@ -26,6 +29,8 @@ class CurvePlot(PlotextPlot):
 
     `set_data` only stores the points; the plot is drawn in `render`, which Textual calls
     at most once per refresh, so many updates between frames cost one drawing.
+    `draw_seconds` is what the last drawing cost (plotext, then its text turned into
+    screen lines), so a caller can keep redraws within a CPU budget.
     """
 
     def __init__(self, title: str, **kwargs) -> None:
@@ -35,6 +40,8 @@ class CurvePlot(PlotextPlot):
         self.val: list[tuple[float, float]] = []
         self.epochs = 1
         self.points_drawn = 0
+        self.draw_seconds = 0.0
+        self._drawn = False
 
     def set_data(self, train: Points, val: Points, epochs: int) -> None:
         self.train = thin(train)
@@ -59,4 +66,13 @@ class CurvePlot(PlotextPlot):
             if len(self.val) < 3:
                 plt.scatter(xs, ys, marker="dot", color="orange")
         self.points_drawn = len(self.train) + len(self.val)
+        self._drawn = True
         return super().render()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._drawn = False
+        start = time.perf_counter()
+        lines = super().render_lines(crop)
+        if self._drawn:  # not a cached repaint: the plot was drawn anew
+            self.draw_seconds = time.perf_counter() - start
+        return lines

@@ -1,0 +1,163 @@
+"""The training view under a stream of events, without TensorFlow: what it redraws and when.
+
+Events are the session's own dataclasses, posted the way the app's listener posts them from
+the training thread, so these tests pin how cheap the view stays while a model trains (no
+footer rebuilds, no work while hidden, curve redraws within a budget) and what it shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from keraslab import core
+from keraslab.tui.app import KeraslabApp
+from keraslab.tui.messages import TrainingEvent
+from keraslab.tui.screens import training as training_module
+from keraslab.tui.screens.launch import LaunchScreen
+from keraslab.tui.screens.training import RunState, TrainingScreen
+from keraslab.tui.widgets.curves import CurvePlot
+from keraslab.tui.widgets.footer import KeyFooter
+from keraslab.tui.widgets.progress_panel import ProgressPanel
+from textual.widgets import DataTable
+from textual.widgets._footer import FooterKey
+
+EPOCHS, BATCHES = 20, 100
+
+
+def batch(epoch: int, b: int) -> core.BatchProgress:
+    return core.BatchProgress(epoch=epoch, epochs=EPOCHS, batch=b, batches=BATCHES,
+                              logs={"loss": 1.0 / (b + 1), "accuracy": 0.5}, elapsed=1.0 + b,
+                              samples_per_second=1234.0)
+
+
+def epoch_end(epoch: int) -> core.EpochEnd:
+    return core.EpochEnd(epoch=epoch, epochs=EPOCHS, logs={"loss": 0.5, "accuracy": 0.8,
+                         "val_loss": 0.6, "val_accuracy": 0.7}, elapsed=2.0, improved=True)
+
+
+async def fake_run(app: KeraslabApp, pilot, run_dir: Path) -> RunState:
+    """A run the app believes is training, on the training screen, with no session behind it."""
+    config = core.RunConfig(dataset="digits", model="cnn", epochs=EPOCHS).validate()
+    state = RunState(1, config)
+    state.status = "running"
+    app.runs.append(state)
+    app.current = state
+    app.install_screen(TrainingScreen(), "training")
+    await app.push_screen("training")
+    post(app, core.Started(run_dir=run_dir, device="CPU", params=1000, epochs=EPOCHS,
+                           steps_per_epoch=BATCHES, train_samples=BATCHES * 32))
+    await pilot.pause()
+    return state
+
+
+def post(app: KeraslabApp, event: core.SessionEvent) -> None:
+    app.post_message(TrainingEvent(1, event))
+
+
+def footer_keys(screen) -> list[FooterKey]:
+    return list(screen.query_one(KeyFooter).query(FooterKey))
+
+
+def stop_key(keys: list[FooterKey]) -> FooterKey:
+    return next(k for k in keys if k.description == "Stop run")
+
+
+async def test_footer_is_rebuilt_only_when_the_keys_change(logdir, tmp_path):
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await fake_run(app, pilot, tmp_path / "run-1")
+        screen = app.screen
+        keys = footer_keys(screen)
+        assert not stop_key(keys).has_class("-disabled")
+        for e in range(3):  # progress, epoch ends, status refreshes and a screen switch
+            for b in range(0, BATCHES, 25):
+                post(app, batch(e, b))
+            post(app, epoch_end(e + 1))
+            await pilot.pause()
+        app.refresh_status()
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.screen is screen
+        assert footer_keys(screen) == keys  # the very same widgets: never re-composed
+
+        post(app, core.Finished(status="completed", run_dir=tmp_path / "run-1", epochs_done=3,
+                                elapsed=6.0, best_epoch=3, test={"accuracy": 0.9}, reason=None))
+        await pilot.pause()
+        await pilot.pause()
+        after = footer_keys(screen)
+        assert after != keys  # stop is no longer available: the footer did change
+        assert stop_key(after).has_class("-disabled")
+
+
+async def test_hidden_training_view_catches_up_when_shown_again(logdir, tmp_path):
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        state = await fake_run(app, pilot, tmp_path / "run-1")
+        screen = app.screen
+        post(app, epoch_end(1))
+        await pilot.pause()
+        table = screen.query_one("#epoch-table", DataTable)
+        first_row = table.ordered_rows[0].key
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LaunchScreen)
+        for e in (2, 3):
+            post(app, batch(e - 1, 50))
+            post(app, epoch_end(e))
+        await pilot.pause()
+        assert len(state.epochs) == 3  # the app kept the events...
+        assert table.row_count == 1  # ...and the hidden screen drew none of them
+        assert "epoch 3/20" in app.screen.query_one("#launch-status").render().plain
+
+        await pilot.press("v")
+        await pilot.pause()
+        await pilot.pause()
+        assert table.row_count == 3
+        assert table.ordered_rows[0].key == first_row  # added to, not rebuilt
+        assert screen.query_one("#loss-plot", CurvePlot).points_drawn >= 3
+
+
+async def test_progress_panel_shows_position_eta_rate_and_bar(logdir, tmp_path):
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await fake_run(app, pilot, tmp_path / "run-1")
+        post(app, batch(1, 50))  # epoch 2 of 20, half way: 150 of 2000 batches
+        await pilot.pause()
+        panel = app.screen.query_one(ProgressPanel)
+        assert panel.fraction == 150 / 2000
+        line, bar = panel.render().plain.splitlines()
+        assert line.startswith("epoch 2/20  batch 50/100  ETA")
+        assert "1,234 samples/s" in line
+        assert bar.endswith("   8%") and bar.count("━") == panel.content_size.width - 6
+
+
+async def test_curve_redraws_stay_within_a_cpu_budget(logdir, tmp_path, monkeypatch):
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await fake_run(app, pilot, tmp_path / "run-1")
+        screen = app.screen
+        plots = list(screen.query(CurvePlot))
+        assert all(p.draw_seconds > 0 for p in plots)  # the first drawing was timed
+
+        for p in plots:
+            p.draw_seconds = 0.001
+        assert screen.plot_interval() == training_module.PLOT_MIN_INTERVAL
+        for p in plots:
+            p.draw_seconds = 0.03  # 60 ms for both: 3 s apart keeps them to 2% of a core
+        assert abs(screen.plot_interval() - 0.06 / training_module.PLOT_BUDGET) < 1e-9
+        for p in plots:
+            p.draw_seconds = 1.0
+        assert screen.plot_interval() == training_module.PLOT_MAX_INTERVAL
+
+        drawn = []
+        monkeypatch.setattr(screen, "_draw_plots", lambda: drawn.append(1))
+        monkeypatch.setattr(training_module.time, "monotonic", lambda: 1000.0)
+        screen._last_plot = 1000.0 - 4.0  # 4 s ago, under the 5 s interval
+        screen._plot_dirty = True
+        screen._flush_plots()
+        assert drawn == []
+        screen._last_plot = 1000.0 - 5.0
+        screen._flush_plots()
+        assert drawn == [1]
