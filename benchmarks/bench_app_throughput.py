@@ -203,11 +203,13 @@ async def _drive_app(config: core.RunConfig, logdir: Path, profile: cProfile.Pro
             "ui_cpu": ui_cpu}
 
 
-def run_app(config: core.RunConfig, logdir: Path, profile: cProfile.Profile | None = None) -> dict:
+def run_app(config: core.RunConfig, logdir: Path, profile: cProfile.Profile | None = None,
+            switch_interval: float | None = None) -> dict:
     from keraslab.tui.app import UI_SWITCH_INTERVAL
 
     previous = sys.getswitchinterval()
-    sys.setswitchinterval(UI_SWITCH_INTERVAL)  # as run_app() does for the real terminal app
+    # as run_app() does for the real terminal app, unless the command line asks otherwise
+    sys.setswitchinterval(switch_interval or UI_SWITCH_INTERVAL)
     try:
         with PlotTimer() as plots:
             out = asyncio.run(_drive_app(config, logdir, profile))
@@ -255,6 +257,8 @@ def main() -> None:
     parser.add_argument("--model", default="cnn", help="a preset name or a layer notation")
     parser.add_argument("--only", choices=VARIANTS, action="append",
                         help="measure only these variants (repeatable)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval for the app variant (default: the app's own)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the UI (main) thread during the app runs; print the top")
     args = parser.parse_args()
@@ -288,7 +292,7 @@ def main() -> None:
         for v in variants:
             keras.backend.clear_session()
             gc.collect()
-            kwargs = {"profile": profile} if v == "app" else {}
+            kwargs = {"profile": profile, "switch_interval": args.switch_interval} if v == "app" else {}
             out = runners[v](config, logdir, **kwargs)
             ends = out["ends"]
             assert len(ends) == args.epochs, f"{v}: {len(ends)} epoch ends for {args.epochs} epochs"
@@ -320,6 +324,15 @@ def main() -> None:
             goal = f"  goal <= {GOAL:.0%}: {'OK' if loss <= GOAL else 'ABOVE'}" if v == "app" else ""
             print(f"  {v:<8} ratio {med[v] / med['fit']:.3f}  loss {loss * 100:+5.1f}%  "
                   f"(pooled epochs: {pooled * 100:+5.1f}%){goal}")
+    if "fit" in variants and len(variants) > 1 and args.rounds > 1:
+        print("paired by round (each variant against the fit run just before it; the noise of a "
+              "shared VM drifts slower than a round):")
+        for v in variants[1:]:
+            ratios = [a / f for a, f in zip(rates[v], rates["fit"], strict=True)]
+            loss = 1 - statistics.median(ratios)
+            goal = f"  goal <= {GOAL:.0%}: {'OK' if loss <= GOAL else 'ABOVE'}" if v == "app" else ""
+            print(f"  {v:<8} ratios {' '.join(f'{r:.3f}' for r in ratios)}  median loss "
+                  f"{loss * 100:+5.1f}%{goal}")
     if app_stats:
         ui = sum(s["ui_cpu"] for s in app_stats)
         wall = sum(s["wall"] for s in app_stats)
@@ -333,6 +346,8 @@ def main() -> None:
         pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(30)
         print("\ncProfile of the UI thread during the app runs (cumulative):")
         print(text.getvalue())
+        profile.dump_stats(tmp / "app.prof")
+        print(f"(all of it: python -m pstats {tmp / 'app.prof'})")
     print(f"total {time.perf_counter() - t_start:.0f}s; load average at the end "
           f"{os.getloadavg()[0]:.2f} (other processes on the machine add noise)")
 
