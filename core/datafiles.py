@@ -8,17 +8,20 @@ import struct
 import tarfile
 import zipfile
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import DatasetError
 
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+if TYPE_CHECKING:  # numpy loads on first use: the launch screen never needs it
+    import numpy as np
+
+IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) into an array."""
+    import numpy as np
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
@@ -44,6 +47,7 @@ def read_idx(path: Path) -> np.ndarray:
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Read an .npz archive holding x_train, y_train, x_test, y_test (and optionally class_names)."""
+    import numpy as np
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = set(archive.files)
@@ -71,6 +75,7 @@ def _unpickle(raw: bytes, where: str) -> dict:
 
 
 def _cifar_batch(batch: dict, label_key: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
     batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
     key = label_key.decode()
     if "data" not in batch or key not in batch:
@@ -85,6 +90,7 @@ def _cifar_batch(batch: dict, label_key: bytes, where: str) -> tuple[np.ndarray,
 
 def read_cifar(source: Path, kind: str) -> dict[str, np.ndarray]:
     """Read CIFAR-10 or CIFAR-100 ('cifar10'/'cifar100') from its python-pickle folder or tarball."""
+    import numpy as np
     if kind == "cifar10":
         folder, label_key = "cifar-10-batches-py", b"labels"
         train_files = [f"data_batch_{i}" for i in range(1, 6)]

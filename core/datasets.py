@@ -6,11 +6,13 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from . import datafiles
 from .errors import DatasetError
+
+if TYPE_CHECKING:  # numpy loads on first use: the launch screen never needs it
+    import numpy as np
 
 IDX_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -63,6 +65,7 @@ class Dataset:
 
     def input_stats(self) -> tuple[float, float]:
         """Mean and standard deviation of the training inputs (one scalar each)."""
+        import numpy as np
         x = self.x_train
         sample = x if x.size <= 20_000_000 else x[:: max(1, x.shape[0] // 20000)]
         mean = float(sample.mean(dtype=np.float64))
@@ -276,6 +279,7 @@ def _load_raw(name: str, data_dir: str | None, offline: bool) -> tuple[dict, str
 
 
 def _digits_arrays() -> dict[str, np.ndarray]:
+    import numpy as np
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -289,6 +293,7 @@ def _digits_arrays() -> dict[str, np.ndarray]:
 
 
 def _as_images(x: np.ndarray, where: str) -> np.ndarray:
+    import numpy as np
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
@@ -302,6 +307,7 @@ def _as_images(x: np.ndarray, where: str) -> np.ndarray:
 
 
 def _as_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
+    import numpy as np
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -357,6 +363,7 @@ def _split(
     seed: int,
     limit: int | None,
 ) -> Dataset:
+    import numpy as np
     rng = np.random.default_rng(seed)
     order = rng.permutation(x_train.shape[0])
     if limit is not None:

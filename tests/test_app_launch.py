@@ -52,8 +52,8 @@ async def test_opens_on_digits_with_a_preset_ready_to_train(app):
 
 
 def test_launch_screen_never_imports_tensorflow(tmp_path):
-    """First paint and editing a stack stay free of TensorFlow (a fresh process: other
-    test modules import Keras into this one)."""
+    """First paint and editing a stack stay free of TensorFlow, and of numpy until data is
+    needed (a fresh process: other test modules import Keras into this one)."""
     code = textwrap.dedent(
         f"""
         import asyncio, sys
@@ -68,7 +68,8 @@ def test_launch_screen_never_imports_tensorflow(tmp_path):
                 await pilot.pause()
                 assert app.screen.can_train
         asyncio.run(main())
-        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+        heavy = sorted(m for m in sys.modules
+                       if m.split(".")[0] in ("tensorflow", "keras", "numpy"))
         assert not heavy, heavy
         print("clean")
         """

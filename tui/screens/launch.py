@@ -37,6 +37,8 @@ class LaunchScreen(Screen):
         Binding("v", "app.show_training", "Training view"),
     ]
 
+    AUTO_FOCUS = "#datasets"  # focused once as the screen composes (a later focus() re-styles it all)
+
     def __init__(self, dataset: str = "digits", model: str | None = None) -> None:
         super().__init__()
         self.datasets = core.list_datasets()
@@ -114,7 +116,6 @@ class LaunchScreen(Screen):
         self._show_dataset_detail()
         self._refresh_model(cursor=0)
         self._check_settings()
-        datasets.focus()
 
     # -- dataset --------------------------------------------------------------------------
     @on(OptionList.OptionHighlighted, "#datasets")
