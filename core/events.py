@@ -686,6 +686,10 @@ class EventFileReader:
                         key = data[11:-suffix]
                     elif data[11] < 0x80:
                         key = data[12:-suffix]
+                    elif data[12] < 0x80:  # steps up to 2**21: long runs and batch logs
+                        key = data[13:-suffix]
+                    elif data[13] < 0x80:
+                        key = data[14:-suffix]
                     else:
                         try:
                             key = data[_read_varint(data, 10)[1] : -suffix]
