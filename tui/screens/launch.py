@@ -62,7 +62,6 @@ class LaunchScreen(Screen):
         self.settings_errors: dict[str, str] = {}
         self.findings: list[core.Finding] = []
         self.preview: core.Preview | None = None
-        self._bindings_state: bool | None = None
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -387,9 +386,7 @@ class LaunchScreen(Screen):
         label = "Queue (t)" if current is not None else "Train (t)"
         if str(button.label) != label:
             button.label = label
-        if self._bindings_state != self.can_train:  # the footer re-composes: only on a change
-            self._bindings_state = self.can_train
-            self.refresh_bindings()
+        self.refresh_bindings()  # train availability (KeyFooter redraws only on a change)
 
     def refresh_status(self) -> None:
         # hidden behind the training view, an update would only cost a layout pass of an

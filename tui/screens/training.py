@@ -123,7 +123,6 @@ class TrainingScreen(Screen):
         self._plot_dirty = False
         self._last_plot = 0.0
         self._rows = 0
-        self._bindings_key: tuple[bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="run-info"):
@@ -173,7 +172,7 @@ class TrainingScreen(Screen):
         self._update_result()
         self._plot_dirty = True
         self.call_after_refresh(self._draw_plots)
-        self._sync_bindings()
+        self.refresh_bindings()  # stop/open availability (KeyFooter redraws only on a change)
 
     def show_event(self, state: RunState, event: core.SessionEvent) -> None:
         """One event of a run (the app already applied it to ``state``).
@@ -202,7 +201,7 @@ class TrainingScreen(Screen):
             self._update_result()
             if isinstance(event, core.Finished):
                 self._draw_plots()
-            self._sync_bindings()
+            self.refresh_bindings()
 
     def refresh_status(self) -> None:
         """The run's status or the queue changed (not its metrics)."""
@@ -210,14 +209,6 @@ class TrainingScreen(Screen):
             self._update_header()
             if self.state is not None:
                 self._update_result()
-            self._sync_bindings()
-
-    def _sync_bindings(self) -> None:
-        """Refresh the footer only when stop/open availability changed: it re-composes."""
-        key = (getattr(self.app, "current", None) is not None,
-               self.state is not None and self.state.run_dir is not None)
-        if key != self._bindings_key:
-            self._bindings_key = key
             self.refresh_bindings()
 
     def plot_interval(self) -> float:
