@@ -725,12 +725,17 @@ class EventFileReader:
                 continue
             steps, walls, values = _fast_columns(datas, self._key_len[tag])
             datas.clear()  # in place: the sink (its bound append) stays valid
-            s = self._new.get(tag)
-            if s is None:
-                s = self._new[tag] = ScalarSeries()
+            s = self._new_series(tag)
             s.steps.extend(steps)
             s.wall_times.extend(walls)
             s.values.extend(values)
+
+    def _new_series(self, tag: str) -> ScalarSeries:
+        """This call's series of new points of ``tag``."""
+        s = self._new.get(tag)
+        if s is None:
+            s = self._new[tag] = ScalarSeries()
+        return s
 
     def _slow(self, data: bytes, offset: int) -> None:
         try:
@@ -745,9 +750,7 @@ class EventFileReader:
             if is_scalar:
                 if self._pending.get(tag):
                     self._flush_pending(tag)  # keep the file order within a tag
-                s = self._new.get(tag)
-                if s is None:
-                    s = self._new[tag] = ScalarSeries()
+                s = self._new_series(tag)
                 s.steps.append(step)
                 s.wall_times.append(wall)
                 s.values.append(val)
