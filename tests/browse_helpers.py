@@ -58,3 +58,12 @@ def keras_tb_run(run: Path, epochs: int = 5, *, t0: float = 1.7e9, scale: float 
             vw.add_scalar("epoch_loss", 1.2 / (e + 1), e, wall_time=t0 + e)
             vw.add_scalar("epoch_accuracy", acc - 0.02, e, wall_time=t0 + e)
     return run
+
+
+def sample_logdir(root: Path) -> Path:
+    """Three keraslab runs (two datasets, two learning rates) and one plain Keras TensorBoard log."""
+    keraslab_run(root, "mnist-cnn", dataset="mnist", lr=1e-3, peak=0.999, test_accuracy=0.99)
+    keraslab_run(root, "mnist-cnn", dataset="mnist", lr=1e-2, peak=0.95, test_accuracy=0.93)
+    keraslab_run(root, "fashion-cnn", dataset="fashion_mnist", lr=1e-3, peak=0.9, test_accuracy=0.88)
+    keras_tb_run(root / "plain-keras", epochs=6)
+    return root

@@ -37,6 +37,15 @@ async def configure(pilot, app: KeraslabApp, **settings: str) -> LaunchScreen:
     return screen
 
 
+async def start_long_run(pilot, app: KeraslabApp):
+    """Start a 500-epoch run and wait until its first batches are in."""
+    await configure(pilot, app, epochs="500", batch_size="8")
+    await pilot.press("t")
+    state = app.runs[0]
+    await wait_until(pilot, lambda: state.progress is not None, "the first batches")
+    return state
+
+
 def status_of(run_dir) -> str:
     return json.loads((run_dir / "status.json").read_text())["status"]
 
@@ -76,10 +85,7 @@ async def test_train_one_short_epoch_and_see_curves_and_result(logdir):
 async def test_stop_a_run_midway_keeps_it_marked_stopped(logdir):
     app = KeraslabApp(logdir=logdir, progress_interval=0.0)
     async with app.run_test(size=(100, 30)) as pilot:
-        await configure(pilot, app, epochs="500", batch_size="8")
-        await pilot.press("t")
-        state = app.runs[0]
-        await wait_until(pilot, lambda: state.progress is not None, "the first batches")
+        state = await start_long_run(pilot, app)
         await pilot.press("s")
         await wait_until(pilot, lambda: state.finished is not None, "the run to stop")
         assert state.status == "stopped"
@@ -120,10 +126,7 @@ async def test_queue_two_runs_they_run_one_after_another(logdir):
 async def test_quitting_while_training_confirms_then_stops_and_saves(logdir):
     app = KeraslabApp(logdir=logdir, progress_interval=0.0)
     async with app.run_test(size=(100, 30)) as pilot:
-        await configure(pilot, app, epochs="500", batch_size="8")
-        await pilot.press("t")
-        state = app.runs[0]
-        await wait_until(pilot, lambda: state.progress is not None, "the first batches")
+        state = await start_long_run(pilot, app)
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)

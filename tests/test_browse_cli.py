@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from browse_helpers import keras_tb_run, keraslab_run
+from browse_helpers import sample_logdir
 from keraslab.core import KeraslabError
 from keraslab.tui import cli_runs
 
@@ -31,12 +31,7 @@ def run(*argv: str) -> int:
 
 @pytest.fixture
 def logdir(tmp_path):
-    root = tmp_path / "runs"
-    keraslab_run(root, "mnist-cnn", dataset="mnist", lr=1e-3, peak=0.999, test_accuracy=0.99)
-    keraslab_run(root, "mnist-cnn", dataset="mnist", lr=1e-2, peak=0.95, test_accuracy=0.93)
-    keraslab_run(root, "fashion-cnn", dataset="fashion_mnist", lr=1e-3, peak=0.9, test_accuracy=0.88)
-    keras_tb_run(root / "plain-keras", epochs=6)
-    return root
+    return sample_logdir(tmp_path / "runs")
 
 
 def _names(out: str) -> list[str]:

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from browse_helpers import keras_tb_run, keraslab_run
+from browse_helpers import sample_logdir
 from keraslab.tui.browse_app import BrowseApp
 from keraslab.tui.screens.compare import CompareScreen
 from keraslab.tui.screens.run_detail import RunDetailScreen
@@ -20,12 +20,7 @@ SIZE = (120, 36)
 
 @pytest.fixture
 def logdir(tmp_path: Path) -> Path:
-    root = tmp_path / "runs"
-    keraslab_run(root, "mnist-cnn", dataset="mnist", lr=1e-3, peak=0.999, test_accuracy=0.99)
-    keraslab_run(root, "mnist-cnn", dataset="mnist", lr=1e-2, peak=0.95, test_accuracy=0.93)
-    keraslab_run(root, "fashion-cnn", dataset="fashion_mnist", lr=1e-3, peak=0.9, test_accuracy=0.88)
-    keras_tb_run(root / "plain-keras", epochs=6)
-    return root
+    return sample_logdir(tmp_path / "runs")
 
 
 async def until(pilot, condition, tries: int = 200) -> None:
