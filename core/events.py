@@ -215,6 +215,7 @@ def _tensor_summary(tag: str, tensor: tensor_pb2.TensorProto, plugin: str) -> su
 # --------------------------------------------------------------------------- records
 
 _CHUNK = 4 << 20
+_BULK_MIN = 1 << 20  # chunks this big are decoded in bulk with numpy (see event_bulk)
 _HEADER = 12
 _U64_CRC = struct.Struct("<QI")
 _U32 = struct.Struct("<I")
@@ -631,6 +632,75 @@ class EventFileReader:
         return new if return_new else {}
 
     def _scan_events(self, buf, base) -> tuple[int, bool, int]:
+        """Decode the records of ``buf``: ``(consumed, damaged, need)`` as :func:`_scan` returns."""
+        if len(buf) >= _BULK_MIN and _np is not None:
+            return self._scan_bulk(buf, base)
+        return self._scan_loop(buf, base)
+
+    def _scan_bulk(self, buf, base) -> tuple[int, bool, int]:
+        """Big chunks: runs of TF2 scalar records decoded with numpy (see event_bulk)."""
+        from . import event_bulk as bulk
+
+        views = bulk.Views(buf)
+        for kind, a, b in bulk.runs_and_gaps(views):
+            if kind == "run":
+                self._take_run(views, a, b, base)
+            elif b is None:  # the rest of the buffer: the loop judges its end
+                consumed, damaged, need = self._scan_loop(buf[a:], base + a)
+                return a + consumed, damaged, need
+            else:
+                self._scan_loop(buf[a:b], base + a)
+        return len(buf), False, 0
+
+    def _take_run(self, views, starts, ends, base) -> None:
+        from . import event_bulk as bulk
+
+        run = bulk.decode_run(views, starts, ends, self._bulk_tag)
+        slow = _np.flatnonzero(run.slow).tolist()
+        if len(slow) > len(starts) // 4:  # not worth it: one pass of the loop
+            a, b = int(starts[0]), int(ends[-1])
+            self._scan_loop(views.buf[a:b], base + a)
+            return
+        # the records left to the loop and the corrupt ones, in file order between points
+        lo = 0
+        for i in sorted([*slow, *run.corrupt, len(starts)]):
+            for tag, steps, walls, values in run.points(lo, i):
+                s = self._new_series(tag)
+                s.steps.extend(steps)
+                s.wall_times.extend(walls)
+                s.values.extend(values)
+            lo = i + 1
+            if i == len(starts):
+                break
+            a, b = int(starts[i]), int(ends[i])
+            if run.slow[i]:
+                self._scan_loop(views.buf[a:b], base + a)
+            else:
+                self._call_warnings.append(
+                    f"{self._spath}: corrupt record at byte {base + a} "
+                    "(data checksum mismatch); skipped"
+                )
+
+    def _bulk_tag(self, key: bytes, data: bytes | None) -> str | None:
+        """The tag whose TF2 scalar records carry ``key``, learnt from ``data`` on first sight.
+
+        ``data`` is None when that record failed its checksum: then only a known key counts.
+        """
+        tag = _FAST_TAGS.get(key)
+        if tag is None and data is not None:
+            try:
+                _, _, items = _parse_event_pb(data, self._plugins)
+            except Exception:  # garbage: the loop will judge (and warn about) it
+                return None
+            if len(items) == 1 and items[0][0] and _fast_key(items[0][1]) == key:
+                tag = items[0][1]
+                if len(_FAST_TAGS) < 100_000:
+                    _FAST_TAGS[key] = tag
+        if tag is not None and key not in self._sinks:
+            self._new_sink(tag, key)
+        return tag
+
+    def _scan_loop(self, buf, base) -> tuple[int, bool, int]:
         """:func:`_scan` fused with event decoding (the hot loop: keep it flat)."""
         pos = 0
         n = len(buf)

@@ -28,6 +28,15 @@ from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_
 F32 = dict(rel=1e-6, abs=1e-7)
 
 
+@pytest.fixture(autouse=True, params=["loop", "bulk"])
+def decode_path(request, monkeypatch):
+    """Every test reads with the record-by-record loop, and again with every chunk
+    decoded in bulk (core.event_bulk; by default only chunks of 1 MiB and more)."""
+    if request.param == "bulk":
+        monkeypatch.setattr(ev, "_BULK_MIN", 0)
+    return request.param
+
+
 def f32(x: float) -> float:
     return struct.unpack("<f", struct.pack("<f", x))[0]
 

@@ -1,0 +1,165 @@
+"""Bulk decoding of event files (core.event_bulk) against the record-by-record loop.
+
+The loop is checked against TensorBoard's own reader in test_events.py (which also runs
+every test through the bulk path); here the two paths must agree byte for byte on mixed
+files and on hundreds of damaged copies of them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+from pathlib import Path
+
+import pytest
+from keraslab.core import event_bulk
+from keraslab.core import events as ev
+from keraslab.core.events import EventFileReader, EventWriter
+from tensorboard.compat.proto import summary_pb2, tensor_pb2
+
+
+def _double_scalar(tag: str, value: float) -> summary_pb2.Summary:
+    t = tensor_pb2.TensorProto(dtype=2, double_val=[value])  # DT_DOUBLE
+    t.tensor_shape.SetInParent()
+    v = summary_pb2.Summary.Value(tag=tag, tensor=t)
+    v.metadata.plugin_data.plugin_name = "scalars"
+    return summary_pb2.Summary(value=[v])
+
+
+def write_mixed(d: Path, seed: int = 0) -> Path:
+    """Every kind of record a reader meets, TF2 scalars in long runs between them."""
+    rng = random.Random(seed)
+    with EventWriter(d) as w:
+        w.add_text("summary", "a model", 0)
+        for step in range(300):
+            for tag in ("epoch_loss", "epoch_accuracy", "ab_one/abcdefgh", "ab_two/abcdefgh"):
+                w.add_scalar(tag, rng.uniform(-5, 5), step, wall_time=1.7e9 + step)
+            w.add_scalar("ünïcode/" + "y" * 150, rng.random(), step * 1000)  # 2-byte lengths
+            if step % 37 == 0:
+                w.add_text("note", f"at {step}", step)
+                legacy = summary_pb2.Summary.Value(tag="legacy", simple_value=step)
+                w.add_summary(summary_pb2.Summary(value=[legacy]), step)
+            if step % 53 == 0:
+                w.add_summary(_double_scalar("epoch_loss", 0.5), step)  # same tag, other layout
+            if step % 41 == 0:
+                w.add_scalar("neg", step, -step - 1)  # 10-byte step varints
+        for step in (2**21, 2**35, 2**63 - 1):
+            w.add_scalar("big_steps", 1.0, step)
+    return w.path
+
+
+def read(path: Path, *, bulk: bool, monkeypatch) -> EventFileReader:
+    monkeypatch.setattr(ev, "_BULK_MIN", 0 if bulk else 1 << 62)
+    ev._FAST_TAGS.clear()  # each path learns the tags itself
+    r = EventFileReader(path)
+    r.read_new()
+    return r
+
+
+def outcome(r: EventFileReader) -> tuple:
+    """Everything a reader made of a file, NaNs and all, comparable with ==."""
+    scalars = {
+        tag: (s.steps, [repr(x) for x in s.wall_times], [repr(x) for x in s.values])
+        for tag, s in r.scalars.items()
+    }
+    return scalars, r.texts, r.warnings, r.offset
+
+
+def test_mixed_file_same_as_loop_and_decoded_in_bulk(tmp_path, monkeypatch):
+    path = write_mixed(tmp_path)
+    loop = read(path, bulk=False, monkeypatch=monkeypatch)
+    runs = []
+    decode = event_bulk.decode_run
+    monkeypatch.setattr(event_bulk, "decode_run", lambda *a: runs.append(decode(*a)) or runs[-1])
+    bulk = read(path, bulk=True, monkeypatch=monkeypatch)
+    assert outcome(bulk) == outcome(loop)
+    assert loop.scalars["epoch_loss"].steps[:3] == [0, 0, 1]  # a double after step 0's float
+    assert loop.scalars["neg"].steps[:2] == [-1, -42]
+    assert loop.scalars["big_steps"].steps == [2**21, 2**35, 2**63 - 1]
+    assert len(loop.texts["note"]) == 9 and len(loop.scalars["legacy"].steps) == 9
+    # most points came from the bulk decoder, and the look-alike keys stayed apart
+    decoded = sum(len(m) for run in runs for _, m in run.groups)
+    assert decoded > 0.95 * sum(len(s) for s in loop.scalars.values())
+    tags = {tag for run in runs for tag, _ in run.groups}
+    assert {"ab_one/abcdefgh", "ab_two/abcdefgh", "ünïcode/" + "y" * 150} <= tags
+
+
+def test_damaged_copies_read_the_same_both_ways(tmp_path, monkeypatch):
+    """Flip one byte (headers, CRCs, keys, steps, values, tails) or cut the file."""
+    data = write_mixed(tmp_path / "src").read_bytes()
+    rng = random.Random(7)
+    dst = tmp_path / "d" / "events.out.tfevents.1.h.1.0.v2"
+    dst.parent.mkdir()
+    cases = [("flip", rng.randrange(len(data)), 1 << rng.randrange(8)) for _ in range(250)]
+    cases += [("cut", rng.randrange(len(data)), 0) for _ in range(30)]
+    kinds = set()
+    for kind, at, bit in cases:
+        damaged = bytearray(data)
+        if kind == "flip":
+            damaged[at] ^= bit
+        else:
+            del damaged[at:]
+        dst.write_bytes(bytes(damaged))
+        loop = read(dst, bulk=False, monkeypatch=monkeypatch)
+        bulk = read(dst, bulk=True, monkeypatch=monkeypatch)
+        assert outcome(bulk) == outcome(loop), (kind, at, bit)
+        kinds.update(w.split(": ", 1)[1].split(" ")[0] for w in loop.warnings)
+    assert {"corrupt", "damaged"} <= kinds  # both kinds of damage were met
+
+
+def test_resume_after_a_partial_record(tmp_path, monkeypatch):
+    data = write_mixed(tmp_path / "src").read_bytes()
+    whole = read(next((tmp_path / "src").iterdir()), bulk=False, monkeypatch=monkeypatch)
+    dst = tmp_path / "d" / "events.out.tfevents.1.h.1.0.v2"
+    dst.parent.mkdir()
+    monkeypatch.setattr(ev, "_BULK_MIN", 0)
+    for cut in (len(data) // 3, len(data) // 2 + 5, len(data) - 3):
+        dst.write_bytes(data[:cut])
+        r = EventFileReader(dst)
+        r.read_new()
+        assert r.offset <= cut and not r.warnings
+        with open(dst, "ab") as f:
+            f.write(data[cut:])
+        r.read_new()
+        assert outcome(r)[:3] == outcome(whole)[:3] and r.offset == len(data)
+
+
+def test_big_chunks_take_the_bulk_path_by_default(tmp_path, monkeypatch):
+    with EventWriter(tmp_path) as w:
+        step = 0
+        while w.path.stat().st_size < ev._BULK_MIN + 4096:
+            for t in range(8):
+                w.add_scalar(f"m{t}", math.sin(step + t), step)
+            step += 1
+            if step % 512 == 0:
+                w.flush()
+    calls = []
+    decode = event_bulk.decode_run
+    monkeypatch.setattr(event_bulk, "decode_run", lambda *a: calls.append(1) or decode(*a))
+    r = EventFileReader(w.path)
+    r.read_new()
+    assert calls and r.scalars["m3"].steps == list(range(step))
+    f32 = struct.Struct("<f")
+    want = [f32.unpack(f32.pack(math.sin(s + 3)))[0] for s in range(step)]
+    assert r.scalars["m3"].values == want
+
+
+@pytest.mark.parametrize("size,nvar", [(60, 0), (61, 1), (64, 3), (90, 10)])
+def test_crc_by_tables_equals_crc32c(size, nvar):
+    rng = random.Random(size)
+    positions = event_bulk._positions(size, nvar)
+    spans = event_bulk._spans(positions)
+    tables = event_bulk._crc_tables(size, spans)
+    base = bytearray(rng.randrange(256) for _ in range(size))
+    for p in positions:
+        base[p] = 0
+    const = ev._crc32c(bytes(base))
+    for _ in range(50):
+        msg = bytearray(base)
+        for p in positions:
+            msg[p] = rng.randrange(256)
+        crc = const
+        for (p, width), table in zip(spans, tables, strict=True):
+            crc ^= int(table[int.from_bytes(msg[p : p + width], "little")])
+        assert crc == ev._crc32c(bytes(msg))
