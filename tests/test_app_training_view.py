@@ -91,6 +91,26 @@ async def test_footer_is_rebuilt_only_when_the_keys_change(logdir, tmp_path):
         assert stop_key(after).has_class("-disabled")
 
 
+async def test_footer_is_composed_once_at_start(logdir, monkeypatch):
+    """Every bindings change queues a re-compose; at start-up dozens queue before the first
+    one runs, and only the first may build the keys."""
+    composed = []
+    compose = KeyFooter.compose
+
+    def counting(self):
+        composed.append(self._bindings_ready)
+        yield from compose(self)
+
+    monkeypatch.setattr(KeyFooter, "compose", counting)
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.pause(0.3)
+        keys = footer_keys(app.screen)
+        assert [k.description for k in keys][:1] == ["Train"]
+    assert composed == [False, True]  # the empty footer on mount, then the keys once
+
+
 async def test_hidden_training_view_catches_up_when_shown_again(logdir, tmp_path):
     app = KeraslabApp(logdir=logdir)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -10,7 +10,9 @@ class KeyFooter(Footer):
     each screen switch, focus change and `refresh_bindings()` call. That costs tens of
     milliseconds of the UI thread, which a user feels as a slow screen switch while a model
     trains. This footer compares the bindings it would show with those it shows and skips
-    the re-compose when nothing changed.
+    the re-compose when nothing changed. Each bindings change also queues a re-compose for
+    after the next refresh; at start-up dozens queue before the first runs, so a queued one
+    that finds the keys already shown does nothing.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -32,6 +34,11 @@ class KeyFooter(Footer):
         ):
             return
         super().bindings_changed(screen)
+
+    async def recompose(self) -> None:
+        if self._bindings_ready and self._shown is not None and self._signature() == self._shown:
+            return
+        await super().recompose()
 
     def compose(self):
         self._shown = self._signature() if self._bindings_ready else None
