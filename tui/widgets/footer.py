@@ -36,6 +36,8 @@ class KeyFooter(Footer):
         super().bindings_changed(screen)
 
     async def recompose(self) -> None:
+        if not self.is_attached:  # queued before its screen was closed
+            return
         if self._bindings_ready and self._shown is not None and self._signature() == self._shown:
             return
         await super().recompose()
