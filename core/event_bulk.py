@@ -21,14 +21,14 @@ fails) are handed back to the caller, in file order.
 from __future__ import annotations
 
 import struct
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from .events import _FAST_SUFFIX, _FAST_TAIL, _MASK_DELTA, _crc32c
 
-__all__ = ["Run", "Views", "decode_run", "runs_and_gaps"]
+__all__ = ["Run", "Views", "decode_run", "runs_and_gaps", "tail_index"]
 
 _TAIL_HEAD = np.uint64(int.from_bytes(_FAST_TAIL[:8], "little"))
 _TAIL_END = np.uint64(int.from_bytes(_FAST_TAIL[-8:], "little"))
@@ -112,42 +112,48 @@ def _ends_at(buf: bytes, pos: int, end: int) -> bool:
     return pos + 16 + length == end and _header_crc(length) == hcrc
 
 
-def runs_and_gaps(v: Views) -> Iterator[tuple]:
-    """Split ``v.buf`` (starting at a record boundary) into runs and gaps, in file order.
-
-    Yields ``("run", starts, ends)`` for consecutive records that end with the scalars
-    tail (numpy arrays of byte offsets) and ``("gap", start, stop)`` for the bytes
-    between runs, where ``stop`` is ``None`` when the gap reaches the end of the buffer
-    (it may end in an incomplete or damaged record: the caller's loop judges).
-    """
-    buf, n = v.buf, v.n
+def tail_index(v: Views) -> tuple:
+    """What :func:`runs_and_gaps` needs of a whole buffer: candidate ends and chain breaks."""
     ends = _tail_ends(v)
     ok = _links_ok(v, ends)
-    ends_list = ends.tolist()
-    breaks = np.flatnonzero(~ok).tolist()  # links that do not chain (always includes 0)
-    count = len(ends_list)
-    pos = 0
-    while pos < n:
+    return ends, ends.tolist(), np.flatnonzero(~ok).tolist()  # breaks always include 0
+
+
+def runs_and_gaps(v: Views, lo: int = 0, hi: int | None = None, index=None) -> Iterator[tuple]:
+    """Split ``v.buf[lo:hi]`` (starting at a record boundary) into runs and gaps, in order.
+
+    Yields ``("run", starts, ends)`` for consecutive records that end with the scalars
+    tail (numpy arrays of byte offsets into ``v.buf``) and ``("gap", start, stop)`` for
+    the bytes between runs, where ``stop`` is ``None`` when the gap reaches ``hi`` (it
+    may end in an incomplete or damaged record: the caller's loop judges). ``index``
+    is :func:`tail_index` of the whole buffer, when several regions share it.
+    """
+    buf = v.buf
+    hi = v.n if hi is None else hi
+    ends, ends_list, breaks = tail_index(v) if index is None else index
+    last = bisect_right(ends_list, hi) - 1  # no run goes past hi
+    pos = lo
+    while pos < hi:
         j = bisect_right(ends_list, pos)
-        if j < count and _ends_at(buf, pos, ends_list[j]):
+        if j <= last and _ends_at(buf, pos, ends_list[j]):
             b = bisect_right(breaks, j)
-            k = breaks[b] - 1 if b < len(breaks) else count - 1
+            k = min(breaks[b] - 1 if b < len(breaks) else last, last)
             starts = np.empty(k - j + 1, dtype=np.int64)
             starts[0] = pos
             starts[1:] = ends[j:k]
             yield "run", starts, ends[j : k + 1]
             pos = ends_list[k]
             continue
-        # a gap: follow headers until a run starts, the buffer ends or a header is bad
+        # a gap: follow headers until a run starts, the region ends or a header is bad
         start = p = pos
         stop = None
-        while p + 12 <= n:
+        while p + 12 <= hi:
             length, hcrc = _HEADER.unpack_from(buf, p)
-            if _header_crc(length) != hcrc or p + 16 + length > n:
+            if _header_crc(length) != hcrc or p + 16 + length > hi:
                 break
             p += 16 + length
             j = bisect_right(ends_list, p)
-            if j < count and _ends_at(buf, p, ends_list[j]):
+            if j <= last and _ends_at(buf, p, ends_list[j]):
                 stop = p
                 break
         yield "gap", start, stop
@@ -219,28 +225,38 @@ def _varint_steps(b, ds, has_step, n: int):
 
 
 class Run:
-    """A decoded run: ``groups`` pairs a tag with its records (indices, file order)."""
+    """A decoded run of records: per record its columns and whether the caller must read
+    it itself (``slow``) or it failed its checksum (``corrupt``); ``groups`` holds each
+    tag's key and its decoded records (indices, file order)."""
 
-    __slots__ = ("corrupt", "groups", "slow", "steps", "values", "walls")
+    __slots__ = ("_lists", "corrupt", "groups", "slow", "steps", "values", "walls")
 
     def __init__(self, m: int):
-        self.groups: list[tuple[str, object]] = []
-        self.slow = np.ones(m, dtype=bool)  # records the caller must read itself
-        self.corrupt: list[int] = []  # records whose data checksum failed
+        self.groups: list[tuple[str, bytes, object]] = []
+        self.slow = np.ones(m, dtype=bool)
+        self.corrupt = np.zeros(m, dtype=bool)
         self.steps = self.walls = self.values = None
+        self._lists: list[tuple] | None = None
 
     def points(self, lo: int, hi: int) -> Iterator[tuple]:
-        """``(tag, steps, walls, values)`` lists of the decoded records in ``[lo, hi)``."""
-        for tag, members in self.groups:
-            a, b = np.searchsorted(members, (lo, hi))
-            if a < b:
-                part = members[a:b]
-                yield (
+        """``(tag, key, steps, walls, values)``, lists of the decoded records in ``[lo, hi)``."""
+        if self._lists is None:  # once: many files may share one run (read_runs_scalars)
+            self._lists = [
+                (
                     tag,
-                    self.steps[part].tolist(),
-                    self.walls[part].tolist(),
-                    self.values[part].tolist(),
+                    key,
+                    members.tolist(),
+                    self.steps[members].tolist(),
+                    self.walls[members].tolist(),
+                    self.values[members].tolist(),
                 )
+                for tag, key, members in self.groups
+            ]
+        for tag, key, members, steps, walls, values in self._lists:
+            a = bisect_left(members, lo)
+            b = bisect_left(members, hi, a)
+            if a < b:
+                yield tag, key, steps[a:b], walls[a:b], values[a:b]
 
 
 def decode_run(
@@ -299,14 +315,14 @@ def decode_run(
                 for p in _positions(int(size[r]), int(nvar[r])):
                     first[p] = 0
                 const[members[lays == lay]] = _crc32c(bytes(first))
-            groups.append((tag, members))
+            groups.append((tag, key, members))
     fast = np.zeros(m, dtype=bool)
-    for _, members in groups:
+    for _, _, members in groups:
         fast[members] = True
     good = fast & _crc_ok(v, np.flatnonzero(fast), ds, de, layout, const)
     run.slow = ~fast
-    run.corrupt = np.flatnonzero(fast & ~good).tolist()
-    run.groups = [(tag, members[good[members]]) for tag, members in groups]
+    run.corrupt = fast & ~good
+    run.groups = [(tag, key, members[good[members]]) for tag, key, members in groups]
     run.steps = steps
     run.walls = v.u64[ds + 1].view("<f8")
     run.values = v.u32[de - _FAST_SUFFIX].view("<f4").astype(np.float64)

@@ -9,9 +9,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .curves import load_curves
+from .curves import load_many_curves
 from .discovery import KERASLAB, RunSummary
-from .errors import ConfigError
+from .errors import ConfigError, KeraslabError
 from .store import CONFIG_FILE
 
 EXPORT_FORMATS = ("csv", "json", "md")
@@ -59,7 +59,12 @@ def export_runs(runs: Sequence[RunSummary], fmt: str, *, curves: bool = True) ->
     """
     if fmt not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format {fmt!r} (use {', '.join(EXPORT_FORMATS)})")
-    loaded = {r.path: load_curves(r.path) if curves else None for r in runs}
+    loaded: dict = {r.path: None for r in runs}
+    if curves:
+        for r, c in zip(runs, load_many_curves([r.path for r in runs]), strict=True):
+            if isinstance(c, KeraslabError):
+                raise c
+            loaded[r.path] = c
     if fmt == "json":
         out = []
         for r in runs:

@@ -79,9 +79,9 @@ def test_mixed_file_same_as_loop_and_decoded_in_bulk(tmp_path, monkeypatch):
     assert loop.scalars["big_steps"].steps == [2**21, 2**35, 2**63 - 1]
     assert len(loop.texts["note"]) == 9 and len(loop.scalars["legacy"].steps) == 9
     # most points came from the bulk decoder, and the look-alike keys stayed apart
-    decoded = sum(len(m) for run in runs for _, m in run.groups)
+    decoded = sum(len(m) for run in runs for _, _, m in run.groups)
     assert decoded > 0.95 * sum(len(s) for s in loop.scalars.values())
-    tags = {tag for run in runs for tag, _ in run.groups}
+    tags = {tag for run in runs for tag, _, _ in run.groups}
     assert {"ab_one/abcdefgh", "ab_two/abcdefgh", "ünïcode/" + "y" * 150} <= tags
 
 
@@ -163,3 +163,91 @@ def test_crc_by_tables_equals_crc32c(size, nvar):
         for (p, width), table in zip(spans, tables, strict=True):
             crc ^= int(table[int.from_bytes(msg[p : p + width], "little")])
         assert crc == ev._crc32c(bytes(msg))
+
+
+# --------------------------------------------------------------------------- many runs at once
+
+
+def _same_results(a, b) -> None:
+    assert a.scalars.keys() == b.scalars.keys()
+    for tag, s in a.scalars.items():
+        t = b.scalars[tag]
+        assert (s.steps, s.wall_times, s.values) == (t.steps, t.wall_times, t.values), tag
+    assert a.texts == b.texts and a.warnings == b.warnings and a.files == b.files
+
+
+def test_many_runs_read_together_same_as_one_by_one(tmp_path, monkeypatch):
+    """Files are joined into one buffer: a damaged or cut file must not spill into the next."""
+    data = write_mixed(tmp_path / "src").read_bytes()
+    runs = []
+    damages = ["none", "cut", "flip", "empty", "header", "cut-header", "headless", "none"]
+    for i, damage in enumerate(damages):
+        run = tmp_path / "logs" / f"run-{i}"
+        for sub in ("train", "validation"):
+            body = bytearray(data)
+            if damage == "headless":
+                # starts right at a scalar record, after a whole file: the two chain up
+                at = 0
+                for _ in range(3):  # past the version and text records, and one scalar
+                    at += 16 + struct.unpack_from("<Q", data, at)[0]
+                del body[:at]
+            elif sub == "train" and damage == "cut":
+                del body[len(body) // 2 :]  # a record cut in two, then the next file
+            elif sub == "train" and damage == "cut-header":
+                del body[len(body) - 7 :]  # the last header itself cut
+            elif damage == "flip":
+                body[len(body) // 3] ^= 0x10
+            elif damage == "header":
+                body[len(body) // 4 * 3] ^= 0xFF  # wherever it lands: header, data or CRC
+            elif damage == "empty":
+                body = bytearray()
+            (run / sub).mkdir(parents=True)
+            (run / sub / f"events.out.tfevents.{i}.h.1.0.v2").write_bytes(bytes(body))
+        runs.append(run)
+    one = []
+    for run in runs:
+        ev._FAST_TAGS.clear()
+        one.append(ev.read_run_scalars(run))
+    ev._FAST_TAGS.clear()
+    calls = []
+    decode = event_bulk.decode_run
+    monkeypatch.setattr(event_bulk, "decode_run", lambda *a: calls.append(len(a[1])) or decode(*a))
+    many = ev.read_runs_scalars(runs)
+    assert len(calls) == 1 and calls[0] > 10_000  # every file's runs in one decode
+    assert len(many) == len(runs)
+    for a, b in zip(one, many, strict=True):
+        _same_results(a, b)
+    assert one[0].scalars["train/epoch_loss"].steps[:2] == [0, 0]
+    assert any("corrupt" in w for w in many[2].warnings)
+    assert len(one[1].scalars["train/epoch_loss"]) < len(one[0].scalars["train/epoch_loss"])
+    n = len(one[0].scalars["validation/epoch_accuracy"])
+    assert len(many[6].scalars["validation/epoch_accuracy"]) == n  # (an epoch_loss was cut)
+    assert len(many[6].scalars["train/epoch_accuracy"]) == n
+    with pytest.raises(ev.RunStoreError):
+        ev.read_runs_scalars([*runs, tmp_path / "missing"])
+
+
+def test_load_many_curves_reads_each_kind_and_reports_errors_in_place(tmp_path):
+    from keraslab.core import KeraslabError, load_curves, load_many_curves
+    from keraslab.core.store import RunWriter
+
+    tb = tmp_path / "tb"
+    write_mixed(tb / "train")
+    kl = tmp_path / "kl"
+    kl.mkdir()
+    w = RunWriter(kl)
+    w.write_config({"run": {"dataset": "digits", "model": "mlp", "epochs": 2}})
+    w.start(epochs=2)
+    for e in range(2):
+        w.log_epoch(e, {"loss": 1.0 / (e + 1), "accuracy": 0.5 + e / 10})
+    w.finish("completed")
+    (tmp_path / "empty").mkdir()
+    got = load_many_curves([tb, tmp_path / "empty", kl])
+    assert isinstance(got[1], KeraslabError) and "not a run directory" in str(got[1])
+    for path, rc in ((tb, got[0]), (kl, got[2])):
+        want = load_curves(path)
+        assert rc.curves.keys() == want.curves.keys() and rc.warnings == want.warnings
+        for name, c in want.curves.items():
+            assert (rc.curves[name].steps, rc.curves[name].values) == (c.steps, c.values)
+    assert got[2].curves["loss"].values == [1.0, 0.5]
+    assert len(got[0].curves["loss"].values) == 300 + 6  # and the doubles every 53 steps

@@ -183,8 +183,9 @@ def default_metric(runs) -> str:
 def compare_series(runs, metric: str, smoothing: float, x: str):
     """``[(label, xs, ys)]`` of one metric for each run (smoothed), with unusable runs as notes."""
     series, notes = [], []
-    for r in runs:
-        rc = core.load_curves(r.path)
+    for r, rc in zip(runs, core.load_many_curves([r.path for r in runs]), strict=True):
+        if isinstance(rc, core.KeraslabError):
+            raise rc
         curve = rc.curves.get(metric)
         if curve is None or not len(curve):
             notes.append(f"{r.name}: no {metric!r}")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from keraslab.core import KeraslabError, RunCurves, RunSummary, hparam_diff, load_curves, smooth
+from keraslab.core import (
+    KeraslabError,
+    RunCurves,
+    RunSummary,
+    hparam_diff,
+    load_many_curves,
+    smooth,
+)
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -82,12 +89,11 @@ class CompareScreen(Screen):
 
     @work(thread=True, exclusive=True, group="compare-load")
     def _load(self) -> None:
-        curves = {}
-        for r in self.runs:
-            try:
-                curves[str(r.path)] = load_curves(r.path)
-            except KeraslabError:
-                continue
+        loaded = load_many_curves([r.path for r in self.runs])
+        curves = {
+            str(r.path): c for r, c in zip(self.runs, loaded, strict=True)
+            if not isinstance(c, KeraslabError)
+        }
         self.post_message(CompareCurvesLoaded(curves))
 
     def on_compare_curves_loaded(self, message: CompareCurvesLoaded) -> None:
