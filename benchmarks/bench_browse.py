@@ -59,21 +59,27 @@ def drop_cache(root: Path) -> None:
         p.unlink()
 
 
-def table_ready(root: Path) -> float:
-    """Seconds until the browser app shows every run in its table (headless Textual)."""
+def table_ready(root: Path) -> tuple[float, float]:
+    """Seconds until the browser app shows every run in its table (headless Textual):
+    from the app's start, and from its runs screen's first appearance."""
     from keraslab.tui.browse_app import BrowseApp
+    from keraslab.tui.screens.runs_browser import RunsBrowserScreen
     from textual.widgets import DataTable
 
-    async def go() -> float:
+    async def go() -> tuple[float, float]:
         app = BrowseApp([root], follow=False)
         t = time.perf_counter()
+        shown = None
         async with app.run_test(size=(160, 50)) as pilot:
             while True:
                 screen = app.screen
+                if shown is None and isinstance(screen, RunsBrowserScreen):
+                    shown = time.perf_counter()
                 tables = screen.query(DataTable) if screen else []
                 if tables and tables.first().row_count >= expected:
-                    return time.perf_counter() - t
-                await pilot.pause(0.005)
+                    now = time.perf_counter()
+                    return now - t, now - (shown or t)
+                await pilot.pause(0.002)
 
     expected = len(discover_runs(root))
     return asyncio.run(go())
@@ -108,10 +114,12 @@ def main() -> None:
         print(f"discover {len(runs)} runs: cold {cold * 1000:.0f} ms (target < 1000), "
               f"warm {warm * 1000:.0f} ms (target < 200)")
         drop_cache(root)
-        ui_cold = table_ready(root)
-        ui_warm = table_ready(root)
-        print(f"table on screen (headless app, incl. app start): cold {ui_cold * 1000:.0f} ms, "
-              f"warm {ui_warm * 1000:.0f} ms")
+        cold_app, cold_screen = table_ready(root)
+        warm_app, warm_screen = table_ready(root)
+        print(f"table filled once the runs screen shows: cold {cold_screen * 1000:.0f} ms "
+              f"(target < 1000), warm {warm_screen * 1000:.0f} ms (target < 200)")
+        print(f"  (from the headless app's start: cold {cold_app * 1000:.0f} ms, "
+              f"warm {warm_app * 1000:.0f} ms)")
 
         # 2. idle follow rescan
         watcher = RunWatcher(root)

@@ -735,6 +735,21 @@ class RunWatcher:
                 cached.setdefault(str(path), (root, data))
         return cached
 
+    def preload(self) -> bool:
+        """Take the runs of the summary caches as they were saved, reading and stat'ing no
+        run (a table can show them at once); the next :meth:`scan` checks each of them.
+        Returns whether any run was loaded."""
+        if self._cache_loaded or self.states:
+            return False
+        self._cache_loaded = True
+        for key, (root, data) in self._load_caches().items():
+            path = Path(key)
+            state = _state_from_cache(path, _run_name(path, root), root, data)
+            if state is not None:
+                self.states[key] = state
+                self._root_of[key] = root
+        return bool(self.states)
+
     def scan(self) -> list[Path]:
         """Rescan; return the paths of the runs that changed since the previous scan."""
         changed: list[Path] = []

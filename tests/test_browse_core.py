@@ -174,6 +174,26 @@ def test_reopening_reads_nothing_but_the_cache(tmp_path):
     assert watcher.summary(logdir / "tb-1").best_val_accuracy == pytest.approx(0.999)
 
 
+def test_preload_shows_the_cache_then_scan_checks_it(tmp_path, monkeypatch):
+    keras_tb_run(tmp_path / "tb-1")
+    keraslab_run(tmp_path, "kl-1", epochs=2)
+    first = {r.name: r.to_dict() for r in discover_runs(tmp_path)}  # writes the cache
+    with EventWriter(tmp_path / "tb-1" / "validation") as w:  # a run grows after that
+        w.add_scalar("epoch_accuracy", 0.999, 5, wall_time=1.7e9 + 10)
+    watcher = RunWatcher(tmp_path)
+    stats = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: stats.append(p) or real_stat(p, *a, **k))
+    assert watcher.preload()
+    assert not [p for p in stats if str(p).startswith(str(tmp_path / "tb-1"))]  # no run touched
+    assert {r.name: r.to_dict() for r in watcher.summaries()} == first  # as cached
+    assert not watcher.preload()  # once
+    assert watcher.scan() == [tmp_path / "tb-1"]  # the scan finds what changed since
+    assert [p for p in stats if str(p).startswith(str(tmp_path / "tb-1"))]  # (by stat'ing)
+    assert watcher.summary(tmp_path / "tb-1").best_val_accuracy == pytest.approx(0.999)
+    assert not RunWatcher(tmp_path, use_cache=False).preload()
+
+
 def test_stale_heartbeat_is_interrupted(tmp_path):
     run = keraslab_run(tmp_path, "cifar10-cnn", epochs=2, status=None)
     status = json.loads((run / STATUS_FILE).read_text())

@@ -101,6 +101,7 @@ class RunsBrowserScreen(Screen):
         self._columns_hp: list[str] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._painted = threading.Event()  # the table was drawn once
 
     # -- layout
     def compose(self) -> ComposeResult:
@@ -124,12 +125,16 @@ class RunsBrowserScreen(Screen):
     def on_unmount(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._painted.set()
 
     # -- scanning (thread worker)
     @work(thread=True, exclusive=True, group="runs-scan")
     def _scanner(self) -> None:
         worker = get_current_worker()
         watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
+        if watcher.preload():  # the cached table first; the scan below checks it
+            self.post_message(RunsScanned(watcher.summaries(), set(), 0))
+            self._painted.wait(2.0)  # (scanning meanwhile would slow the painting down)
         first = True
         scans = 0
         while not worker.is_cancelled and not self._stop.is_set():
@@ -153,6 +158,8 @@ class RunsBrowserScreen(Screen):
             self._refresh_table()
         else:
             self._update_status()
+        if not self._painted.is_set():
+            self.call_after_refresh(self._painted.set)
 
     # -- table
     def _build_columns(self, hp_keys: list[str] | None = None) -> None:
