@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import platform
 import sys
@@ -48,20 +49,29 @@ def keras_loaded() -> bool:
 def import_keras():
     """Import and return keras, silencing TensorFlow's import-time noise. Thread-safe."""
     quiet_tensorflow()
+    global _frozen
     with _lock:
-        if "keras" in sys.modules:
-            import keras
+        if "keras" not in sys.modules:
+            with silenced_fd2():
+                import keras
 
-            return keras
-        with silenced_fd2():
-            import keras
+                if keras.backend.backend() == "tensorflow":
+                    import tensorflow as tf
 
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
+                    tf.get_logger().setLevel("ERROR")
+                    tf.config.list_physical_devices("GPU")  # the CUDA probe, while muted
+        if not _frozen:
+            # The import made ~300,000 objects that live as long as the process. Left in
+            # the collector's care, each full collection walks them all (~0.2 s holding
+            # the GIL: a frozen screen while a model trains); frozen, they never are.
+            gc.freeze()
+            _frozen = True
+        import keras
 
-                tf.get_logger().setLevel("ERROR")
-                tf.config.list_physical_devices("GPU")  # triggers the CUDA probe while muted
         return keras
+
+
+_frozen = False
 
 
 def describe_device() -> str:

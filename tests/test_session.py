@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -94,3 +96,17 @@ def test_bad_dataset_fails_cleanly(logdir, empty_keras_home):
         del os.environ["KERASLAB_OFFLINE"]
     assert result.status == "failed" and "not available offline" in result.reason
     assert load_run(result.run_dir).status_info["reason"] == result.reason
+
+
+def test_keras_import_objects_are_frozen_out_of_the_collector():
+    """A full collection over TensorFlow's ~300,000 import-time objects holds the GIL for
+    ~0.2 s: the app froze each time one ran while training. import_keras freezes them."""
+    code = (
+        "import gc\n"
+        "from keraslab.core.backend import import_keras\n"
+        "import_keras()\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout.split()[-1]) > 50_000
