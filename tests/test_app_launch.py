@@ -211,7 +211,11 @@ async def test_invalid_settings_are_marked_and_block_training(app):
         assert "at least 1" in errors["epochs"]
         shown = screen.query_one("#error-epochs")
         assert shown.display and "at least 1" in str(shown.render())
-        assert screen.query_one("#field-learning_rate").has_class("invalid")
+        # the reason sits in place: right under the epochs field, above the next one
+        epochs, after = screen.query_one("#set-epochs"), screen.query_one("#label-validation_split")
+        assert epochs.region.y < shown.region.y < after.region.y
+        assert screen.query_one("#set-learning_rate").has_class("invalid")
+        assert screen.query_one("#label-learning_rate").has_class("invalid")
         assert screen.query_one("#train", Button).disabled
         await pilot.press("escape")  # leave the input so 't' is a key, not a letter
         screen.query_one(LayerTable).focus()
@@ -224,6 +228,7 @@ async def test_invalid_settings_are_marked_and_block_training(app):
         screen.query_one("#set-name", Input).value = "my-run"
         await pilot.pause()
         assert screen.settings_errors == {}
+        assert not screen.query(".field-error") and not screen.query(".invalid")  # all cleared
         config = screen.build_config()
         assert config is not None
         assert (config.epochs, config.learning_rate, config.name) == (3, 0.01, "my-run")

@@ -7,7 +7,7 @@ from typing import Any
 
 from keraslab import core
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 
@@ -74,8 +74,13 @@ def _base_dict(base: core.RunConfig) -> dict[str, Any]:
     return data
 
 
-class SettingsForm(Vertical):
-    """The settings of the next run; posts `SettingsForm.Changed` whenever a value changes."""
+class SettingsForm(Grid):
+    """The settings of the next run; posts `SettingsForm.Changed` whenever a value changes.
+
+    A two-column grid of labels and values; an invalid value gets a row under it with the
+    reason, mounted only while it is invalid. (The launch screen is redrawn whole on every
+    return to it: each widget less here is felt as a quicker switch while a model trains.)
+    """
 
     class Changed(Message):
         pass
@@ -89,19 +94,17 @@ class SettingsForm(Vertical):
     def compose(self) -> ComposeResult:
         for f in FIELDS:
             value = getattr(self.initial, f.key)
-            with Horizontal(classes="field", id=f"field-{f.key}"):
-                yield Label(f.label, classes="field-label")
-                if f.kind == "select":
-                    yield Select(
-                        [(c, c) for c in f.choices], value=value, allow_blank=False,
-                        compact=True, id=f"set-{f.key}",
-                    )
-                else:
-                    yield Input(
-                        _text(value), placeholder=f.hint, compact=True, id=f"set-{f.key}",
-                        select_on_focus=True,
-                    )
-            yield Static("", classes="field-error", id=f"error-{f.key}")
+            yield Label(f.label, classes="field-label", id=f"label-{f.key}")
+            if f.kind == "select":
+                yield Select(
+                    [(c, c) for c in f.choices], value=value, allow_blank=False,
+                    compact=True, id=f"set-{f.key}",
+                )
+            else:
+                yield Input(
+                    _text(value), placeholder=f.hint, compact=True, id=f"set-{f.key}",
+                    select_on_focus=True,
+                )
 
     def raw_values(self) -> tuple[dict[str, Any], dict[str, str]]:
         """Parsed values and the fields whose text is not even a number."""
@@ -145,11 +148,17 @@ class SettingsForm(Vertical):
         self._shown = True
         for f in FIELDS:
             message = errors.get(f.key)
-            label = self.query_one(f"#error-{f.key}", Static)
-            label.update(f"✗ {message}" if message else "")
-            if label.display != bool(message):
-                label.display = bool(message)
-            self.query_one(f"#field-{f.key}").set_class(bool(message), "invalid")
+            widget = self.query_one(f"#set-{f.key}")
+            self.query_one(f"#label-{f.key}").set_class(bool(message), "invalid")
+            widget.set_class(bool(message), "invalid")
+            shown = self.query(f"#error-{f.key}")
+            if message and shown:
+                shown.first(Static).update(f"✗ {message}")
+            elif message:
+                self.mount(Static(f"✗ {message}", classes="field-error", id=f"error-{f.key}"),
+                           after=widget)  # fmt: skip
+            elif shown:
+                shown.remove()
 
     def set_value(self, key: str, value: Any) -> None:
         widget = self.query_one(f"#set-{key}")
