@@ -5,7 +5,10 @@ Once training streams progress, the script presses keys whose effect is visible 
 until the new text arrives in the terminal output:
 
 - `down`/`up` in the dataset list on the launch screen (the dataset detail changes), and
-- `v`/`escape` switching between the training view and the launch screen (a full repaint).
+- `v`/`l` switching between the training view and the launch screen (a full repaint), and
+- `escape` for that switch too, reported apart: a terminal sends a lone ESC byte, and
+  Textual waits ESCDELAY (100 ms by default, like curses) for more bytes before taking it
+  as the Escape key, so that wait is in every escape's latency, whatever the app does.
 
 Prints p50/p95/max in milliseconds (goal: p95 under 100 ms).
 
@@ -81,11 +84,18 @@ def main() -> None:
         app.drain(0.5)
         to_launch: list[float] = []
         to_training: list[float] = []
-        for _ in range(0 if args.idle else args.presses // 2):
-            to_launch.append(timed(app, ESC, "Dataset"))
+        escapes: list[float] = []
+        for i in range(0 if args.idle else args.presses // 2):
+            to_launch.append(timed(app, b"l", "Dataset"))
             app.drain(0.1)
             to_training.append(timed(app, b"v", "Stop run"))
             app.drain(0.1)
+            if i % 2 == 0:
+                escapes.append(timed(app, ESC, "Dataset"))
+                app.drain(0.1)
+                app.send(b"v")
+                app.wait_text("Stop run")
+                app.drain(0.1)
         switch = to_launch + to_training
         app.send(ESC)
         app.wait_text("Dataset")
@@ -99,14 +109,20 @@ def main() -> None:
         still = b"samples/s" in app.buffer or b"epoch" in app.buffer
     finally:
         app.close()
-    print("key press -> repaint while the cnn preset trains on digits (CPU), 120x36 pty:")
+    print("key press -> repaint " + ("with nothing training" if args.idle else
+          "while the cnn preset trains on digits (CPU)") + ", 120x36 pty:")
     report("dataset list down/up (launch)", lists)
     if switch:
-        report("screen switch escape (to launch)", to_launch)
+        report("screen switch l (to launch)", to_launch)
         report("screen switch v (to training)", to_training)
-        report("screen switch v/escape", switch)
+        report("screen switch v/l", switch)
     report("all", lists + switch)
-    print(f"  training was running throughout: {still}  (goal: p95 < 100 ms)")
+    if escapes:
+        report("escape (to launch; + ESCDELAY wait)", escapes)
+    if args.idle:
+        print("  idle: no training (baseline)  (goal: p95 < 100 ms)")
+    else:
+        print(f"  training was running throughout: {still}  (goal: p95 < 100 ms)")
 
 
 if __name__ == "__main__":
