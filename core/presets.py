@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .errors import SpecError
 from .layers import LayerSpec
@@ -30,7 +31,12 @@ class Preset:
 
     @property
     def stack(self) -> list[LayerSpec]:
-        return parse_stack(self.notation)
+        """A new list of the preset's (immutable) layers: parsed once, then copied."""
+        return list(self._stack)
+
+    @cached_property
+    def _stack(self) -> tuple[LayerSpec, ...]:
+        return tuple(parse_stack(self.notation))
 
 
 _LIST = [

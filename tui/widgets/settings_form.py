@@ -142,7 +142,8 @@ class SettingsForm(Grid):
         return values, errors
 
     def show_errors(self, errors: dict[str, str]) -> None:
-        if errors == self.errors and self._shown:
+        if errors == self.errors and (self._shown or not errors):
+            self._shown = True  # (a fresh form shows no errors: nothing to clear)
             return
         self.errors = errors
         self._shown = True
