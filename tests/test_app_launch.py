@@ -16,6 +16,7 @@ from keraslab.tui.widgets.findings import FindingsView
 from keraslab.tui.widgets.layer_table import LayerTable
 from textual.command import CommandPalette
 from textual.widgets import Button, Checkbox, Input, OptionList, Select
+from textual.widgets._footer import FooterKey
 
 
 @pytest.fixture
@@ -217,10 +218,17 @@ async def test_invalid_settings_are_marked_and_block_training(app):
         assert screen.query_one("#set-learning_rate").has_class("invalid")
         assert screen.query_one("#label-learning_rate").has_class("invalid")
         assert screen.query_one("#train", Button).disabled
+        name = screen.query_one("#set-name", Input)
+        name.focus()
+        await pilot.pause()
+        assert "Leave field" in [k.description for k in screen.query(FooterKey)]
         await pilot.press("escape")  # leave the input so 't' is a key, not a letter
-        screen.query_one(LayerTable).focus()
+        await pilot.pause()
+        assert screen.focused is screen.query_one("#datasets")
+        assert "Leave field" not in [k.description for k in screen.query(FooterKey)]
         await pilot.press("t")
         await pilot.pause()
+        assert name.value == "my run"  # the t went to the screen, not into the field
         assert app.runs == []  # nothing started
 
         screen.query_one("#set-epochs", Input).value = "3"

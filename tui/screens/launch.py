@@ -35,6 +35,7 @@ class LaunchScreen(Screen):
         Binding("t", "train", "Train"),
         Binding("ctrl+t", "train", "Train", show=False, priority=True),
         Binding("v", "app.show_training", "Training view"),
+        Binding("escape", "leave_field", "Leave field"),
     ]
 
     AUTO_FOCUS = "#datasets"  # focused once as the screen composes (a later focus() re-styles it all)
@@ -340,7 +341,13 @@ class LaunchScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "train":
             return True if self.can_train else None
+        if action == "leave_field":  # shown (and bound) only while typing in a field
+            return isinstance(self.focused, (Input, Select))
         return True
+
+    def action_leave_field(self) -> None:
+        """Out of a text field, so that single keys (t, v, r, q) act again."""
+        self.query_one("#datasets", OptionList).focus()
 
     # -- status ---------------------------------------------------------------------------
     def _problems(self) -> str:

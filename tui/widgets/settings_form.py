@@ -155,11 +155,15 @@ class SettingsForm(Grid):
             shown = self.query(f"#error-{f.key}")
             if message and shown:
                 shown.first(Static).update(f"✗ {message}")
-            elif message:
-                self.mount(Static(f"✗ {message}", classes="field-error", id=f"error-{f.key}"),
-                           after=widget)  # fmt: skip
+            elif message:  # a row of its own: an empty label cell and the reason
+                self.mount(
+                    Static(classes="field-error-pad", id=f"error-pad-{f.key}"),
+                    Static(f"✗ {message}", classes="field-error", id=f"error-{f.key}"),
+                    after=widget,
+                )
             elif shown:
                 shown.remove()
+                self.query(f"#error-pad-{f.key}").remove()
 
     def set_value(self, key: str, value: Any) -> None:
         widget = self.query_one(f"#set-{key}")
