@@ -323,9 +323,12 @@ def decode_run(
     run.slow = ~fast
     run.corrupt = fast & ~good
     run.groups = [(tag, key, members[good[members]]) for tag, key, members in groups]
+    # tags in the order their first good record comes, as a record-by-record read meets them
+    run.groups.sort(key=lambda g: int(g[2][0]) if len(g[2]) else m)
     run.steps = steps
     run.walls = v.u64[ds + 1].view("<f8")
-    run.values = v.u32[de - _FAST_SUFFIX].view("<f4").astype(np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN, quietly
+        run.values = v.u32[de - _FAST_SUFFIX].view("<f4").astype(np.float64)
     return run
 
 

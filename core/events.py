@@ -499,6 +499,7 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
 # records without a protobuf parse; everything else takes the protobuf path.
 _FAST_TAIL = b"\x4a\x0b\x0a\x09\x0a\x07scalars"
 _FAST_SUFFIX = 4 + len(_FAST_TAIL)  # value + tail
+_FAST_MIN = 1 + 8 + 15 + _FAST_SUFFIX - 1  # shorter records (e.g. an empty Event) are not one
 _TENSOR_HEAD = b"\x42\x0a\x08\x01\x12\x00\x22\x04"  # tensor{dtype=FLOAT, shape{}, content(4)}
 
 
@@ -533,7 +534,7 @@ _FAST_DTYPES: dict = {}  # record size -> numpy dtype of (wall_time, value)
 def _fast_step(d: bytes, base_len: int) -> int:
     if len(d) == base_len:
         return 0  # no step field
-    v = _read_varint(d, 10)[0]
+    v = _read_varint(d, 10)[0] & 0xFFFFFFFFFFFFFFFF  # (a 10th byte > 1 overflows; as protobuf)
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
@@ -565,7 +566,8 @@ def _fast_columns(datas: list[bytes], key_len: int) -> tuple[list, list, list]:
                     )
                 rec = np.frombuffer(blob, dtype=dtype)
                 walls += rec["w"].tolist()
-                values += rec["v"].astype(np.float64).tolist()
+                with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN
+                    values += rec["v"].astype(np.float64).tolist()
                 nvar = size - base_len - 1  # varint bytes of the step
                 if nvar < 0:
                     steps += [0] * (b - a)
@@ -791,7 +793,7 @@ class EventFileReader:
                     )
                     continue
                 # ---- fast path: a TF2 scalar Event (see _fast_key), decoded later in bulk
-                if data[0] == 0x09 and data.endswith(tail):
+                if len(data) > _FAST_MIN and data[0] == 0x09 and data.endswith(tail):
                     if data[9] != 0x10:
                         key = data[9:-suffix]  # no step field: step 0
                     elif data[10] < 0x80:
@@ -822,8 +824,10 @@ class EventFileReader:
             self._flush_pending()
 
     def _new_sink(self, tag: str, key: bytes):
+        """Where this read's fast-path records of ``tag`` wait to be decoded in bulk."""
         self._plugins[tag] = _SCALARS
         self._key_len[tag] = len(key)
+        self._new_series(tag)  # the tag takes its place in file order now, not when decoded
         pending = self._pending.get(tag)
         if pending is None:
             pending = self._pending[tag] = []
@@ -948,7 +952,9 @@ class RunEventReader:
     def _add_files(self) -> bool:
         """Start a reader for each event file not seen before; True if there were any."""
         changed = False
-        for rel in self._find_files():
+        # in the order result() merges them: files of one directory share what they tell
+        # of each tag (TF1 logs give a tag's metadata only once), so reading order matters
+        for rel in sorted(self._find_files(), key=_merge_order):
             if rel not in self._readers:
                 prefix = rel[: rel.rfind("/") + 1]
                 self._readers[rel] = EventFileReader(
@@ -970,11 +976,7 @@ class RunEventReader:
         texts: dict[str, list[tuple[int, str]]] = {}
         warnings: list[str] = list(self._warnings)
 
-        def order(rel: str) -> tuple[str, str]:
-            i = rel.rfind("/") + 1
-            return rel[:i], rel[i:]
-
-        rels = sorted(self._readers, key=order)
+        rels = sorted(self._readers, key=_merge_order)
         shared: set[str] = set()  # keys whose series is still a reader's own object
         for rel in rels:
             reader = self._readers[rel]
@@ -1000,6 +1002,12 @@ class RunEventReader:
         if not share:
             self._cache = result
         return result
+
+
+def _merge_order(rel: str) -> tuple[str, str]:
+    """Files of a run: by directory, then by name within one."""
+    i = rel.rfind("/") + 1
+    return rel[:i], rel[i:]
 
 
 def _read_counts(reader: EventFileReader, read) -> bool:
@@ -1034,48 +1042,50 @@ def read_runs_scalars(run_dirs) -> list[RunScalars]:
 
 
 def _read_together(files: list[EventFileReader]) -> None:
-    """One read of each of ``files``, their new bytes decoded in one bulk pass."""
-    batch = []
-    for f in files:
-        try:
-            small = 0 < os.stat(f._spath).st_size - f.offset <= _BATCH_MAX
-        except OSError:
-            small = False
-        if small and _np is not None:
-            batch.append(f)
-        else:
-            f._read(False)  # big, unchanged or unreadable: on its own (and its warnings)
-    if not batch:
-        return
-    from . import event_bulk as bulk
-
-    datas = []
-    for f in batch:
-        f._begin()
-        datas.append(_slurp(f._spath, f.offset, f._call_warnings))
-    views = bulk.Views(b"".join(datas))
-    index = bulk.tail_index(views)
-    plans = []
-    starts, ends = [], []
-    count = 0
-    lo = 0
-    for f, data in zip(batch, datas, strict=True):
-        hi = lo + len(data)
-        segments = []
-        for kind, a, b in bulk.runs_and_gaps(views, lo, hi, index):
-            if kind == "run":
-                segments.append((kind, a, b, count))
-                starts.append(a)
-                ends.append(b)
-                count += len(a)
-            else:
-                segments.append((kind, a, b))
-        plans.append((f, lo, hi, segments))
-        lo = hi
+    """One read of each of ``files``, in order; their small new parts decoded in one pass."""
+    batch: dict[int, EventFileReader] = {}
+    if _np is not None:
+        for f in files:
+            try:
+                if 0 < os.stat(f._spath).st_size - f.offset <= _BATCH_MAX:
+                    batch[id(f)] = f
+            except OSError:
+                pass  # read on its own below, which warns
+    plans = {}
     run = None
-    if starts:
-        run = bulk.decode_run(views, _np.concatenate(starts), _np.concatenate(ends), _known_tag)
-    for f, lo, hi, segments in plans:
+    if batch:
+        from . import event_bulk as bulk
+
+        datas = []
+        for f in batch.values():
+            f._begin()
+            datas.append(_slurp(f._spath, f.offset, f._call_warnings))
+        views = bulk.Views(b"".join(datas))
+        index = bulk.tail_index(views)
+        starts, ends = [], []
+        count = 0
+        lo = 0
+        for f, data in zip(batch.values(), datas, strict=True):
+            hi = lo + len(data)
+            segments = []
+            for kind, a, b in bulk.runs_and_gaps(views, lo, hi, index):
+                if kind == "run":
+                    segments.append((kind, a, b, count))
+                    starts.append(a)
+                    ends.append(b)
+                    count += len(a)
+                else:
+                    segments.append((kind, a, b))
+            plans[id(f)] = (lo, hi, segments)
+            lo = hi
+        if starts:  # (decoding touches no reader: the files are still read in order below)
+            run = bulk.decode_run(views, _np.concatenate(starts), _np.concatenate(ends), _known_tag)
+    for f in files:
+        plan = plans.get(id(f))
+        if plan is None:
+            f._read(False)  # big, unchanged or unreadable: on its own (and its warnings)
+            continue
+        lo, hi, segments = plan
         start = f.offset
         consumed, _, _ = f._scan_segments(views, segments, lo, hi, start, run)
         f.offset = start + consumed

@@ -762,3 +762,65 @@ def test_nan_and_inf_survive(tmp_path):
         w.add_scalar("x", -float("inf"), 2)
     v = read_run_scalars(tmp_path).scalars["x"].values
     assert math.isnan(v[0]) and v[1:] == [math.inf, -math.inf]
+
+
+# --------------------------------------------------------------------------- odd records
+
+
+def _raw_scalar(tag: str, step_varint: bytes, value: bytes) -> bytes:
+    """A TF2 scalar Event with its step varint and value bytes given raw."""
+    return encode_record(b"\x09" + struct.pack("<d", 1.0) + b"\x10" + step_varint
+                         + ev._fast_key(tag) + value + ev._FAST_TAIL)  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [2, 200])  # (200: the loop decodes them with numpy)
+def test_ten_byte_step_varint_wraps_like_protobuf(tmp_path, count):
+    ten = b"\x85" + b"\x80" * 8 + b"\x03"  # a 10th byte > 1 carries past 64 bits
+    path = tmp_path / "events.out.tfevents.1.h.1.0.v2"
+    one = _raw_scalar("loss", b"\x01", struct.pack("<f", 0.5))
+    path.write_bytes(one + _raw_scalar("loss", ten, struct.pack("<f", 0.5)) * (count - 1))
+    want = event_pb2.Event.FromString(_raw_scalar("loss", ten, b"\0\0\0\0")[12:-4]).step
+    assert want < 0  # protobuf keeps the low 64 bits, as a signed step
+    ev._FAST_TAGS.clear()
+    assert read_run_scalars(tmp_path).scalars["loss"].steps == [1] + [want] * (count - 1)
+
+
+def test_signalling_nan_is_read_quietly(tmp_path):
+    import warnings
+
+    path = tmp_path / "events.out.tfevents.1.h.1.0.v2"
+    snan = struct.pack("<I", 0x7F800001)
+    path.write_bytes(b"".join(_raw_scalar("x", bytes([s]), snan) for s in range(1, 120)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "invalid value in cast" would raise here
+        values = read_run_scalars(tmp_path).scalars["x"].values
+    assert len(values) == 119 and all(math.isnan(v) for v in values)
+
+
+def test_empty_and_tiny_events_between_scalars(tmp_path):
+    path = tmp_path / "events.out.tfevents.1.h.1.0.v2"
+    path.write_bytes(
+        encode_record(_scalar_event("a", 1, 1.0).SerializeToString())
+        + encode_record(b"")  # an Event with no field set at all
+        + encode_record(b"\x09" + ev._FAST_TAIL)  # short, yet shaped like a fast record
+        + encode_record(_scalar_event("a", 2, 2.0).SerializeToString())
+    )
+    res = read_run_scalars(tmp_path)
+    assert res.scalars["a"].steps == [1, 2]
+    assert len(res.warnings) <= 1  # at most the undecodable short one
+
+
+def test_tags_in_the_order_the_file_first_has_them(tmp_path):
+    """Known tags (met in an earlier file) must not jump ahead or fall behind."""
+    with EventWriter(tmp_path) as w:
+        w.add_scalar("zeta", 1.0, 0)
+        legacy = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="legacy", simple_value=2)])
+        w.add_summary(legacy, 0)
+        w.add_scalar("alpha", 3.0, 0)
+        for s in range(1, 5):
+            w.add_scalar("mid", 4.0, s)
+            w.add_scalar("alpha", 3.0, s)
+    ev._FAST_TAGS.clear()
+    first = list(read_run_scalars(tmp_path).scalars)
+    again = list(read_run_scalars(tmp_path).scalars)  # now every key is known up front
+    assert first == again == ["zeta", "legacy", "alpha", "mid"]
