@@ -66,6 +66,9 @@ class TrainingSession:
 
     ``stop()`` asks training to end after the current batch; the run keeps what it
     learned and is marked 'stopped'. A NaN/inf loss ends the run as 'failed'.
+    ``give_way(seconds)`` pauses training at the next batch end, e.g. while a UI in the
+    same process answers a key press: Python runs one thread at a time, so a UI sharing
+    the interpreter with Keras' training loop otherwise answers at half speed.
     """
 
     def __init__(
@@ -88,6 +91,8 @@ class TrainingSession:
         self.result: Finished | None = None
         self._stop = threading.Event()
         self._done = threading.Event()
+        self._way_until = 0.0  # give_way(): pause at batch ends until this monotonic time
+        self._way_back = threading.Event()  # set to end such a pause early
         self._queue: queue.SimpleQueue[SessionEvent] = queue.SimpleQueue()
         self._listeners: list[Callable[[SessionEvent], Any]] = []
         self._thread: threading.Thread | None = None
@@ -142,6 +147,25 @@ class TrainingSession:
 
     def stop(self) -> None:
         self._stop.set()
+        self._way_back.set()
+
+    MAX_GIVE_WAY = 0.5
+
+    def give_way(self, seconds: float) -> None:
+        """Pause training at its next batch end for up to ``seconds`` (at most
+        ``MAX_GIVE_WAY``); ``give_way(0)`` ends the pause. Costs nothing when not asked."""
+        if seconds > 0:
+            self._way_back.clear()
+            self._way_until = time.monotonic() + min(seconds, self.MAX_GIVE_WAY)
+        else:
+            self._way_until = 0.0
+            self._way_back.set()
+
+    def _paused_for_way(self) -> None:
+        """In the training thread, at a batch end: wait while a give_way() lasts."""
+        left = self._way_until - time.monotonic()
+        if left > 0 and not self._stop.is_set():
+            self._way_back.wait(left)
 
     def abort(self, reason: str) -> None:
         """Mark the run interrupted right now (the process is about to exit mid-training)."""
@@ -435,6 +459,8 @@ def _make_bridge(keras):
         def on_train_batch_end(self, batch, logs=None):
             self.steps += 1
             self.batches_in_epoch = batch + 1
+            if self.session._way_until:
+                self.session._paused_for_way()
             if self.session._stop.is_set():
                 self.model.stop_training = True
             now = time.monotonic()

@@ -181,3 +181,32 @@ async def test_curve_redraws_stay_within_a_cpu_budget(logdir, tmp_path, monkeypa
         screen._last_plot = 1000.0 - 5.0
         screen._flush_plots()
         assert drawn == [1]
+
+
+class StubSession:
+    """Stands in for a training session: records what the app asks of it."""
+
+    done = False
+    stopping = False
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+
+    def give_way(self, seconds: float) -> None:
+        self.asked.append(seconds)
+
+
+async def test_a_key_press_pauses_training_until_the_screen_answered(logdir, tmp_path):
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        state = await fake_run(app, pilot, tmp_path / "run-1")
+        state.session = stub = StubSession()
+        await pilot.press("l")  # back to the launch screen
+        await pilot.pause()
+        assert isinstance(app.screen, LaunchScreen)
+        assert stub.asked[:1] == [app.GIVE_WAY] and stub.asked[-1] == 0  # paused, then let go
+        stub.done = True  # a finished run is left alone
+        before = len(stub.asked)
+        await pilot.press("v")
+        await pilot.pause()
+        assert len(stub.asked) == before

@@ -110,3 +110,54 @@ def test_keras_import_objects_are_frozen_out_of_the_collector():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert int(proc.stdout.split()[-1]) > 50_000
+
+
+def test_give_way_pauses_training_at_a_batch_end_until_released(logdir):
+    import threading
+    import time
+
+    config = RunConfig(dataset="digits", model="mlp", epochs=2, batch_size=32)
+    session = TrainingSession(config, logdir, progress_interval=0.0)
+    batches = []
+    asked = threading.Event()
+
+    def listener(event):
+        if isinstance(event, BatchProgress):
+            batches.append(event)
+            if len(batches) == 3:
+                session.give_way(session.MAX_GIVE_WAY * 100)  # capped at MAX_GIVE_WAY
+                session._way_until += 3600  # (for this test: a pause only give_way(0) ends)
+                asked.set()
+
+    session.subscribe(listener)
+    session.start()
+    assert asked.wait(120)
+    time.sleep(0.3)  # the next batch end is reached and waits there
+    held = len(batches)
+    time.sleep(0.5)
+    assert len(batches) == held <= 4  # no batch finished while it gave way
+    session.give_way(0)
+    result = session.wait(300)
+    assert result is not None and result.status == "completed"
+    assert len(batches) > held and batches[-1].epoch == 1
+
+
+def test_stop_ends_a_pause_for_give_way(logdir):
+    import threading
+
+    config = RunConfig(dataset="digits", model="mlp", epochs=50, batch_size=32)
+    session = TrainingSession(config, logdir, progress_interval=0.0)
+    asked = threading.Event()
+
+    def listener(event):
+        if isinstance(event, BatchProgress) and not asked.is_set():
+            session.give_way(1.0)
+            session._way_until += 3600  # a pause only give_way(0) or stop() ends
+            asked.set()
+
+    session.subscribe(listener)
+    session.start()
+    assert asked.wait(120)
+    session.stop()
+    result = session.wait(300)  # None if the pause held on
+    assert result is not None and result.status == "stopped" and result.epochs_done <= 1

@@ -39,3 +39,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
         return "  ".join(out).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def set_content(widget, content) -> bool:
+    """``widget.update(content)`` (a Static) unless it shows exactly that already: each
+    update lays the whole screen out again. Returns whether the content changed."""
+    old = widget.content
+    if type(old) is type(content) and old == content:
+        return False
+    widget.update(content)
+    return True

@@ -142,7 +142,7 @@ class LaunchScreen(Screen):
                 text.append(f"available offline: {avail.location or avail.message}", style="green")
             else:
                 text.append(avail.message, style="yellow")
-        self.query_one("#dataset-detail", Static).update(text)
+        fmt.set_content(self.query_one("#dataset-detail", Static), text)
 
     # -- model ----------------------------------------------------------------------------
     def _matching_preset(self) -> str:
@@ -207,17 +207,18 @@ class LaunchScreen(Screen):
         total = self.query_one("#params-total", Static)
         if self.preview is not None and not errors:
             p = self.preview
-            total.update(f"{fmt.count(p.total_params)} parameters ({fmt.count(p.trainable_params)} "
-                         f"trainable) · input {shape_text(info.input_shape)} · {info.num_classes} classes")
+            fmt.set_content(total, f"{fmt.count(p.total_params)} parameters "
+                            f"({fmt.count(p.trainable_params)} trainable) · input "
+                            f"{shape_text(info.input_shape)} · {info.num_classes} classes")
         elif self.stack:
-            total.update(Text(f"{len(errors)} error(s): the model cannot be trained as it is",
-                              style="bold red"))
+            fmt.set_content(total, Text(f"{len(errors)} error(s): the model cannot be trained "
+                                        "as it is", style="bold red"))
         else:
-            total.update(Text("empty stack: press a to add a layer", style="bold red"))
+            fmt.set_content(total, Text("empty stack: press a to add a layer", style="bold red"))
         empty = None if self.stack else "the stack is empty"
         self.query_one(FindingsView).show(self.findings, self.notation_error or empty)
         error = self.query_one("#notation-error", Static)
-        error.update(f"✗ {self.notation_error}" if self.notation_error else "")
+        fmt.set_content(error, f"✗ {self.notation_error}" if self.notation_error else "")
         if error.display != bool(self.notation_error):
             error.display = bool(self.notation_error)
         self.query_one("#notation", Input).set_class(bool(self.notation_error), "invalid")

@@ -8,6 +8,8 @@ from keraslab import core
 from rich.text import Text
 from textual.widgets import Static
 
+from .. import fmt
+
 ICONS = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "hint": ("·", "cyan")}
 
 
@@ -31,5 +33,5 @@ class FindingsView(Static):
         if not text.plain:
             text.append("✓ no findings: the linter has nothing to say", style="green")
         text.rstrip()
-        self.update(text)
+        fmt.set_content(self, text)
         self.set_class(bool(error) or any(f.severity == "error" for f in findings), "has-errors")
