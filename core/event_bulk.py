@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .events import _FAST_SUFFIX, _FAST_TAIL, _MASK_DELTA, _crc32c
+from .events import _FAST_SUFFIX, _FAST_TAIL, _MASK_DELTA, _crc32c, masked_crc32c
 
 __all__ = ["Run", "Views", "decode_run", "runs_and_gaps", "tail_index"]
 
@@ -36,7 +36,6 @@ _TAIL_LEN = len(_FAST_TAIL)
 _HEADER = struct.Struct("<QI")
 _MIN_KEY = 15  # summary, value and tag headers, a 1-byte tag and the tensor header
 _HASH = np.uint64(0x9E3779B97F4A7C15)
-
 
 
 class Views:
@@ -57,17 +56,13 @@ def _masked(crc):
     return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
 
 
-def _masked_int(crc: int) -> int:
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
-
-
 _HEADER_CRC: dict[int, int] = {}  # record length -> masked CRC of its length header
 
 
 def _header_crc(length: int) -> int:
     c = _HEADER_CRC.get(length)
     if c is None:
-        c = _masked_int(_crc32c(struct.pack("<Q", length)))
+        c = masked_crc32c(struct.pack("<Q", length))
         if len(_HEADER_CRC) < 4096:
             _HEADER_CRC[length] = c
     return c
@@ -303,7 +298,7 @@ def decode_run(
             members = pending[same]
             pending = pending[~same]
             data = buf[int(ds[r]) : int(de[r])]
-            if _masked_int(_crc32c(data)) != int(v.u32[int(de[r])]):
+            if masked_crc32c(data) != int(v.u32[int(de[r])]):
                 data = None  # a damaged record does not name a tag
             tag = resolve(key, data)
             if tag is None:
