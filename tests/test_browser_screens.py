@@ -200,3 +200,31 @@ def test_detail_charts_come_in_reading_order():
     groups = curve_groups(["batch/loss", "val_accuracy", "learning_rate", "accuracy", "val_loss", "loss"])
     assert list(groups) == ["loss", "accuracy", "learning_rate", "batch/loss"]
     assert groups["loss"] == ["loss", "val_loss"] and groups["accuracy"] == ["accuracy", "val_accuracy"]
+
+
+async def test_cached_table_shows_before_the_scan_ends(logdir, monkeypatch):
+    import threading
+
+    from keraslab.core import discover_runs
+    from keraslab.core.discovery import RunWatcher
+
+    assert len(discover_runs(logdir)) == 4  # writes the summary cache
+    release = threading.Event()
+    scan = RunWatcher.scan
+
+    def slow_scan(self):
+        release.wait(30)  # the scan of the files has not finished
+        return scan(self)
+
+    monkeypatch.setattr(RunWatcher, "scan", slow_scan)
+    app = BrowseApp([logdir], interval=0.1)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+            table = app.screen.query_one(DataTable)
+            assert table.row_count == 4 and app.screen.scans == 0  # from the cache alone
+            release.set()
+            await until(pilot, lambda: app.screen.scans >= 1)
+            assert table.row_count == 4
+    finally:
+        release.set()

@@ -101,7 +101,7 @@ class RunsBrowserScreen(Screen):
         self._columns_hp: list[str] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._painted = threading.Event()  # the table was drawn once
+        self._painted = threading.Event()  # the screen was drawn once
 
     # -- layout
     def compose(self) -> ComposeResult:
@@ -120,7 +120,12 @@ class RunsBrowserScreen(Screen):
     def on_mount(self) -> None:
         self._build_columns()
         self.query_one(DataTable).focus()
-        self._scanner()
+        watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
+        if watcher.preload():  # the cached table in the first paint; the scanner checks it
+            self.summaries = watcher.summaries()
+            self._refresh_table()
+        self.call_after_refresh(self._painted.set)
+        self._scanner(watcher)
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -129,12 +134,10 @@ class RunsBrowserScreen(Screen):
 
     # -- scanning (thread worker)
     @work(thread=True, exclusive=True, group="runs-scan")
-    def _scanner(self) -> None:
+    def _scanner(self, watcher: RunWatcher) -> None:
         worker = get_current_worker()
-        watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
-        if watcher.preload():  # the cached table first; the scan below checks it
-            self.post_message(RunsScanned(watcher.summaries(), set(), 0))
-            self._painted.wait(2.0)  # (scanning meanwhile would slow the painting down)
+        if self.shown:
+            self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
         first = True
         scans = 0
         while not worker.is_cancelled and not self._stop.is_set():
@@ -158,8 +161,6 @@ class RunsBrowserScreen(Screen):
             self._refresh_table()
         else:
             self._update_status()
-        if not self._painted.is_set():
-            self.call_after_refresh(self._painted.set)
 
     # -- table
     def _build_columns(self, hp_keys: list[str] | None = None) -> None:
