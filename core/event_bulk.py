@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .events import _FAST_SUFFIX, _FAST_TAIL, _MASK_DELTA, _crc32c, masked_crc32c
+from .events import _FAST_SUFFIX, _FAST_TAIL, _MASK_DELTA, _crc32c, _header_crc, masked_crc32c
 
 __all__ = ["Run", "Views", "decode_run", "runs_and_gaps", "tail_index"]
 
@@ -54,18 +54,6 @@ class Views:
 
 def _masked(crc):
     return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
-
-
-_HEADER_CRC: dict[int, int] = {}  # record length -> masked CRC of its length header
-
-
-def _header_crc(length: int) -> int:
-    c = _HEADER_CRC.get(length)
-    if c is None:
-        c = masked_crc32c(struct.pack("<Q", length))
-        if len(_HEADER_CRC) < 4096:
-            _HEADER_CRC[length] = c
-    return c
 
 
 def _tail_ends(v: Views):

@@ -524,6 +524,22 @@ def _fast_key(tag: str) -> bytes:
 
 _GOOD_HEADERS: dict[int, int] = {}  # record length -> its verified masked CRC
 _FAST_TAGS: dict[bytes, str] = {}  # _fast_key(tag) -> tag, for every tag met so far
+
+
+def _header_crc(length: int) -> int:
+    """The masked CRC a record of ``length`` bytes has in its header (cached)."""
+    c = _GOOD_HEADERS.get(length)
+    if c is None:
+        c = masked_crc32c(struct.pack("<Q", length))
+        if len(_GOOD_HEADERS) < 4096:
+            _GOOD_HEADERS[length] = c
+    return c
+
+
+def _learn_fast_tag(key: bytes, tag: str) -> None:
+    """Remember that TF2 scalar records carrying ``key`` belong to ``tag`` (bounded)."""
+    if len(_FAST_TAGS) < 100_000:
+        _FAST_TAGS[key] = tag
 _D = struct.Struct("<d").unpack_from
 _F = struct.Struct("<f").unpack_from
 
@@ -604,8 +620,7 @@ def _known_tag(key: bytes, data: bytes | None) -> str | None:
             return None
         if len(items) == 1 and items[0][0] and _fast_key(items[0][1]) == key:
             tag = items[0][1]
-            if len(_FAST_TAGS) < 100_000:
-                _FAST_TAGS[key] = tag
+            _learn_fast_tag(key, tag)
     return tag
 
 
@@ -711,27 +726,18 @@ class EventFileReader:
         the records it left alone go through the loop, between them. ``shift`` turns
         positions in ``views.buf`` into file offsets."""
         m = len(starts)
-        slow_part = run.slow[i0 : i0 + m]
-        slow = _np.flatnonzero(slow_part).tolist() if slow_part.any() else []
+        slow = _np.flatnonzero(run.slow[i0 : i0 + m]).tolist()
         if len(slow) > m // 4:  # not worth it: one pass of the loop
             a, b = int(starts[0]), int(ends[-1])
             self._scan_loop(views.buf[a:b], shift + a)
             return
-        corrupt_part = run.corrupt[i0 : i0 + m]
-        corrupt = _np.flatnonzero(corrupt_part).tolist() if corrupt_part.any() else []
-        new = self._new
+        corrupt = _np.flatnonzero(run.corrupt[i0 : i0 + m]).tolist()
         lo = 0
-        for i in sorted([*slow, *corrupt, m]) if slow or corrupt else [m]:
+        for i in sorted([*slow, *corrupt, m]):
             for tag, key, steps, walls, values in run.points(i0 + lo, i0 + i):
                 if key not in self._sinks:
                     self._new_sink(tag, key)  # later records of the tag: the loop's fast path
-                s = new.get(tag)
-                if s is None:  # the lists are fresh copies: the series may own them
-                    new[tag] = ScalarSeries(steps, walls, values)
-                else:
-                    s.steps.extend(steps)
-                    s.wall_times.extend(walls)
-                    s.values.extend(values)
+                self._new_series(tag).extend(ScalarSeries(steps, walls, values))
             lo = i + 1
             if i == m:
                 break
@@ -841,10 +847,7 @@ class EventFileReader:
                 continue
             steps, walls, values = _fast_columns(datas, self._key_len[tag])
             datas.clear()  # in place: the sink (its bound append) stays valid
-            s = self._new_series(tag)
-            s.steps.extend(steps)
-            s.wall_times.extend(walls)
-            s.values.extend(values)
+            self._new_series(tag).extend(ScalarSeries(steps, walls, values))
 
     def _new_series(self, tag: str) -> ScalarSeries:
         """This call's series of new points of ``tag``."""
@@ -873,8 +876,7 @@ class EventFileReader:
                 if len(items) == 1 and data.endswith(_FAST_TAIL):
                     # Later records of this tag laid out like this one take the fast path.
                     key = _fast_key(tag)
-                    if len(_FAST_TAGS) < 100_000:
-                        _FAST_TAGS[key] = tag
+                    _learn_fast_tag(key, tag)
                     self._new_sink(tag, key)
             else:
                 self.texts.setdefault(tag, []).append((step, val))
@@ -944,7 +946,10 @@ class RunEventReader:
         """Read new files and appended bytes; return True when anything new was read."""
         changed = self._add_files()
         for reader in self._readers.values():
-            changed = _read_counts(reader, reader._read) or changed
+            nwarn = len(reader.warnings)
+            reader._read(False)
+            if reader.last_read_bytes or len(reader.warnings) != nwarn:
+                changed = True
         if changed:
             self._cache = None
         return changed
@@ -1010,13 +1015,6 @@ def _merge_order(rel: str) -> tuple[str, str]:
     return rel[:i], rel[i:]
 
 
-def _read_counts(reader: EventFileReader, read) -> bool:
-    """Run ``read`` (one read of ``reader``); whether it read bytes or gave a new warning."""
-    nwarn = len(reader.warnings)
-    read(False)
-    return bool(reader.last_read_bytes) or len(reader.warnings) != nwarn
-
-
 def read_run_scalars(run_dir: str | Path) -> RunScalars:
     """Read every scalar (and text) of a run directory; see :class:`RunEventReader`."""
     reader = RunEventReader(run_dir)
@@ -1043,21 +1041,21 @@ def read_runs_scalars(run_dirs) -> list[RunScalars]:
 
 def _read_together(files: list[EventFileReader]) -> None:
     """One read of each of ``files``, in order; their small new parts decoded in one pass."""
-    batch: dict[int, EventFileReader] = {}
+    batch: list[EventFileReader] = []
     if _np is not None:
         for f in files:
             try:
                 if 0 < os.stat(f._spath).st_size - f.offset <= _BATCH_MAX:
-                    batch[id(f)] = f
+                    batch.append(f)
             except OSError:
                 pass  # read on its own below, which warns
-    plans = {}
+    plans: dict[EventFileReader, tuple] = {}
     run = None
     if batch:
         from . import event_bulk as bulk
 
         datas = []
-        for f in batch.values():
+        for f in batch:
             f._begin()
             datas.append(_slurp(f._spath, f.offset, f._call_warnings))
         views = bulk.Views(b"".join(datas))
@@ -1065,7 +1063,7 @@ def _read_together(files: list[EventFileReader]) -> None:
         starts, ends = [], []
         count = 0
         lo = 0
-        for f, data in zip(batch.values(), datas, strict=True):
+        for f, data in zip(batch, datas, strict=True):
             hi = lo + len(data)
             segments = []
             for kind, a, b in bulk.runs_and_gaps(views, lo, hi, index):
@@ -1076,12 +1074,12 @@ def _read_together(files: list[EventFileReader]) -> None:
                     count += len(a)
                 else:
                     segments.append((kind, a, b))
-            plans[id(f)] = (lo, hi, segments)
+            plans[f] = (lo, hi, segments)
             lo = hi
         if starts:  # (decoding touches no reader: the files are still read in order below)
             run = bulk.decode_run(views, _np.concatenate(starts), _np.concatenate(ends), _known_tag)
     for f in files:
-        plan = plans.get(id(f))
+        plan = plans.get(f)
         if plan is None:
             f._read(False)  # big, unchanged or unreadable: on its own (and its warnings)
             continue
