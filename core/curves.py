@@ -57,7 +57,7 @@ def load_curves(path: str | os.PathLike) -> RunCurves:
     path = Path(path)
     kind = run_kind(path)
     if kind is None:
-        raise RunStoreError(f"{path}: not a run directory")
+        raise _not_a_run(path)
     if kind == KERASLAB:
         return _keraslab_curves(path)
     return _event_curves(path, read_run_scalars(path))
@@ -72,23 +72,27 @@ def load_many_curves(paths) -> list[RunCurves | KeraslabError]:
     out: list[RunCurves | KeraslabError | None] = [None] * len(paths)
     events: list[tuple[int, Path]] = []
     for i, p in enumerate(map(Path, paths)):
-        if run_kind(p) != TENSORBOARD:
-            try:
-                out[i] = load_curves(p)
-            except KeraslabError as exc:
-                out[i] = exc
-        else:
+        kind = run_kind(p)
+        if kind == TENSORBOARD:
             events.append((i, p))
+        elif kind == KERASLAB:
+            out[i] = _keraslab_curves(p)
+        else:
+            out[i] = _not_a_run(p)
     try:
         read = read_runs_scalars([p for _, p in events]) if events else []
     except KeraslabError:  # one of them is unreadable: read them one by one
         read = [None] * len(events)
     for (i, p), scalars in zip(events, read, strict=True):
         try:
-            out[i] = load_curves(p) if scalars is None else _event_curves(p, scalars)
+            out[i] = _event_curves(p, read_run_scalars(p) if scalars is None else scalars)
         except KeraslabError as exc:
             out[i] = exc
     return out
+
+
+def _not_a_run(path: Path) -> RunStoreError:
+    return RunStoreError(f"{path}: not a run directory")
 
 
 def _event_curves(path: Path, scalars: RunScalars) -> RunCurves:
