@@ -88,8 +88,7 @@ class SettingsForm(Grid):
     def __init__(self, config: core.RunConfig, **kwargs) -> None:
         super().__init__(**kwargs)
         self.initial = config
-        self.errors: dict[str, str] = {}
-        self._shown = False
+        self.errors: dict[str, str] = {}  # what the form shows
 
     def compose(self) -> ComposeResult:
         for f in FIELDS:
@@ -142,11 +141,9 @@ class SettingsForm(Grid):
         return values, errors
 
     def show_errors(self, errors: dict[str, str]) -> None:
-        if errors == self.errors and (self._shown or not errors):
-            self._shown = True  # (a fresh form shows no errors: nothing to clear)
+        if errors == self.errors:  # (a fresh form shows none: self.errors starts empty)
             return
         self.errors = errors
-        self._shown = True
         for f in FIELDS:
             message = errors.get(f.key)
             widget = self.query_one(f"#set-{f.key}")
