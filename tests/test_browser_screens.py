@@ -13,7 +13,8 @@ from keraslab.tui.browse_app import BrowseApp
 from keraslab.tui.screens.compare import CompareScreen
 from keraslab.tui.screens.run_detail import RunDetailScreen
 from keraslab.tui.screens.runs_browser import RunsBrowserScreen
-from textual.widgets import DataTable, Input, TextArea
+from keraslab.tui.widgets.line_table import LineTable
+from textual.widgets import Input, TextArea
 
 SIZE = (120, 36)
 
@@ -32,7 +33,7 @@ async def until(pilot, condition, tries: int = 200) -> None:
     raise AssertionError("condition not reached")
 
 
-def names(table: DataTable) -> list[str]:
+def names(table: LineTable) -> list[str]:
     return [str(table.get_row_at(i)[0]).strip(" \u25cf!") for i in range(table.row_count)]
 
 
@@ -40,16 +41,18 @@ async def test_browse_sort_filter_and_hparam_columns(logdir):
     app = BrowseApp([logdir], interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(LineTable)
         await until(pilot, lambda: table.row_count == 4)
         assert set(names(table)) == {"mnist-cnn-1", "mnist-cnn-2", "fashion-cnn-1", "plain-keras"}
 
-        # header click sorts by that column, a second click reverses
-        col = table.ordered_columns[7]  # test acc
-        table.post_message(DataTable.HeaderSelected(table, col.key, 7, col.label))
+        # a click on a header sorts by that column, a second click reverses
+        assert table.columns[7].label == "test acc"
+        x = sum(c.width + 2 for c in table.columns[:7]) + 1
+        await pilot.click(LineTable, offset=(x, 0))
         await pilot.pause()
+        assert app.screen.sort_key == "test_acc"
         assert names(table) == ["fashion-cnn-1", "mnist-cnn-2", "mnist-cnn-1", "plain-keras"]
-        table.post_message(DataTable.HeaderSelected(table, col.key, 7, col.label))
+        await pilot.click(LineTable, offset=(x, 0))
         await pilot.pause()
         assert names(table)[0] == "mnist-cnn-1"
         await pilot.press("s")  # key sorting: next column after test acc
@@ -72,7 +75,7 @@ async def test_browse_sort_filter_and_hparam_columns(logdir):
         await pilot.pause()
         ncols = len(table.columns)
         await pilot.press("h")
-        assert [c.label.plain for c in table.ordered_columns[ncols:]] == ["learning_rate"]
+        assert [c.label for c in table.columns[ncols:]] == ["learning_rate"]
 
 
 async def test_detail_shows_curves_and_saves_notes_then_archives(logdir):
@@ -80,7 +83,7 @@ async def test_detail_shows_curves_and_saves_notes_then_archives(logdir):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
         screen = app.screen
-        table = screen.query_one(DataTable)
+        table = screen.query_one(LineTable)
         await until(pilot, lambda: table.row_count == 4)
         app.screen.query_one(Input).value = "fashion"
         await pilot.pause()
@@ -114,7 +117,7 @@ async def test_compare_marked_runs(logdir):
     app = BrowseApp([logdir], interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(LineTable)
         await until(pilot, lambda: table.row_count == 4)
         app.screen.query_one(Input).value = "dataset == mnist"
         await pilot.pause()
@@ -134,7 +137,7 @@ async def test_compare_marked_runs(logdir):
         assert compare.x_axis == "step" and compare.logy and compare.metric != "val_accuracy"
         settings = str(compare.query_one("#compare-settings").render())
         assert "x step" in settings and "log y" in settings
-        diff = compare.query_one("#hparam-diff", DataTable)
+        diff = compare.query_one("#hparam-diff", LineTable)
         assert [str(diff.get_row_at(i)[0]) for i in range(diff.row_count)] == ["learning_rate"]
         await pilot.press("escape")
         assert isinstance(app.screen, RunsBrowserScreen)
@@ -166,7 +169,7 @@ async def test_follow_updates_a_row_while_another_process_trains(logdir, tmp_pat
     app = BrowseApp([logdir], interval=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(LineTable)
         await until(pilot, lambda: table.row_count == 4)
         child = subprocess.Popen([sys.executable, "-c", FOLLOW_CHILD, str(logdir)])
         try:
@@ -221,7 +224,7 @@ async def test_cached_table_shows_before_the_scan_ends(logdir, monkeypatch):
     try:
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
-            table = app.screen.query_one(DataTable)
+            table = app.screen.query_one(LineTable)
             assert table.row_count == 4 and app.screen.scans == 0  # from the cache alone
             release.set()
             await until(pilot, lambda: app.screen.scans >= 1)

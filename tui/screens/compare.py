@@ -15,9 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Select, Static
+from textual.widgets import Select, Static
 
 from ..widgets.footer import KeyFooter
+from ..widgets.line_table import LineTable
 from .curve_plot import CurvePlot
 
 X_AXES = ("epoch", "step", "time")
@@ -33,7 +34,6 @@ class CompareCurvesLoaded(Message):
 class CompareScreen(Screen):
     """Marked runs side by side."""
 
-    CSS_PATH = "../browser.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("m", "next_metric", "Metric"),
@@ -65,7 +65,7 @@ class CompareScreen(Screen):
         yield Static(self._settings(), id="compare-settings")
         yield CurvePlot(id="compare-plot")
         yield Static("", id="compare-notes")
-        yield DataTable(id="hparam-diff", cursor_type="row")
+        yield LineTable(id="hparam-diff", zebra_stripes=False)
         yield KeyFooter()
 
     def _settings(self) -> str:
@@ -75,7 +75,7 @@ class CompareScreen(Screen):
         )
 
     def on_mount(self) -> None:
-        table = self.query_one("#hparam-diff", DataTable)
+        table = self.query_one("#hparam-diff", LineTable)
         diff = hparam_diff(self.runs)
         table.add_column("hyperparameter", key="hp")
         for i, r in enumerate(self.runs):

@@ -22,11 +22,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ..cli_runs import run_cells
 from ..widgets.footer import KeyFooter
+from ..widgets.line_table import LineTable
 
 STATUS_STYLE = {
     "running": "bold green",
@@ -59,7 +60,6 @@ class RunsScanned(Message):
 class RunsBrowserScreen(Screen):
     """Every run under the given log directories; pushed by the app or by `keraslab browse`."""
 
-    CSS_PATH = "../browser.tcss"
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("space", "toggle_mark", "Mark"),
@@ -110,7 +110,7 @@ class RunsBrowserScreen(Screen):
             placeholder="filter: words, or e.g. val_accuracy > 0.99 and dataset == mnist  (/ to focus)",
             id="runs-filter",
         )
-        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield LineTable(id="runs-table")
         yield Static("scanning ...", id="runs-status")
         yield KeyFooter()
 
@@ -119,7 +119,7 @@ class RunsBrowserScreen(Screen):
 
     def on_mount(self) -> None:
         self._build_columns()
-        self.query_one(DataTable).focus()
+        self.query_one(LineTable).focus()
         watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
         if watcher.preload():  # the cached table in the first paint; the scanner checks it
             self.summaries = watcher.summaries()
@@ -165,16 +165,16 @@ class RunsBrowserScreen(Screen):
     # -- table
     def _build_columns(self, hp_keys: list[str] | None = None) -> None:
         """Standard columns plus one per hyperparameter that differs between the shown runs."""
-        table = self.query_one(DataTable)
+        table = self.query_one(LineTable)
         table.clear(columns=True)
         for col in COLUMNS:
-            table.add_column(col.header, key=col.key)
+            table.add_column(col.header, key=col.key, justify="right" if col.numeric else "left")
         for key in hp_keys or []:
             table.add_column(key, key=f"hp.{key}")
         self._columns_hp = list(hp_keys or [])
 
     def _refresh_table(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(LineTable)
         runs = self.summaries
         self.filter_error = ""
         if self.filter_text.strip():
@@ -194,23 +194,14 @@ class RunsBrowserScreen(Screen):
         elif self.sort_reverse:
             runs = list(reversed(runs))
         self.shown = runs
-        cursor_key = None
-        if table.row_count:
-            try:
-                cursor_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            except Exception:
-                cursor_key = None
+        cursor_key = table.cursor_key
         hp_keys = [k for k, _ in hparam_diff(runs)] if self.show_hparams else []
         if hp_keys != self._columns_hp:
             self._build_columns(hp_keys)
         table.clear()
-        for r in runs:
-            table.add_row(*self._cells(r, hp_keys), key=str(r.path))
-        if cursor_key is not None:
-            try:
-                table.move_cursor(row=table.get_row_index(cursor_key), animate=False)
-            except Exception:
-                pass
+        table.add_rows((self._cells(r, hp_keys) for r in runs), (str(r.path) for r in runs))
+        if cursor_key in table.keys:
+            table.move_cursor(row=table.get_row_index(cursor_key))
         self._update_status()
 
     def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:
@@ -224,7 +215,7 @@ class RunsBrowserScreen(Screen):
             elif col.key == "status":
                 cells.append(Text(value, style=STATUS_STYLE.get(value, "")))
             else:
-                cells.append(Text(value, justify="right" if col.numeric else "left"))
+                cells.append(value)
         for key in hp_keys:
             v = r.hparams.get(key)
             cells.append("-" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)))
@@ -248,10 +239,9 @@ class RunsBrowserScreen(Screen):
             status.update(line)
 
     def current_run(self) -> RunSummary | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
+        key = self.query_one(LineTable).cursor_key
+        if key is None:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((r for r in self.shown if str(r.path) == key), None)
 
     # -- events
@@ -262,20 +252,20 @@ class RunsBrowserScreen(Screen):
 
     @on(Input.Submitted, "#runs-filter")
     def _filter_submitted(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(LineTable).focus()
 
-    @on(DataTable.HeaderSelected)
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        key = event.column_key.value
+    @on(LineTable.HeaderSelected)
+    def _header_clicked(self, event: LineTable.HeaderSelected) -> None:
+        key = event.column_key
         if key == self.sort_key:
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_key, self.sort_reverse = key, False
         self._refresh_table()
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        run = next((r for r in self.shown if str(r.path) == event.row_key.value), None)
+    @on(LineTable.RowSelected)
+    def _row_selected(self, event: LineTable.RowSelected) -> None:
+        run = next((r for r in self.shown if str(r.path) == event.row_key), None)
         if run is not None:
             from .run_detail import RunDetailScreen
 
@@ -292,7 +282,7 @@ class RunsBrowserScreen(Screen):
 
     def action_back(self) -> None:
         if self.focused is self.query_one("#runs-filter", Input):
-            self.query_one(DataTable).focus()
+            self.query_one(LineTable).focus()
         elif len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.app.pop_screen()
         else:
@@ -304,11 +294,10 @@ class RunsBrowserScreen(Screen):
             return
         key = str(run.path)
         self.marked.symmetric_difference_update({key})
-        table = self.query_one(DataTable)
+        table = self.query_one(LineTable)
         row = table.cursor_row
         self._refresh_table()
-        if row + 1 < table.row_count:
-            table.move_cursor(row=row + 1, animate=False)
+        table.move_cursor(row=row + 1)
 
     def action_compare(self) -> None:
         runs = [r for r in self.summaries if str(r.path) in self.marked]

@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from .. import fmt
 from ..widgets.curves import CurvePlot
 from ..widgets.footer import KeyFooter
+from ..widgets.line_table import LineTable
 from ..widgets.progress_panel import ProgressPanel
 from .visibility import is_visible
 
@@ -133,14 +134,14 @@ class TrainingScreen(Screen):
             yield CurvePlot("loss", id="loss-plot")
             yield CurvePlot("accuracy", id="acc-plot")
         with Horizontal(id="run-bottom"):
-            yield DataTable(id="epoch-table", cursor_type="row", zebra_stripes=True)
+            yield LineTable(id="epoch-table")
             yield Static("", id="run-result")
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#epoch-table", DataTable)
+        table = self.query_one("#epoch-table", LineTable)
         for label in ("epoch", "loss", "acc", "val_loss", "val_acc", "lr", "time"):
-            table.add_column(label, key=label)
+            table.add_column(label, key=label, justify="left" if label == "epoch" else "right")
         self.set_interval(PLOT_TICK, self._flush_plots)
         app = self.app
         if getattr(app, "current", None) is not None:
@@ -164,7 +165,7 @@ class TrainingScreen(Screen):
         """
         if state is not self.state:
             self.state = state
-            self.query_one("#epoch-table", DataTable).clear()
+            self.query_one("#epoch-table", LineTable).clear()
             self._rows = 0
         self._add_epoch_rows()
         self._update_header()
@@ -236,7 +237,7 @@ class TrainingScreen(Screen):
         state = self.state
         if state is None:
             return
-        table = self.query_one("#epoch-table", DataTable)
+        table = self.query_one("#epoch-table", LineTable)
         for e in state.epochs[self._rows:]:
             logs = e.logs
             mark = Text(f"{e.epoch}" + (" *" if e.improved else ""),
@@ -252,7 +253,7 @@ class TrainingScreen(Screen):
             )
         self._rows = len(state.epochs)
         if self._rows:
-            table.move_cursor(row=self._rows - 1, animate=False)
+            table.move_cursor(row=self._rows - 1)
 
     def _update_header(self) -> None:
         state = self.state

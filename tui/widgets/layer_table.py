@@ -8,14 +8,15 @@ from keraslab import core
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
+
+from .line_table import LineTable
 
 
 def shape_text(shape: Sequence[int | None]) -> str:
     return "x".join("?" if d is None else str(d) for d in shape)
 
 
-class LayerTable(DataTable):
+class LayerTable(LineTable):
     """The stack as a table. Keys post `LayerTable.Edit` messages; the screen changes the stack."""
 
     BINDINGS = [
@@ -35,15 +36,13 @@ class LayerTable(DataTable):
             self.index = index
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(**kwargs)
         self.stack_size = 0
         self._shown: tuple | None = None
-
-    def on_mount(self) -> None:
-        self.add_column("#", key="n")
+        self.add_column("#", key="n", justify="right")
         self.add_column("layer", key="layer")
         self.add_column("output", key="output")
-        self.add_column("params", key="params")
+        self.add_column("params", key="params", justify="right")
 
     def show(
         self,
@@ -57,10 +56,11 @@ class LayerTable(DataTable):
         key = (tuple(stack), tuple((r.output_shape, r.params) for r in rows), error_layer)
         if key == self._shown:
             if stack and cursor is not None:
-                self.move_cursor(row=max(0, min(keep, len(stack) - 1)), animate=False)
+                self.move_cursor(row=max(0, min(keep, len(stack) - 1)))
             return
         self._shown = key
         self.clear()
+        cells = []
         for i, spec in enumerate(stack):
             style = "bold red" if i == error_layer else ""
             if i < len(rows):
@@ -68,19 +68,16 @@ class LayerTable(DataTable):
                 output, params = shape_text(row.output_shape), f"{row.params:,}"
             else:
                 output, params = ("cannot run" if i == error_layer else "-"), "-"
-            self.add_row(
-                Text(str(i + 1), style=style),
-                Text(spec.token, style=style),
-                Text(output, style=style),
-                Text(params, style=style, justify="right"),
-            )
+            cells.append((Text(str(i + 1), style=style), Text(spec.token, style=style),
+                          Text(output, style=style), Text(params, style=style)))
+        self.add_rows(cells)
         self.stack_size = len(stack)
         if stack:
-            self.move_cursor(row=max(0, min(keep, len(stack) - 1)), animate=False)
+            self.move_cursor(row=max(0, min(keep, len(stack) - 1)))
 
     def action_request(self, action: str) -> None:
         self.post_message(self.Edit(action, self.cursor_row if self.stack_size else -1))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_line_table_row_selected(self, event: LineTable.RowSelected) -> None:
         event.stop()
         self.post_message(self.Edit("edit", event.cursor_row))
