@@ -13,10 +13,10 @@ from keraslab.tui.screens.help import HelpScreen
 from keraslab.tui.screens.launch import LaunchScreen
 from keraslab.tui.screens.layer_edit import LayerEditScreen, LayerTypeScreen
 from keraslab.tui.widgets.findings import FindingsView
+from keraslab.tui.widgets.footer import KeyFooter
 from keraslab.tui.widgets.layer_table import LayerTable
 from textual.command import CommandPalette
 from textual.widgets import Button, Checkbox, Input, OptionList, Select
-from textual.widgets._footer import FooterKey
 
 
 @pytest.fixture
@@ -221,11 +221,11 @@ async def test_invalid_settings_are_marked_and_block_training(app):
         name = screen.query_one("#set-name", Input)
         name.focus()
         await pilot.pause()
-        assert "Leave field" in [k.description for k in screen.query(FooterKey)]
+        assert "Leave field" in [k.description for k in screen.query_one(KeyFooter).items]
         await pilot.press("escape")  # leave the input so 't' is a key, not a letter
         await pilot.pause()
         assert screen.focused is screen.query_one("#datasets")
-        assert "Leave field" not in [k.description for k in screen.query(FooterKey)]
+        assert "Leave field" not in [k.description for k in screen.query_one(KeyFooter).items]
         await pilot.press("t")
         await pilot.pause()
         assert name.value == "my run"  # the t went to the screen, not into the field

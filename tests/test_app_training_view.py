@@ -16,10 +16,9 @@ from keraslab.tui.screens import training as training_module
 from keraslab.tui.screens.launch import LaunchScreen
 from keraslab.tui.screens.training import RunState, TrainingScreen
 from keraslab.tui.widgets.curves import CurvePlot
-from keraslab.tui.widgets.footer import KeyFooter
+from keraslab.tui.widgets.footer import FooterItem, KeyFooter
+from keraslab.tui.widgets.line_table import LineTable
 from keraslab.tui.widgets.progress_panel import ProgressPanel
-from textual.widgets import DataTable
-from textual.widgets._footer import FooterKey
 
 EPOCHS, BATCHES = 20, 100
 
@@ -54,11 +53,11 @@ def post(app: KeraslabApp, event: core.SessionEvent) -> None:
     app.post_message(TrainingEvent(1, event))
 
 
-def footer_keys(screen) -> list[FooterKey]:
-    return list(screen.query_one(KeyFooter).query(FooterKey))
+def footer_keys(screen) -> tuple[FooterItem, ...]:
+    return screen.query_one(KeyFooter).items
 
 
-def stop_key(keys: list[FooterKey]) -> FooterKey:
+def stop_key(keys: tuple[FooterItem, ...]) -> FooterItem:
     return next(k for k in keys if k.description == "Stop run")
 
 
@@ -67,8 +66,10 @@ async def test_footer_is_rebuilt_only_when_the_keys_change(logdir, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         await fake_run(app, pilot, tmp_path / "run-1")
         screen = app.screen
-        keys = footer_keys(screen)
-        assert not stop_key(keys).has_class("-disabled")
+        footer = screen.query_one(KeyFooter)
+        keys, builds = footer_keys(screen), footer.builds
+        assert stop_key(keys).enabled
+        assert "Stop run" in footer.render().plain
         for e in range(3):  # progress, epoch ends, status refreshes and a screen switch
             for b in range(0, BATCHES, 25):
                 post(app, batch(e, b))
@@ -80,35 +81,34 @@ async def test_footer_is_rebuilt_only_when_the_keys_change(logdir, tmp_path):
         await pilot.press("v")
         await pilot.pause()
         assert app.screen is screen
-        assert footer_keys(screen) == keys  # the very same widgets: never re-composed
+        assert footer_keys(screen) == keys and footer.builds == builds  # never rebuilt
 
         post(app, core.Finished(status="completed", run_dir=tmp_path / "run-1", epochs_done=3,
                                 elapsed=6.0, best_epoch=3, test={"accuracy": 0.9}, reason=None))
         await pilot.pause()
         await pilot.pause()
         after = footer_keys(screen)
-        assert after != keys  # stop is no longer available: the footer did change
-        assert stop_key(after).has_class("-disabled")
+        assert footer.builds == builds + 1  # stop is no longer available: the footer did change
+        assert not stop_key(after).enabled
 
 
-async def test_footer_is_composed_once_at_start(logdir, monkeypatch):
-    """Every bindings change queues a re-compose; at start-up dozens queue before the first
-    one runs, and only the first may build the keys."""
-    composed = []
-    compose = KeyFooter.compose
-
-    def counting(self):
-        composed.append(self._bindings_ready)
-        yield from compose(self)
-
-    monkeypatch.setattr(KeyFooter, "compose", counting)
+async def test_footer_is_one_widget_built_once_at_start_and_clickable(logdir):
+    """Every bindings change at start-up signals the footer; it builds its line once, has
+    no child widgets, and a click on a key presses that key."""
     app = KeraslabApp(logdir=logdir)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         await pilot.pause(0.3)
-        keys = footer_keys(app.screen)
-        assert [k.description for k in keys][:1] == ["Train"]
-    assert composed == [False, True]  # the empty footer on mount, then the keys once
+        footer = app.screen.query_one(KeyFooter)
+        assert [k.description for k in footer.items][:1] == ["Train"]
+        assert footer.builds == 1 and not footer.children
+        line = footer.render().plain
+        assert "^p palette" in line.lower() or "palette" in line.lower()
+        x = line.index(" r Runs")
+        await pilot.click(KeyFooter, offset=(x + 2, 0))
+        await pilot.pause()
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ == "RunsBrowserScreen"
 
 
 async def test_hidden_training_view_catches_up_when_shown_again(logdir, tmp_path):
@@ -118,8 +118,8 @@ async def test_hidden_training_view_catches_up_when_shown_again(logdir, tmp_path
         screen = app.screen
         post(app, epoch_end(1))
         await pilot.pause()
-        table = screen.query_one("#epoch-table", DataTable)
-        first_row = table.ordered_rows[0].key
+        table = screen.query_one("#epoch-table", LineTable)
+        first_cell = table.get_row_at(0)[0]
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LaunchScreen)
@@ -135,7 +135,7 @@ async def test_hidden_training_view_catches_up_when_shown_again(logdir, tmp_path
         await pilot.pause()
         await pilot.pause()
         assert table.row_count == 3
-        assert table.ordered_rows[0].key == first_row  # added to, not rebuilt
+        assert table.get_row_at(0)[0] is first_cell  # added to, not rebuilt
         assert screen.query_one("#loss-plot", CurvePlot).points_drawn >= 3
 
 

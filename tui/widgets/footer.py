@@ -1,36 +1,135 @@
-"""The key bindings footer, re-composed only when what it shows changes."""
+"""The key bindings footer: one line of text, redrawn only when what it shows changes."""
 
 from __future__ import annotations
 
-from textual.widgets import Footer
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
 
 
-class KeyFooter(Footer):
-    """Textual's Footer re-composes (mounting a widget per key) on every bindings refresh:
-    each screen switch, focus change and `refresh_bindings()` call queues one for after the
-    next refresh, and at start-up dozens queue before the first runs. That costs tens of
-    milliseconds of the UI thread each, which a user feels as a slow screen switch while a
-    model trains. This footer's re-compose compares the bindings it would show with those
-    it shows and does nothing when they are the same.
+@dataclass(frozen=True)
+class FooterItem:
+    key: str  # the key to simulate on a click
+    key_display: str
+    description: str
+    action: str
+    enabled: bool
+
+
+class KeyFooter(Widget, can_focus=False):
+    """The screen's bindings as one line, like Textual's Footer, drawn by one widget.
+
+    Textual's Footer mounts a widget per key and re-composes on every bindings refresh
+    (each screen switch and focus change): tens of milliseconds of the UI thread each,
+    felt as a slow screen switch while a model trains, and a dozen widgets to style and
+    lay out on every screen's first paint. This footer rebuilds its line only when the
+    bindings it shows differ from those it shows; a click on a key presses that key.
+    """
+
+    COMPONENT_CLASSES = {"key-footer--key", "key-footer--description", "key-footer--hover"}
+    DEFAULT_CSS = """
+    KeyFooter {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        & > .key-footer--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        & > .key-footer--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        & > .key-footer--hover {
+            background: $block-hover-background;
+        }
+    }
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._shown: tuple | None = None
+        self.items: tuple[FooterItem, ...] = ()
+        self.palette: FooterItem | None = None
+        self.builds = 0  # how many times the shown bindings changed (tests count them)
+        self._spans: list[tuple[int, int, FooterItem]] = []
+        self._hover: FooterItem | None = None
 
-    def _signature(self) -> tuple:
-        return tuple(
-            (key, binding.action, binding.description, binding.show, binding.group, enabled, tooltip)
-            for key, (_, binding, enabled, tooltip) in self.screen.active_bindings.items()
-        )
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self.call_after_refresh(self.update_items)
 
-    async def recompose(self) -> None:
-        if not self.is_attached:  # queued before its screen was closed
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen) -> None:
+        if self.is_attached and screen is self.screen:
+            self.update_items()
+
+    def update_items(self) -> None:
+        """Read the screen's active bindings; redraw if the keys shown changed."""
+        items: dict[str, FooterItem] = {}  # one key per action, the first, as Footer shows
+        palette = None
+        app = self.app
+        for key, (_, binding, enabled, _tooltip) in self.screen.active_bindings.items():
+            item = FooterItem(key, app.get_key_display(binding), binding.description,
+                              binding.action, enabled)  # fmt: skip
+            if key == app.COMMAND_PALETTE_BINDING and app.ENABLE_COMMAND_PALETTE:
+                palette = item
+            elif binding.show and binding.action not in items:
+                items[binding.action] = item
+        shown = tuple(items.values())
+        if (shown, palette) != (self.items, self.palette):
+            self.items, self.palette = shown, palette
+            self.builds += 1
+            self.refresh()
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-footer--key")
+        description_style = self.get_component_rich_style("key-footer--description")
+        hover_style = self.get_component_rich_style("key-footer--hover")
+        text = Text(no_wrap=True, overflow="crop", end="")
+        self._spans = []
+
+        def add(item: FooterItem) -> None:
+            start = text.cell_len
+            extra = hover_style if item == self._hover else None
+            text.append(f" {item.key_display} ", key_style + extra if extra else key_style)
+            text.append(f"{item.description} ", description_style + extra if extra else description_style)
+            if not item.enabled:
+                text.stylize("dim", start)
+            self._spans.append((start, text.cell_len, item))
+
+        for item in self.items:
+            add(item)
+        if self.palette is not None:
+            pad = self.size.width - text.cell_len - len(self.palette.key_display) - len(self.palette.description) - 3
+            text.append(" " * max(1, pad))
+            add(self.palette)
+        return text
+
+    def _item_at(self, x: int) -> FooterItem | None:
+        return next((item for start, end, item in self._spans if start <= x < end), None)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        item = self._item_at(event.x)
+        if item != self._hover:
+            self._hover = item
+            self.refresh()
+
+    def on_leave(self) -> None:
+        if self._hover is not None:
+            self._hover = None
+            self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        item = self._item_at(event.x)
+        if item is None:
             return
-        if self._bindings_ready and self._shown is not None and self._signature() == self._shown:
-            return
-        await super().recompose()
-
-    def compose(self):
-        self._shown = self._signature() if self._bindings_ready else None
-        yield from super().compose()
+        if item.enabled:
+            self.app.simulate_key(item.key)
+        else:
+            self.app.bell()
