@@ -35,7 +35,9 @@ class KeraslabApp(App[int]):
     """Design a layer stack, train it, watch the curves; runs queue one after another."""
 
     TITLE = "keraslab"
-    CSS_PATH = Path(__file__).with_name("app.tcss")
+    # The browser's styles load with the app's: a screen's own CSS_PATH is read when it is
+    # first shown, and Textual then restyles every widget of every screen (~0.1 s).
+    CSS_PATH = [Path(__file__).with_name("app.tcss"), Path(__file__).with_name("browser.tcss")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),

@@ -81,7 +81,6 @@ class CurvesLoaded(Message):
 class RunDetailScreen(Screen):
     """One run in depth; dismisses with True when the run was changed (notes, tags, archive, delete)."""
 
-    CSS_PATH = "../browser.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+s", "save", "Save notes"),
