@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .events import _FAST_SUFFIX, _FAST_TAIL, _MASK_DELTA, _crc32c, _header_crc, masked_crc32c
+from .events import _FAST_SUFFIX, _FAST_TAIL, _MASK_DELTA, _crc, _header_crc, masked_crc32c
 
 __all__ = ["Run", "Views", "decode_run", "runs_and_gaps", "tail_index"]
 
@@ -158,6 +158,7 @@ def _crc_tables(length: int, spans: tuple[tuple[int, int], ...]) -> list:
     key = (length, spans)
     tables = _CRC_TABLES.get(key)
     if tables is None:
+        _crc32c = _crc()
         zero = _crc32c(bytes(length))
         values = np.arange(256)
         tables = []
@@ -297,7 +298,7 @@ def decode_run(
                 first = bytearray(buf[int(ds[r]) : int(de[r])])
                 for p in _positions(int(size[r]), int(nvar[r])):
                     first[p] = 0
-                const[members[lays == lay]] = _crc32c(bytes(first))
+                const[members[lays == lay]] = _crc()(bytes(first))
             groups.append((tag, key, members))
     fast = np.zeros(m, dtype=bool)
     for _, _, members in groups:

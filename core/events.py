@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import socket
@@ -10,12 +11,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-# Plain generated protobuf modules: importing them never imports TensorFlow
-# (unlike ``tensorboard.compat.tf``, which we must not touch).
-from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+from typing import TYPE_CHECKING
 
 from .errors import RunStoreError
+
+if TYPE_CHECKING:
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
 
 __all__ = [
     "EventFileReader",
@@ -29,6 +30,7 @@ __all__ = [
     "read_records",
     "read_run_scalars",
     "read_runs_scalars",
+    "read_together",
 ]
 
 _EVENT_FILE_PREFIX = "events.out.tfevents."
@@ -57,10 +59,48 @@ def _py_crc32c(data: bytes, _table: list[int] | None = None) -> int:
 
 _CRC_TABLE = _make_crc_table()
 
-try:  # hardware-accelerated (SSE4.2 / ARMv8) when available
-    from crc32c import crc32c as _crc32c
-except ImportError:  # pragma: no cover - exercised by a test that forces the fallback
-    _crc32c = _py_crc32c
+
+# numpy, crc32c (it imports importlib.metadata) and the protobuf classes take ~0.15 s to
+# import: they load when an event file is first read or written, not when the runs of a
+# directory are shown from their summary cache.
+
+
+def _crc32c(data: bytes) -> int:
+    """CRC-32C of ``data``. The first call replaces this function with the ``crc32c``
+    package's (hardware-accelerated: SSE4.2 / ARMv8) or the pure-Python fallback."""
+    global _crc32c
+    try:
+        from crc32c import crc32c as fast
+    except ImportError:  # pragma: no cover - exercised by a test that forces the fallback
+        fast = _py_crc32c
+    _crc32c = fast
+    return fast(data)
+
+
+def _crc():
+    """The CRC-32C function itself, for a hot loop to hold."""
+    _crc32c(b"")
+    return _crc32c
+
+
+@functools.cache
+def _numpy():
+    """numpy, or None where it is missing (the record-by-record loop does without)."""
+    try:
+        import numpy
+    except ImportError:  # pragma: no cover
+        return None
+    return numpy
+
+
+@functools.cache
+def _protos():
+    """TensorBoard's protobuf modules: (event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2).
+    Plain generated modules: importing them never imports TensorFlow (unlike
+    ``tensorboard.compat.tf``, which we must not touch)."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+
+    return event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
 
 _MASK_DELTA = 0xA282EAD8
 
@@ -125,7 +165,7 @@ class EventWriter:
             raise RunStoreError(f"cannot create an event file in {self.logdir}: {exc}") from exc
         self.path = self.logdir / name
         self._lock = threading.Lock()
-        first = event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2")
+        first = _protos()[0].Event(wall_time=time.time(), file_version="brain.Event:2")
         first.source_metadata.writer = "keraslab"
         self.add_event(first)
         self.flush()
@@ -150,7 +190,7 @@ class EventWriter:
         self, summary: summary_pb2.Summary, step: int, wall_time: float | None = None
     ) -> None:
         """Append an Event holding ``summary`` (any Summary, e.g. legacy ``simple_value``)."""
-        event = event_pb2.Event(
+        event = _protos()[0].Event(
             wall_time=time.time() if wall_time is None else float(wall_time), step=int(step)
         )
         event.summary.CopyFrom(summary)
@@ -159,6 +199,7 @@ class EventWriter:
     # -- high-level API
     def add_scalar(self, tag: str, value: float, step: int, wall_time: float | None = None) -> None:
         """Write a scalar exactly as TF2 ``tf.summary.scalar`` does (DT_FLOAT tensor, plugin "scalars")."""
+        _, _, tensor_pb2, tensor_shape_pb2 = _protos()
         tensor = tensor_pb2.TensorProto(
             dtype=_DT_FLOAT,
             tensor_shape=tensor_shape_pb2.TensorShapeProto(),
@@ -168,6 +209,7 @@ class EventWriter:
 
     def add_text(self, tag: str, text: str, step: int = 0, wall_time: float | None = None) -> None:
         """Write a text exactly as TF2 ``tf.summary.text`` does (DT_STRING tensor, plugin "text")."""
+        _, _, tensor_pb2, tensor_shape_pb2 = _protos()
         tensor = tensor_pb2.TensorProto(
             dtype=_DT_STRING,
             tensor_shape=tensor_shape_pb2.TensorShapeProto(),
@@ -208,6 +250,7 @@ class EventWriter:
 
 
 def _tensor_summary(tag: str, tensor: tensor_pb2.TensorProto, plugin: str) -> summary_pb2.Summary:
+    summary_pb2 = _protos()[1]
     value = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
     value.metadata.plugin_data.plugin_name = plugin
     return summary_pb2.Summary(value=[value])
@@ -234,7 +277,7 @@ def _scan(buf, base: int, path, out: list, warnings: list) -> tuple[int, bool, i
     n = len(buf)
     unpack_header = _U64_CRC.unpack_from
     unpack_u32 = _U32.unpack_from
-    crc = _crc32c
+    crc = _crc()
     mask = _MASK_DELTA
     append = out.append
     while pos + _HEADER <= n:
@@ -444,7 +487,7 @@ def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
     and ``(False, tag, str)`` texts. ``plugins`` maps tag -> plugin name seen in the
     tag's metadata (TF1 writers store metadata only on a tag's first occurrence).
     """
-    ev = event_pb2.Event.FromString(data)
+    ev = _protos()[0].Event.FromString(data)
     items: list = []
     if ev.WhichOneof("what") != "summary":
         return ev.wall_time, ev.step, items
@@ -558,8 +601,8 @@ def _fast_columns(datas: list[bytes], key_len: int) -> tuple[list, list, list]:
     """Steps, wall times and values of fast-path records (all of one tag, see _fast_key)."""
     n = len(datas)
     base_len = 9 + key_len + _FAST_SUFFIX  # the size of a record without a step field
-    if n >= 96 and _np is not None:
-        np = _np
+    np = _numpy() if n >= 96 else None
+    if np is not None:
         lens = np.fromiter(map(len, datas), dtype=np.int64, count=n)
         cuts = np.flatnonzero(lens[1:] != lens[:-1]) + 1
         if len(cuts) <= n // 32:  # a few runs of equal-length records (steps grow)
@@ -600,12 +643,6 @@ def _fast_columns(datas: list[bytes], key_len: int) -> tuple[list, list, list]:
         [_D(d, 1)[0] for d in datas],
         [_F(d, -_FAST_SUFFIX)[0] for d in datas],
     )
-
-
-try:
-    import numpy as _np
-except ImportError:  # pragma: no cover
-    _np = None
 
 
 def _known_tag(key: bytes, data: bytes | None) -> str | None:
@@ -689,7 +726,7 @@ class EventFileReader:
 
     def _scan_events(self, buf, base) -> tuple[int, bool, int]:
         """Decode the records of ``buf``: ``(consumed, damaged, need)`` as :func:`_scan` returns."""
-        if len(buf) >= _BULK_MIN and _np is not None:
+        if len(buf) >= _BULK_MIN and _numpy() is not None:
             return self._scan_bulk(buf, base)
         return self._scan_loop(buf, base)
 
@@ -726,12 +763,13 @@ class EventFileReader:
         the records it left alone go through the loop, between them. ``shift`` turns
         positions in ``views.buf`` into file offsets."""
         m = len(starts)
-        slow = _np.flatnonzero(run.slow[i0 : i0 + m]).tolist()
+        np = _numpy()
+        slow = np.flatnonzero(run.slow[i0 : i0 + m]).tolist()
         if len(slow) > m // 4:  # not worth it: one pass of the loop
             a, b = int(starts[0]), int(ends[-1])
             self._scan_loop(views.buf[a:b], shift + a)
             return
-        corrupt = _np.flatnonzero(run.corrupt[i0 : i0 + m]).tolist()
+        corrupt = np.flatnonzero(run.corrupt[i0 : i0 + m]).tolist()
         lo = 0
         for i in sorted([*slow, *corrupt, m]):
             for tag, key, steps, walls, values in run.points(i0 + lo, i0 + i):
@@ -757,7 +795,7 @@ class EventFileReader:
         unpack_header = _U64_CRC.unpack_from
         unpack_u32 = _U32.unpack_from
         unpack_frame = _FRAME.unpack_from
-        crc = _crc32c
+        crc = _crc()
         mask = _MASK_DELTA
         good_headers = _GOOD_HEADERS
         tail = _FAST_TAIL
@@ -1035,14 +1073,19 @@ def read_runs_scalars(run_dirs) -> list[RunScalars]:
     readers = [RunEventReader(d) for d in run_dirs]
     for r in readers:
         r._add_files()
-    _read_together([f for r in readers for f in r._readers.values()])
+    read_together([f for r in readers for f in r._readers.values()])
     return [r.result(share=True) for r in readers]
 
 
-def _read_together(files: list[EventFileReader]) -> None:
-    """One read of each of ``files``, in order; their small new parts decoded in one pass."""
+def read_together(files: list[EventFileReader], return_new: bool = False) -> list[dict[str, ScalarSeries]]:
+    """:meth:`EventFileReader.read_new` of each of ``files``, in order, their small new
+    parts decoded in one pass; the new points of each file when ``return_new``."""
+    news: list[dict[str, ScalarSeries]] = []
+    if not files:
+        return news
     batch: list[EventFileReader] = []
-    if _np is not None:
+    np = _numpy()
+    if np is not None:
         for f in files:
             try:
                 if 0 < os.stat(f._spath).st_size - f.offset <= _BATCH_MAX:
@@ -1077,14 +1120,15 @@ def _read_together(files: list[EventFileReader]) -> None:
             plans[f] = (lo, hi, segments)
             lo = hi
         if starts:  # (decoding touches no reader: the files are still read in order below)
-            run = bulk.decode_run(views, _np.concatenate(starts), _np.concatenate(ends), _known_tag)
+            run = bulk.decode_run(views, np.concatenate(starts), np.concatenate(ends), _known_tag)
     for f in files:
         plan = plans.get(f)
-        if plan is None:
-            f._read(False)  # big, unchanged or unreadable: on its own (and its warnings)
+        if plan is None:  # big, unchanged or unreadable: on its own (and its warnings)
+            news.append(f._read(return_new))
             continue
         lo, hi, segments = plan
         start = f.offset
         consumed, _, _ = f._scan_segments(views, segments, lo, hi, start, run)
         f.offset = start + consumed
-        f._end(start, False)
+        news.append(f._end(start, return_new))
+    return news
