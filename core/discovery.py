@@ -6,13 +6,13 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import RunStoreError
-from .events import EventFileReader, is_event_file
+from .events import EventFileReader, is_event_file, read_together
 from .runs import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from .store import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
 from .summary_cache import load_cache, save_cache
@@ -75,6 +75,12 @@ class MetricStats:
             if self.first_time is None:
                 self.first_time = wall
 
+    def copy(self) -> MetricStats:
+        """A copy (dataclasses.replace runs __init__: 10x slower, felt over 500 runs)."""
+        new = MetricStats.__new__(MetricStats)
+        new.__dict__.update(self.__dict__)
+        return new
+
     def add_many(self, steps: list, walls: list, values: list) -> None:
         """Add parallel lists of points (NaN values are skipped)."""
         keep = [i for i, v in enumerate(values) if v == v]
@@ -85,13 +91,18 @@ class MetricStats:
             walls = [walls[i] for i in keep]
             values = [values[i] for i in keep]
         if self.count == 0:
-            self.first, self.first_step, self.first_time = float(values[0]), steps[0], walls[0]
+            self.first, self.first_step = float(values[0]), steps[0]
             self.min, self.max = float(min(values)), float(max(values))
         else:
             self.min = min(self.min, float(min(values)))
             self.max = max(self.max, float(max(values)))
-        self.last, self.last_step, self.last_time = float(values[-1]), steps[-1], walls[-1]
+        self.last, self.last_step = float(values[-1]), steps[-1]
         self.count += len(values)
+        times = [w for w in walls if w is not None] if None in walls else walls
+        if times:  # (as add(): a point without a wall time leaves the times alone)
+            if self.first_time is None:
+                self.first_time = times[0]
+            self.last_time = times[-1]
 
     def best(self, name: str) -> float | None:
         return self.min if lower_is_better(name) else self.max
@@ -321,6 +332,7 @@ class KeraslabRunState(RunState):
         if damaged:
             self.line_warnings += damaged
             self._warn(f"{path}: damaged line(s) skipped")
+        columns: dict[str, tuple[list, list, list]] = {}  # metric -> steps, walls, values
         for record in records:
             if record.get("type") != "epoch":
                 continue
@@ -330,10 +342,17 @@ class KeraslabRunState(RunState):
             for key, value in record.items():
                 if key in _SKIP_KEYS or not isinstance(value, (int, float)) or isinstance(value, bool):
                     continue
-                stats = self.stats.get(key)
-                if stats is None:
-                    stats = self.stats[key] = MetricStats()
-                stats.add(step, wall, value)
+                column = columns.get(key)
+                if column is None:
+                    column = columns[key] = ([], [], [])
+                column[0].append(step)
+                column[1].append(wall)
+                column[2].append(value)
+        for key, (steps, walls, values) in columns.items():
+            stats = self.stats.get(key)
+            if stats is None:
+                stats = self.stats[key] = MetricStats()
+            stats.add_many(steps, walls, values)
         self.metrics_offset += end
 
     def _record(self) -> RunRecord:
@@ -376,7 +395,7 @@ class KeraslabRunState(RunState):
             duration=rec.duration,
             start_time=start,
             hparams=hparams,
-            metrics={k: replace(v) for k, v in self.stats.items()},
+            metrics={k: v.copy() for k, v in self.stats.items()},
             tags=list(self.tags),
             notes=self.notes,
             warnings=list(self.warnings),
@@ -392,7 +411,7 @@ class KeraslabRunState(RunState):
             "results": self.results,
             "offset": self.metrics_offset,
             "epochs": self.epochs,
-            "stats": {k: asdict(v) for k, v in self.stats.items()},
+            "stats": {k: vars(v).copy() for k, v in self.stats.items()},
             "warnings": self.warnings,
             "tags": self.tags,
             "notes": self.notes,
@@ -458,6 +477,11 @@ class TensorBoardRunState(RunState):
                 continue
 
     def refresh(self) -> bool:
+        return refresh_tensorboard_runs([self])[0]
+
+    def _plan(self) -> tuple[bool, list[tuple[str, str, dict]]]:
+        """List new or changed directories and stat the event files: ``(listing changed,
+        the files to read as (relative path, full path, info))``."""
         changed = False
         if not self.dirs:
             self._list_dir("", 0)
@@ -471,6 +495,7 @@ class TensorBoardRunState(RunState):
                 elif st.st_mtime_ns != mtime:
                     self._list_dir(rel, rel.count("/") + 1 if rel else 0)
                     changed = True
+        todo = []
         for rel in sorted(self.files):
             info = self.files[rel]
             full = os.path.join(self.path, rel)
@@ -483,34 +508,25 @@ class TensorBoardRunState(RunState):
             sig = _sig(st)
             if sig == info["sig"]:
                 continue
-            changed = True
             if st.st_size < info["offset"]:  # rewritten: this file's points are read again
                 self._warn(f"{full}: file shrank; read again from the start")
                 info["offset"] = 0
                 self._readers.pop(rel, None)
             info["sig"] = sig
-            self._read_file(rel, full, info)
-        side_changed = []
-        for name in (NOTES_FILE, TAGS_FILE):
-            sig = _sig(_stat(os.path.join(self.path, name)))
-            if sig != self.side.get(name, "unset"):
-                self.side[name] = sig
-                side_changed.append(name)
-        if side_changed:
-            self._read_side_files(self.side, side_changed)
-            changed = True
-        if changed:
-            self._summary = None
-        return changed
+            todo.append((rel, full, info))
+        return changed, todo
 
-    def _read_file(self, rel: str, full: str, info: dict) -> None:
+    def _reader(self, rel: str, full: str, info: dict) -> EventFileReader:
         reader = self._readers.get(rel)
         if reader is None:
             reader = EventFileReader(full, plugins=info["plugins"])
             reader.offset = info["offset"]
             self._readers[rel] = reader
-        nwarn = len(reader.warnings)
-        new = reader.read_new()
+        return reader
+
+    def _absorb(self, rel: str, info: dict, reader: EventFileReader, new: dict, nwarn: int) -> None:
+        """Fold the points just read from one file into the run's stats (and the reader's
+        warnings after the first ``nwarn``: those of this read)."""
         self.bytes_read += reader.last_read_bytes
         info["offset"] = reader.offset
         for w in reader.warnings[nwarn:]:
@@ -532,6 +548,20 @@ class TensorBoardRunState(RunState):
             if stats is None:
                 stats = self.stats[name] = MetricStats()
             stats.add_many(series.steps, series.wall_times, series.values)
+
+    def _finish(self, changed: bool) -> bool:
+        side_changed = []
+        for name in (NOTES_FILE, TAGS_FILE):
+            sig = _sig(_stat(os.path.join(self.path, name)))
+            if sig != self.side.get(name, "unset"):
+                self.side[name] = sig
+                side_changed.append(name)
+        if side_changed:
+            self._read_side_files(self.side, side_changed)
+            changed = True
+        if changed:
+            self._summary = None
+        return changed
 
     def _last_write(self) -> float:
         return max((i["sig"][1] for i in self.files.values() if i["sig"]), default=0) / 1e9
@@ -558,11 +588,12 @@ class TensorBoardRunState(RunState):
             sig = info["sig"]
             if not sig:
                 continue
-            full = str(self.path / rel)
             if sig[0] == 0:
-                warnings.append(f"{full}: empty event file")
-            elif now - sig[1] / 1e9 > HEARTBEAT_STALE_S and info["offset"] < sig[0] and not any(full in w for w in warnings):
-                warnings.append(f"{full}: truncated ({sig[0] - info['offset']} bytes at the end unread)")
+                warnings.append(f"{self.path / rel}: empty event file")
+            elif info["offset"] < sig[0] and now - sig[1] / 1e9 > HEARTBEAT_STALE_S:
+                full = str(self.path / rel)
+                if not any(full in w for w in warnings):
+                    warnings.append(f"{full}: truncated ({sig[0] - info['offset']} bytes at the end unread)")
         return RunSummary(
             name=self.name,
             path=self.path,
@@ -573,7 +604,7 @@ class TensorBoardRunState(RunState):
             test_accuracy=test.last if test else None,
             duration=(max(ends) - min(starts)) if starts and ends else None,
             start_time=min(starts) if starts else None,
-            metrics={k: replace(v) for k, v in self.stats.items()},
+            metrics={k: v.copy() for k, v in self.stats.items()},
             tags=list(self.tags),
             notes=self.notes,
             warnings=warnings,
@@ -591,7 +622,7 @@ class TensorBoardRunState(RunState):
             "dirs": self.dirs,
             "files": self.files,
             "side": self.side,
-            "stats": {k: asdict(v) for k, v in self.stats.items()},
+            "stats": {k: vars(v).copy() for k, v in self.stats.items()},
             "tag_names": self.tag_names,
             "warnings": self.warnings,
             "tags": self.tags,
@@ -612,7 +643,30 @@ class TensorBoardRunState(RunState):
         return self
 
 
+def refresh_tensorboard_runs(states: list[TensorBoardRunState]) -> list[bool]:
+    """``state.refresh()`` of each of ``states``, their new event bytes decoded together
+    (a first scan of hundreds of small runs: one numpy pass instead of a loop per file)."""
+    plans = [state._plan() for state in states]
+    files = []
+    for state, (_, todo) in zip(states, plans, strict=True):
+        for rel, full, info in todo:
+            reader = state._reader(rel, full, info)
+            files.append((state, rel, info, reader, len(reader.warnings)))
+    news = read_together([f[3] for f in files], return_new=True)
+    for (state, rel, info, reader, nwarn), new in zip(files, news, strict=True):
+        state._absorb(rel, info, reader, new, nwarn)
+    return [state._finish(changed or bool(todo)) for state, (changed, todo) in zip(states, plans, strict=True)]
+
+
 _STATE_CLASSES = {KERASLAB: KeraslabRunState, TENSORBOARD: TensorBoardRunState}
+
+
+def _refresh(states: list[tuple[str, RunState]]) -> list[tuple[str, RunState]]:
+    """Refresh each (key, state); those that changed. TensorBoard runs are read together."""
+    tensorboard = [s for _, s in states if isinstance(s, TensorBoardRunState)]
+    changed = {id(s) for s, c in zip(tensorboard, refresh_tensorboard_runs(tensorboard), strict=True) if c}
+    return [(k, s) for k, s in states
+            if (id(s) in changed if isinstance(s, TensorBoardRunState) else s.refresh())]  # fmt: skip
 
 
 def _state_from_cache(path: Path, name: str, logdir: Path, data: Any) -> RunState | None:
@@ -757,16 +811,19 @@ class RunWatcher:
         self._cache_loaded = True
         self.missing = [root for root in self.logdirs if not root.is_dir()]
         # known runs: stat only
+        alive = []
         for key, state in list(self.states.items()):
             if not state.path.is_dir():
                 del self.states[key]
                 self._dirty.add(self._root_of.pop(key))
                 changed.append(state.path)
-                continue
-            if state.refresh():
-                self._dirty.add(self._root_of[key])
-                changed.append(state.path)
+            else:
+                alive.append((key, state))
+        for key, state in _refresh(alive):
+            self._dirty.add(self._root_of[key])
+            changed.append(state.path)
         # new runs
+        fresh = []
         known = set(self.states)
         for root in self.logdirs:
             if root in self.missing:
@@ -784,12 +841,13 @@ class RunWatcher:
                 if state is None:
                     state = _STATE_CLASSES[kind](path, name, root)
                     self._dirty.add(root)
-                if state.refresh():
-                    self._dirty.add(root)
+                fresh.append((key, state))
                 self.states[key] = state
                 self._root_of[key] = root
                 known.add(key)
                 changed.append(path)
+        for key, _ in _refresh(fresh):
+            self._dirty.add(self._root_of[key])
         if self.use_cache:
             self.save_cache()
         return changed

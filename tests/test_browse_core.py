@@ -396,3 +396,114 @@ def test_unreadable_event_file_warns_by_name_and_keeps_the_rest(tmp_path, monkey
     assert summary.best_val_accuracy == pytest.approx((1 - math.exp(-4)) - 0.02, abs=1e-6)
     assert summary.metrics.get("loss") is None  # the train split could not be read
     assert summary.metrics["val_loss"].count == 4
+
+
+def test_showing_cached_runs_imports_no_event_decoding_modules(tmp_path):
+    """numpy, crc32c and the protobuf classes cost ~0.15 s to import: a table shown from
+    the summary cache must not load them (they load on the first event file read)."""
+    keraslab_run(tmp_path, "mnist-cnn")
+    keras_tb_run(tmp_path / "plain")
+    discover_runs(tmp_path)  # writes the cache
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from keraslab.core.discovery import RunWatcher
+        w = RunWatcher([{str(tmp_path)!r}])
+        assert w.preload() and len(w.summaries()) == 2
+        import keraslab.core.filters, keraslab.tui.screens.runs_browser
+        print("loaded:", [m for m in ("numpy", "crc32c", "tensorboard", "google.protobuf") if m in sys.modules])
+        w.scan()  # checks the cache: nothing changed, nothing read
+        print("after scan:", [m for m in ("numpy", "crc32c") if m in sys.modules])
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "loaded: []" in proc.stdout
+    assert "after scan: []" in proc.stdout
+
+
+def test_metric_stats_add_many_equals_add_point_by_point():
+    import random
+
+    from keraslab.core.discovery import MetricStats
+
+    rng = random.Random(7)
+    for _ in range(300):
+        n = rng.randint(1, 12)
+        steps = list(range(n))
+        walls = [None if rng.random() < 0.3 else 100.0 + i for i in range(n)]
+        values = [math.nan if rng.random() < 0.2 else rng.uniform(-5, 5) for _ in range(n)]
+        one = MetricStats()
+        for s, w, v in zip(steps, walls, values, strict=True):
+            one.add(s, w, v)
+        many = MetricStats()
+        cut = rng.randint(0, n)
+        many.add_many(steps[:cut], walls[:cut], values[:cut])
+        many.add_many(steps[cut:], walls[cut:], values[cut:])
+        assert vars(many) == vars(one), (steps, walls, values, cut)
+        assert vars(one.copy()) == vars(one) and one.copy() is not one
+
+
+def test_metric_lines_parsed_at_once_or_line_by_line_alike():
+    """metrics.jsonl is parsed as one JSON array when every line is one object; any other
+    text falls back to a parse per line, which counts the damaged lines."""
+    import random
+
+    from keraslab.core.runs import parse_metric_lines
+
+    def per_line(data: bytes):
+        consumed = data.rfind(b"\n") + 1
+        records, damaged = [], 0
+        for line in data[:consumed].splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                damaged += 1
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records, damaged, consumed
+
+    good = [json.dumps({"type": "epoch", "epoch": i, "loss": 1 / (i + 1), "name": "a}b{c"}).encode()
+            for i in range(6)]  # fmt: skip
+    pieces = [b"{", b"}", b"[1, 2]", b"{} {}", b'{"a": 1}, {"b": 2}', b"", b"  ", b"null",
+              b'{"x": [1', b'2]}', b'"s"', b"{\"u\": 1}\r"]  # fmt: skip
+    rng = random.Random(3)
+    for _ in range(500):
+        lines = [rng.choice(good) if rng.random() < 0.7 else rng.choice(pieces) for _ in range(rng.randint(0, 8))]
+        data = b"\n".join(lines) + (b"\n" if rng.random() < 0.7 else b'{"partial": ')
+        assert parse_metric_lines(data) == per_line(data), data
+    data = b"\n".join(good) + b"\n"
+    assert parse_metric_lines(data) == per_line(data) and len(per_line(data)[0]) == 6
+    # three damaged lines that would make three objects of one array: a merge and a split
+    data = b'{"x": [1\n2]}\n{"a": 1}, {"b": 2}\n'
+    assert parse_metric_lines(data) == ([], 3, len(data))
+
+
+def test_tensorboard_runs_read_together_as_one_by_one(tmp_path):
+    """A scan reads the event files of all new TensorBoard runs in one pass: the stats,
+    warnings and offsets are those of reading each run on its own, damage included."""
+    from keraslab.core.discovery import TensorBoardRunState, refresh_tensorboard_runs
+
+    for i in range(6):
+        keras_tb_run(tmp_path / f"r{i}", epochs=3 + i, t0=1.7e9 + i)
+    victim = next((tmp_path / "r2" / "train").glob("events.out.tfevents.*"))
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a flipped byte inside a record
+    victim.write_bytes(bytes(data))
+    (tmp_path / "r4" / "validation" / "events.out.tfevents.1.empty.v2").write_bytes(b"")
+
+    def states():
+        return [TensorBoardRunState(tmp_path / f"r{i}", f"r{i}", tmp_path) for i in range(6)]
+
+    together = states()
+    assert refresh_tensorboard_runs(together) == [True] * 6
+    alone = states()
+    assert [s.refresh() for s in alone] == [True] * 6
+    for a, b in zip(together, alone, strict=True):
+        assert a.to_cache() == b.to_cache()
+        assert a.summary().metrics == b.summary().metrics and a.summary().warnings == b.summary().warnings
+    assert any("events.out.tfevents" in w for w in together[2].warnings)
+    assert refresh_tensorboard_runs(together) == [False] * 6  # nothing new: nothing changed
