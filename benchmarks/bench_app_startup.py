@@ -40,6 +40,11 @@ Hello().run()
 """
 
 
+# Python compiles the app's modules on each start when it may not write their bytecode
+# (some shells set PYTHONDONTWRITEBYTECODE): ~0.3 s an installed app never pays.
+BASE_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 class PtyApp:
     """A process on a pseudo-terminal whose screen output we can wait on."""
 
@@ -50,7 +55,7 @@ class PtyApp:
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, close_fds=True, start_new_session=True,
-            env={**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", **(env or {})},
+            env={**BASE_ENV, "TERM": "xterm-256color", "COLORTERM": "truecolor", **(env or {})},
         )
         os.close(slave)
         self.buffer = b""

@@ -427,7 +427,7 @@ def _pb_only(path: Path) -> dict:
 @pytest.mark.parametrize("use_numpy", [True, False])
 def test_fast_path_equals_protobuf_path(tmp_path, monkeypatch, use_numpy):
     if not use_numpy:
-        monkeypatch.setattr(ev, "_np", None)
+        monkeypatch.setattr(ev, "_numpy", lambda: None)
     steps = [0, 1, 5, 127, 128, 300, 16383, 16384, 2**21 + 3, 2**40, -1, -(2**40), 2**63 - 1]
     rng = random.Random(3)
     with EventWriter(tmp_path) as w:
