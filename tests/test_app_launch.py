@@ -12,11 +12,13 @@ from keraslab.tui.app import KeraslabApp
 from keraslab.tui.screens.help import HelpScreen
 from keraslab.tui.screens.launch import LaunchScreen
 from keraslab.tui.screens.layer_edit import LayerEditScreen, LayerTypeScreen
+from keraslab.tui.widgets.choice import Choice
 from keraslab.tui.widgets.findings import FindingsView
 from keraslab.tui.widgets.footer import KeyFooter
 from keraslab.tui.widgets.layer_table import LayerTable
+from keraslab.tui.widgets.settings_form import SettingsForm
 from textual.command import CommandPalette
-from textual.widgets import Button, Checkbox, Input, OptionList, Select
+from textual.widgets import Button, Checkbox, Input, OptionList
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ async def test_opens_on_digits_with_a_preset_ready_to_train(app):
         assert screen.info.name == "digits"
         assert screen.stack == core.PRESETS["avgpool"].stack
         assert notation(app) == core.PRESETS["avgpool"].notation
-        assert screen.query_one("#preset", Select).value == "avgpool"
+        assert screen.query_one("#preset", Choice).value == "avgpool"
         assert screen.can_train
         assert not screen.query_one("#train", Button).disabled
         status = str(screen.query_one("#launch-status").render())
@@ -93,7 +95,7 @@ async def test_pick_dataset_and_preset_updates_the_preview(app):
         detail = str(screen.query_one("#dataset-detail").render())
         assert "CIFAR-10" in detail
 
-        screen.query_one("#preset", Select).value = "mlp"
+        screen.query_one("#preset", Choice).value = "mlp"
         await pilot.pause()
         assert screen.stack == core.PRESETS["mlp"].stack
         assert notation(app) == core.PRESETS["mlp"].notation
@@ -122,7 +124,7 @@ async def test_typing_notation_updates_table_findings_and_train(app):
         field.value = "conv16k9-relu-flatten-out-softmax"  # runs; a 9x9 kernel covers the 8x8 input
         await pilot.pause()
         assert screen.can_train
-        assert screen.query_one("#preset", Select).value == "custom"
+        assert screen.query_one("#preset", Choice).value == "custom"
         assert any(f.code == "kernel-covers-input" for f in screen.findings)
         table = screen.query_one(LayerTable)
         assert table.row_count == 5
@@ -130,7 +132,7 @@ async def test_typing_notation_updates_table_findings_and_train(app):
 
         field.value = core.PRESETS["linear"].notation  # typing a preset's stack selects it
         await pilot.pause()
-        assert screen.query_one("#preset", Select).value == "linear"
+        assert screen.query_one("#preset", Choice).value == "linear"
         assert screen.findings == []
 
 
@@ -145,7 +147,7 @@ async def test_layer_table_add_edit_remove_move(app):
         await pilot.pause()
         assert len(screen.stack) == n - 1
         assert notation(app) == core.format_stack(screen.stack)
-        assert screen.query_one("#preset", Select).value == "custom"
+        assert screen.query_one("#preset", Choice).value == "custom"
 
         await pilot.press("a")  # add: pick a type, it is inserted after the cursor
         await pilot.pause()
@@ -200,9 +202,26 @@ async def test_augmentation_switch_inserts_and_removes_a_block(app):
         assert box.value
 
 
+async def test_settings_fields_come_right_after_the_first_paint(app):
+    """The form's fields are mounted after the screen is first drawn; meanwhile the form
+    reads as the initial settings, and training can start."""
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        form = screen.query_one(SettingsForm)
+        assert not form.ready and not screen.query("#set-epochs")
+        values, errors = form.raw_values()
+        assert errors == {} and values["epochs"] == screen.base.epochs and screen.can_train
+        await pilot.pause()
+        await pilot.pause()
+        assert form.ready and screen.query_one("#set-epochs", Input).value == str(screen.base.epochs)
+        assert form.raw_values() == (values, {})
+
+
 async def test_invalid_settings_are_marked_and_block_training(app):
     async with app.run_test(size=(120, 36)) as pilot:
         screen = launch(app)
+        await pilot.pause()
+        await pilot.pause()
         screen.query_one("#set-epochs", Input).value = "0"
         screen.query_one("#set-learning_rate", Input).value = "fast"
         screen.query_one("#set-name", Input).value = "my run"

@@ -11,6 +11,7 @@ from keraslab.tui.screens.launch import LaunchScreen
 from keraslab.tui.screens.training import TrainingScreen
 from keraslab.tui.widgets.curves import CurvePlot
 from keraslab.tui.widgets.layer_table import LayerTable
+from keraslab.tui.widgets.settings_form import SettingsForm
 from textual.widgets import Input
 
 pytestmark = pytest.mark.slow
@@ -29,6 +30,7 @@ async def wait_until(pilot, condition, what: str) -> None:
 async def configure(pilot, app: KeraslabApp, **settings: str) -> LaunchScreen:
     screen = app.screen
     assert isinstance(screen, LaunchScreen)
+    await wait_until(pilot, lambda: screen.query_one(SettingsForm).ready, "the settings fields")
     for key, value in settings.items():
         screen.query_one(f"#set-{key}", Input).value = value
     await pilot.pause()

@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import fmt
+from ..widgets.choice import Choice
 from ..widgets.findings import FindingsView
 from ..widgets.footer import KeyFooter
 from ..widgets.layer_table import LayerTable, shape_text
@@ -79,9 +80,8 @@ class LaunchScreen(Screen):
                 yield Static("Model", classes="section-title")
                 with Horizontal(classes="field"):
                     yield Label("preset", classes="field-label")
-                    yield Select(self._preset_options(), value=self._matching_preset(),
-                                 allow_blank=False, compact=True, id="preset")
-                yield Input(core.format_stack(self.stack), compact=True, id="notation",
+                    yield Choice(self._preset_options(), value=self._matching_preset(), id="preset")
+                yield Input(core.format_stack(self.stack), id="notation", classes="compact", validate_on=(),
                             placeholder="layer notation, e.g. conv32k3-relu-maxpool2 | flatten-out-softmax",
                             select_on_focus=False)
                 yield Static("", id="notation-error")
@@ -164,10 +164,10 @@ class LaunchScreen(Screen):
             text = core.format_stack(self.stack) if self.stack else ""
             if notation.value != text:
                 notation.value = text
-        preset = self.query_one("#preset", Select)
+        preset = self.query_one("#preset", Choice)
         match = self._matching_preset()
         if preset.value != match:
-            with preset.prevent(Select.Changed):
+            with preset.prevent(Choice.Changed):
                 preset.value = match
         switch = self.query_one("#augment", Checkbox)
         if switch.value != self._has_augmentation():
@@ -227,13 +227,13 @@ class LaunchScreen(Screen):
 
     def _loss(self) -> str:
         try:
-            value = self.query_one("#set-loss", Select).value
+            value = self.query_one("#set-loss", Choice).value
         except Exception:  # noqa: BLE001 - before the form is mounted
             return self.base.loss
         return value if isinstance(value, str) else self.base.loss
 
-    @on(Select.Changed, "#preset")
-    def _preset_changed(self, event: Select.Changed) -> None:
+    @on(Choice.Changed, "#preset")
+    def _preset_changed(self, event: Choice.Changed) -> None:
         name = event.value
         if not isinstance(name, str) or name == CUSTOM or name not in core.PRESETS:
             return
@@ -343,7 +343,7 @@ class LaunchScreen(Screen):
         if action == "train":
             return True if self.can_train else None
         if action == "leave_field":  # shown (and bound) only while typing in a field
-            return isinstance(self.focused, (Input, Select))
+            return isinstance(self.focused, (Input, Choice))
         return True
 
     def action_leave_field(self) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from keraslab import core
-from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.message import Message
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Static
+
+from .choice import Choice
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class SettingsForm(Grid):
     A two-column grid of labels and values; an invalid value gets a row under it with the
     reason, mounted only while it is invalid. (The launch screen is redrawn whole on every
     return to it: each widget less here is felt as a quicker switch while a model trains.)
+    The fields are mounted right after the screen's first paint, which they would slow by
+    a third; until then the form reads as its initial values.
     """
 
     class Changed(Message):
@@ -89,26 +92,34 @@ class SettingsForm(Grid):
         super().__init__(**kwargs)
         self.initial = config
         self.errors: dict[str, str] = {}  # what the form shows
+        self.ready = False  # the fields are mounted
 
-    def compose(self) -> ComposeResult:
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._mount_fields)
+
+    async def _mount_fields(self) -> None:
+        widgets = []
         for f in FIELDS:
             value = getattr(self.initial, f.key)
-            yield Label(f.label, classes="field-label", id=f"label-{f.key}")
+            widgets.append(Label(f.label, classes="field-label", id=f"label-{f.key}"))
             if f.kind == "select":
-                yield Select(
-                    [(c, c) for c in f.choices], value=value, allow_blank=False,
-                    compact=True, id=f"set-{f.key}",
-                )
+                widgets.append(Choice([(c, c) for c in f.choices], value=value, id=f"set-{f.key}"))
             else:
-                yield Input(
-                    _text(value), placeholder=f.hint, compact=True, id=f"set-{f.key}",
-                    select_on_focus=True,
-                )
+                widgets.append(Input(
+                    _text(value), placeholder=f.hint, id=f"set-{f.key}", classes="compact",
+                    select_on_focus=True, validate_on=(),  # (we validate: no -valid class restyles)
+                ))  # fmt: skip
+        await self.mount_all(widgets)
+        self.ready = True
+        errors, self.errors = self.errors, {}
+        self.show_errors(errors)
 
     def raw_values(self) -> tuple[dict[str, Any], dict[str, str]]:
         """Parsed values and the fields whose text is not even a number."""
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
+        if not self.ready:
+            return {f.key: getattr(self.initial, f.key) for f in FIELDS}, errors
         for f in FIELDS:
             widget = self.query_one(f"#set-{f.key}")
             if f.kind == "select":
@@ -144,6 +155,8 @@ class SettingsForm(Grid):
         if errors == self.errors:  # (a fresh form shows none: self.errors starts empty)
             return
         self.errors = errors
+        if not self.ready:  # shown when the fields are mounted
+            return
         for f in FIELDS:
             message = errors.get(f.key)
             widget = self.query_one(f"#set-{f.key}")
@@ -163,6 +176,9 @@ class SettingsForm(Grid):
                 self.query(f"#error-pad-{f.key}").remove()
 
     def set_value(self, key: str, value: Any) -> None:
+        if not self.ready:
+            self.initial = replace(self.initial, **{key: value})
+            return
         widget = self.query_one(f"#set-{key}")
         widget.value = value if BY_KEY[key].kind == "select" else _text(value)
 
@@ -170,6 +186,6 @@ class SettingsForm(Grid):
         event.stop()
         self.post_message(self.Changed())
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    def on_choice_changed(self, event: Choice.Changed) -> None:
         event.stop()
         self.post_message(self.Changed())
