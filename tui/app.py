@@ -22,6 +22,7 @@ from textual.screen import Screen
 from .messages import RunStateChanged, TrainingEvent
 from .screens.confirm import ConfirmScreen
 from .screens.launch import LaunchScreen
+from .startup import freeze_imported_objects
 
 if TYPE_CHECKING:
     from .screens.training import RunState
@@ -378,6 +379,7 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
     previous_interval = sys.getswitchinterval()
     sys.setswitchinterval(UI_SWITCH_INTERVAL)
     resolved = core.default_logdir(logdir)
+    freeze_imported_objects()
     with terminal_on_private_fd(_stderr_log_path(resolved)):
         app = KeraslabApp(dataset=dataset, model=model, logdir=resolved)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.app import App
 
 from .screens.runs_browser import RunsBrowserScreen
+from .startup import freeze_imported_objects
 
 
 class BrowseApp(App):
@@ -33,5 +34,6 @@ class BrowseApp(App):
 
 def run_browser(paths) -> int:
     """Open the runs browser on log directories; returns an exit status."""
+    freeze_imported_objects()
     BrowseApp(paths).run()
     return 0
