@@ -29,13 +29,14 @@ from bench_app_startup import PtyApp  # noqa: E402
 CHILD = """
 import sys
 from keraslab.tui.app import KeraslabApp, run_app
-from textual.widgets import Input
+from keraslab.tui.widgets.settings_form import SettingsForm
 
 class BenchApp(KeraslabApp):
     def on_ready(self):
         screen = self.screen
-        screen.query_one("#set-epochs", Input).value = "1000"
-        screen.query_one("#set-batch_size", Input).value = "32"
+        form = screen.query_one(SettingsForm)  # (its fields may not be mounted yet)
+        form.set_value("epochs", 1000)
+        form.set_value("batch_size", 32)
         screen.query_one("#datasets").focus()
 
 import keraslab.tui.app as app_module

@@ -169,14 +169,15 @@ async def _drive_app(config: core.RunConfig, logdir: Path, profile: cProfile.Pro
     from keraslab.tui.app import KeraslabApp
     from keraslab.tui.screens.launch import LaunchScreen
     from keraslab.tui.widgets.layer_table import LayerTable
-    from textual.widgets import Input
+    from keraslab.tui.widgets.settings_form import SettingsForm
 
     app = KeraslabApp(dataset=config.dataset, model=config.model, logdir=logdir)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen
         assert isinstance(screen, LaunchScreen)
-        screen.query_one("#set-epochs", Input).value = str(config.epochs)
-        screen.query_one("#set-batch_size", Input).value = str(config.batch_size)
+        form = screen.query_one(SettingsForm)
+        form.set_value("epochs", config.epochs)
+        form.set_value("batch_size", config.batch_size)
         await pilot.pause()
         assert screen.can_train, screen.settings_errors
         screen.query_one(LayerTable).focus()

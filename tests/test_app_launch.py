@@ -211,10 +211,12 @@ async def test_settings_fields_come_right_after_the_first_paint(app):
         assert not form.ready and not screen.query("#set-epochs")
         values, errors = form.raw_values()
         assert errors == {} and values["epochs"] == screen.base.epochs and screen.can_train
+        form.set_value("batch_size", 64)  # a script may set values before the fields exist
         await pilot.pause()
         await pilot.pause()
         assert form.ready and screen.query_one("#set-epochs", Input).value == str(screen.base.epochs)
-        assert form.raw_values() == (values, {})
+        assert screen.query_one("#set-batch_size", Input).value == "64"
+        assert form.raw_values() == ({**values, "batch_size": 64}, {})
 
 
 async def test_invalid_settings_are_marked_and_block_training(app):

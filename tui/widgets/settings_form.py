@@ -178,6 +178,7 @@ class SettingsForm(Grid):
     def set_value(self, key: str, value: Any) -> None:
         if not self.ready:
             self.initial = replace(self.initial, **{key: value})
+            self.post_message(self.Changed())
             return
         widget = self.query_one(f"#set-{key}")
         widget.value = value if BY_KEY[key].kind == "select" else _text(value)
