@@ -112,3 +112,48 @@ async def test_clear_keeps_columns_styles_cells_and_keys():
         assert any(seg.style and seg.style.color and seg.style.color.name == "red" for seg in first)
         table.clear(columns=True)
         assert table.columns == [] and table.row_count == 0
+
+
+async def test_replace_rows_keeps_the_cursor_row_and_the_view_clear_goes_to_the_top():
+    app = TableApp(rows=200)
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(LineTable)
+        table.move_cursor(row=150)
+        table.move_cursor(row=145)  # mid-page
+        await pilot.pause()
+        top = table.scroll_y
+        assert top == 140
+        # a live update: a new run at the top, every other row one further down
+        keys = ["new"] + [f"k{i}" for i in range(200)]
+        table.replace_rows(([k, "0.5"] for k in keys), keys)
+        await pilot.pause()
+        assert table.cursor_key == "k145" and table.cursor_row == 146 and table.scroll_y == top
+        keys = [f"k{i}" for i in range(0, 200, 2)]  # the cursor's run filtered out
+        table.replace_rows(([k, "0.5"] for k in keys), keys)
+        await pilot.pause()
+        assert table.cursor_row == 99  # (its place, kept within the rows)
+        assert table.cursor_row - 11 < table.scroll_y <= table.cursor_row  # and on screen
+        table.clear()
+        table.add_rows(([f"n{i}", "1"] for i in range(200)), (f"n{i}" for i in range(200)))
+        await pilot.pause()
+        assert table.cursor_row == 0 and table.scroll_y == 0
+        assert screen_lines(app)[1].split()[0] == "n0"
+
+
+async def test_cells_stay_on_one_line_and_keys_are_unique():
+    app = TableApp(rows=1)
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(LineTable)
+        table.add_row("two\nlines", Text("a\nb", style="red"), key="nl")
+        await pilot.pause()
+        assert [str(c) for c in table.get_row("nl")] == ["two …", "a …"]
+        assert "\n" not in "".join(seg.text for seg in table.render_line(2))
+        before = table.row_count
+        try:
+            table.add_rows([["x", "1"], ["y", "2"]], ["new", "nl"])  # the second key is taken
+        except ValueError as exc:
+            assert "nl" in str(exc)
+        else:
+            raise AssertionError("a duplicate key was accepted")
+        assert table.row_count == before + 1 and table.get_row_index("new") == before
+        assert table.virtual_size.height == table.row_count + 1  # the table knows its new size

@@ -118,7 +118,7 @@ class RunsBrowserScreen(Screen):
         return "Runs  " + "  ".join(str(p) for p in self.logdirs)
 
     def on_mount(self) -> None:
-        self._build_columns()
+        self.query_one(LineTable).replace_rows([], [], self._columns([]))  # the header at once
         self.query_one(LineTable).focus()
         watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
         if watcher.preload():  # the cached table in the first paint; the scanner checks it
@@ -163,15 +163,12 @@ class RunsBrowserScreen(Screen):
             self._update_status()
 
     # -- table
-    def _build_columns(self, hp_keys: list[str] | None = None) -> None:
+    @staticmethod
+    def _columns(hp_keys: list[str]) -> list[tuple[str, str, str]]:
         """Standard columns plus one per hyperparameter that differs between the shown runs."""
-        table = self.query_one(LineTable)
-        table.clear(columns=True)
-        for col in COLUMNS:
-            table.add_column(col.header, key=col.key, justify="right" if col.numeric else "left")
-        for key in hp_keys or []:
-            table.add_column(key, key=f"hp.{key}")
-        self._columns_hp = list(hp_keys or [])
+        return [(c.header, c.key, "right" if c.numeric else "left") for c in COLUMNS] + [
+            (key, f"hp.{key}", "left") for key in hp_keys
+        ]
 
     def _refresh_table(self) -> None:
         table = self.query_one(LineTable)
@@ -194,14 +191,11 @@ class RunsBrowserScreen(Screen):
         elif self.sort_reverse:
             runs = list(reversed(runs))
         self.shown = runs
-        cursor_key = table.cursor_key
         hp_keys = [k for k, _ in hparam_diff(runs)] if self.show_hparams else []
+        columns = None
         if hp_keys != self._columns_hp:
-            self._build_columns(hp_keys)
-        table.clear()
-        table.add_rows((self._cells(r, hp_keys) for r in runs), (str(r.path) for r in runs))
-        if cursor_key in table.keys:
-            table.move_cursor(row=table.get_row_index(cursor_key))
+            columns, self._columns_hp = self._columns(hp_keys), hp_keys
+        table.replace_rows((self._cells(r, hp_keys) for r in runs), (str(r.path) for r in runs), columns)
         self._update_status()
 
     def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:

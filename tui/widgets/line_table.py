@@ -35,6 +35,18 @@ class Column:
     width: int = 0  # content width: the widest of the label and the cells
 
 
+def _one_line(cell: Cell) -> Cell:
+    """A cell is drawn on one line: a text of several keeps its first, marked with an ellipsis."""
+    if isinstance(cell, Text):
+        if "\n" in cell.plain:
+            first = cell.split("\n")[0]
+            first.append(" …")
+            return first
+        return cell
+    cell = str(cell)
+    return cell.splitlines()[0] + " …" if "\n" in cell or "\r" in cell else cell
+
+
 class LineTable(ScrollView, can_focus=True):
     """Rows of cells under a fixed header line, with a row cursor.
 
@@ -81,16 +93,14 @@ class LineTable(ScrollView, can_focus=True):
         Binding("down", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
+        Binding("home,ctrl+home", "first", "First", show=False),
+        Binding("end,ctrl+end", "last", "Last", show=False),
         Binding("enter", "select", "Select", show=False),
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=False, repaint=False, init=False)
 
-    class RowHighlighted(Message):
-        """The cursor moved to another row."""
-
+    class _RowMessage(Message):
         def __init__(self, table: LineTable, cursor_row: int, row_key: str | None) -> None:
             super().__init__()
             self.table = table
@@ -101,7 +111,10 @@ class LineTable(ScrollView, can_focus=True):
         def control(self) -> LineTable:
             return self.table
 
-    class RowSelected(RowHighlighted):
+    class RowHighlighted(_RowMessage):
+        """The cursor moved to another row."""
+
+    class RowSelected(_RowMessage):
         """Enter, or a click on the row under the cursor."""
 
     class HeaderSelected(Message):
@@ -132,11 +145,6 @@ class LineTable(ScrollView, can_focus=True):
         return len(self._rows)
 
     @property
-    def keys(self) -> dict[str, int]:
-        """Each row key and its row."""
-        return self._index
-
-    @property
     def cursor_key(self) -> str | None:
         return self._keys[self.cursor_row] if self._rows else None
 
@@ -150,22 +158,27 @@ class LineTable(ScrollView, can_focus=True):
         self.add_rows([cells], [key])
 
     def add_rows(self, rows: Iterable[Sequence[Cell]], keys: Iterable[str | None] | None = None) -> None:
+        """Append rows (``keys``, when given, one per row: unique strings or None)."""
         columns = self.columns
         keys = iter(keys) if keys is not None else None
-        for cells in rows:
-            cells = tuple(cells)
-            if len(cells) != len(columns):
-                raise ValueError(f"a row of {len(cells)} cells in a table of {len(columns)} columns")
-            for column, cell in zip(columns, cells, strict=True):
-                width = cell.cell_len if isinstance(cell, Text) else cell_len(cell)
-                if width > column.width:
-                    column.width = width
-            key = next(keys) if keys is not None else None
-            if key is not None:
-                self._index[key] = len(self._rows)
-            self._rows.append(cells)
-            self._keys.append(key)
-        self._changed()
+        try:
+            for cells in rows:
+                cells = tuple(map(_one_line, cells))
+                if len(cells) != len(columns):
+                    raise ValueError(f"a row of {len(cells)} cells in a table of {len(columns)} columns")
+                key = next(keys, None) if keys is not None else None
+                if key is not None:
+                    if key in self._index:
+                        raise ValueError(f"a second row with the key {key!r}")
+                    self._index[key] = len(self._rows)
+                for column, cell in zip(columns, cells, strict=True):
+                    width = cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+                    if width > column.width:
+                        column.width = width
+                self._rows.append(cells)
+                self._keys.append(key)
+        finally:
+            self._changed()
 
     def clear(self, columns: bool = False) -> None:
         """Remove every row (and the columns too if ``columns``); the cursor goes to the top."""
@@ -178,7 +191,21 @@ class LineTable(ScrollView, can_focus=True):
             for column in self.columns:
                 column.width = cell_len(column.label)
         self.set_reactive(LineTable.cursor_row, 0)
+        self.scroll_to(0, 0, animate=False, immediate=True)
         self._changed()
+
+    def replace_rows(self, rows: Iterable[Sequence[Cell]], keys: Iterable[str | None],
+                     columns: Sequence[tuple[str, str, str]] | None = None) -> None:  # fmt: skip
+        """Every row anew (and the columns, given as (label, key, justify)); the cursor stays
+        on its row's key (else at its place) and the view where it was, so that a live
+        update does not move what the user looks at."""
+        key, row, top = self.cursor_key, self.cursor_row, self.scroll_y
+        self.clear(columns=columns is not None)
+        for label, column_key, justify in columns or ():
+            self.add_column(label, key=column_key, justify=justify)
+        self.add_rows(rows, keys)
+        self.scroll_to(y=top, animate=False, immediate=True)
+        self.move_cursor(row=self._index.get(key, row) if key is not None else row)
 
     def get_row_at(self, index: int) -> list[Cell]:
         return list(self._rows[index])
