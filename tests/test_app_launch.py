@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -306,3 +307,39 @@ async def test_small_and_big_terminals_and_resizing(app, size):
         await pilot.resize_terminal(60, 15)
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_choice_lists_open_under_their_field_inside_the_screen(app):
+    from keraslab.tui.widgets.choice import ChoicePicker
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        await pilot.pause()
+        await pilot.pause()
+        for field in ("#preset", "#set-loss"):
+            choice = screen.query_one(field, Choice)
+            choice.focus()
+            await pilot.press("enter")
+            assert isinstance(app.screen, ChoicePicker)
+            listed = app.screen.query_one(OptionList).region
+            assert listed.right <= 120 and listed.bottom <= 36
+            assert listed.y == choice.region.bottom or listed.bottom == choice.region.y
+            assert listed.x == choice.region.x or listed.right == 120  # (moved left to fit)
+            await pilot.press("escape")
+            assert app.screen is screen
+
+
+async def test_a_value_set_while_the_fields_are_being_mounted_is_kept(app):
+    async with app.run_test(size=(120, 36)) as pilot:
+        form = launch(app).query_one(SettingsForm)
+        for _ in range(10000):  # the moment the fields exist but are not all mounted yet
+            if form.children and not form.ready:
+                break
+            await asyncio.sleep(0)
+        else:
+            pytest.skip("the mounting window was not met")
+        form.set_value("batch_size", 77)
+        while not form.ready:
+            await pilot.pause(0.02)
+        assert form.query_one("#set-batch_size", Input).value == "77"
+        assert form.raw_values()[0]["batch_size"] == 77

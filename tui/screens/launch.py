@@ -226,10 +226,7 @@ class LaunchScreen(Screen):
         self._update_status()
 
     def _loss(self) -> str:
-        try:
-            value = self.query_one("#set-loss", Choice).value
-        except Exception:  # noqa: BLE001 - before the form is mounted
-            return self.base.loss
+        value = self.query_one(SettingsForm).raw_values()[0].get("loss")
         return value if isinstance(value, str) else self.base.loss
 
     @on(Choice.Changed, "#preset")

@@ -49,13 +49,15 @@ class ChoicePicker(ModalScreen[int | None]):
         yield OptionList(*self.prompts)
 
     def on_mount(self) -> None:
+        self.styles.align = ("left", "top")  # (inline: an app's ModalScreen rule may centre)
         options = self.query_one(OptionList)
-        width = max(len(p) for p in self.prompts) + 4
+        # as wide as the longest choice (+ border, padding, scroll bar), within the screen
+        width = min(max(max(len(p) for p in self.prompts) + 6, self.below.width), self.size.width)
         x = max(0, min(self.below.x, self.size.width - width))
         height = min(len(self.prompts), 10) + 2
         y = self.below.bottom if self.below.bottom + height <= self.size.height else max(0, self.below.y - height)
         options.styles.offset = (x, y)
-        options.styles.min_width = max(self.below.width, width)
+        options.styles.width = width
         options.highlighted = self.current
         options.focus()
 

@@ -176,12 +176,11 @@ class SettingsForm(Grid):
                 self.query(f"#error-pad-{f.key}").remove()
 
     def set_value(self, key: str, value: Any) -> None:
+        self.initial = replace(self.initial, **{key: value})  # (the fields are made from it)
+        for widget in self.query(f"#set-{key}"):  # none before the fields are mounted
+            widget.value = value if BY_KEY[key].kind == "select" else _text(value)
         if not self.ready:
-            self.initial = replace(self.initial, **{key: value})
             self.post_message(self.Changed())
-            return
-        widget = self.query_one(f"#set-{key}")
-        widget.value = value if BY_KEY[key].kind == "select" else _text(value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
