@@ -527,6 +527,10 @@ class TensorBoardRunState(RunState):
     def _absorb(self, rel: str, info: dict, reader: EventFileReader, new: dict, nwarn: int) -> None:
         """Fold the points just read from one file into the run's stats (and the reader's
         warnings after the first ``nwarn``: those of this read)."""
+        if not reader.last_read_bytes and not new and not os.path.exists(reader._spath):
+            del self.files[rel]  # gone since it was listed: as if never seen (no warning)
+            self._readers.pop(rel, None)
+            return
         self.bytes_read += reader.last_read_bytes
         info["offset"] = reader.offset
         for w in reader.warnings[nwarn:]:

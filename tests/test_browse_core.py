@@ -444,9 +444,9 @@ def test_metric_stats_add_many_equals_add_point_by_point():
         assert vars(one.copy()) == vars(one) and one.copy() is not one
 
 
-def test_metric_lines_parsed_at_once_or_line_by_line_alike():
-    """metrics.jsonl is parsed as one JSON array when every line is one object; any other
-    text falls back to a parse per line, which counts the damaged lines."""
+def test_metric_lines_parsed_as_json_loads_per_line_would():
+    """metrics.jsonl lines are decoded from text decoded once (faster than json.loads
+    per line), with the same records and the same count of damaged lines."""
     import random
 
     from keraslab.core.runs import parse_metric_lines
@@ -477,9 +477,9 @@ def test_metric_lines_parsed_at_once_or_line_by_line_alike():
         assert parse_metric_lines(data) == per_line(data), data
     data = b"\n".join(good) + b"\n"
     assert parse_metric_lines(data) == per_line(data) and len(per_line(data)[0]) == 6
-    # three damaged lines that would make three objects of one array: a merge and a split
-    data = b'{"x": [1\n2]}\n{"a": 1}, {"b": 2}\n'
-    assert parse_metric_lines(data) == ([], 3, len(data))
+    # damaged lines that would pair up into whole objects if parsed together
+    data = b'{"x": [1\n2]}\n{"a": 1}, {"b": 2}\n{"note": "}\n{", "loss": 9}\n{"ok": 1}\n\xff{}\n'
+    assert parse_metric_lines(data) == ([{"ok": 1}], 6, len(data))
 
 
 def test_tensorboard_runs_read_together_as_one_by_one(tmp_path):
@@ -507,3 +507,27 @@ def test_tensorboard_runs_read_together_as_one_by_one(tmp_path):
         assert a.summary().metrics == b.summary().metrics and a.summary().warnings == b.summary().warnings
     assert any("events.out.tfevents" in w for w in together[2].warnings)
     assert refresh_tensorboard_runs(together) == [False] * 6  # nothing new: nothing changed
+
+
+def test_a_file_removed_between_listing_and_reading_leaves_no_warning(tmp_path, monkeypatch):
+    from keraslab.core import discovery
+
+    for run in ("a", "b"):
+        keras_tb_run(tmp_path / run, epochs=3)
+    watcher = RunWatcher([tmp_path], use_cache=False)
+    watcher.scan()
+    EventWriter(tmp_path / "b" / "validation").close()  # a new file: listed at the next scan
+    real = discovery.read_together
+
+    def racing(files, return_new=False):  # ...and removed before it is read
+        for f in files:
+            if f.path.parent == tmp_path / "b" / "validation" and f.offset == 0:
+                f.path.unlink()
+        return real(files, return_new)
+
+    monkeypatch.setattr(discovery, "read_together", racing)
+    watcher.scan()
+    monkeypatch.setattr(discovery, "read_together", real)
+    watcher.scan()
+    b = next(s for s in watcher.summaries() if s.name == "b")
+    assert b.warnings == [] and b.metrics["val_loss"].count == 3
