@@ -6,6 +6,7 @@ import json
 import math
 import os
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -181,6 +182,32 @@ def _sig(st: os.stat_result | None) -> list[int] | None:
     return None if st is None else [st.st_size, st.st_mtime_ns]
 
 
+_HEAD = 64  # bytes: a metrics line's or an event file's first record holds a wall time
+
+
+def _head(path: str) -> list[int] | None:
+    """``[n, crc32]`` of a file's first n (<= 64) bytes, taken when it is read: the file
+    under that name later is the same one grown if its first n bytes still match, and
+    another (a run deleted and trained again under its name; inodes are reused) if not."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_HEAD)
+    except OSError:
+        return None
+    return [len(data), zlib.crc32(data)]
+
+
+def _same_file(path: str, head: list[int] | None) -> bool:
+    if not head:
+        return True
+    try:
+        with open(path, "rb") as f:
+            data = f.read(head[0])
+    except OSError:
+        return True  # (the read that follows reports it)
+    return len(data) == head[0] and zlib.crc32(data) == head[1]
+
+
 def _stat(path: str) -> os.stat_result | None:
     try:
         return os.stat(path)
@@ -287,6 +314,7 @@ class KeraslabRunState(RunState):
         self.status_info: dict[str, Any] = {}
         self.results: dict[str, Any] = {}
         self.metrics_offset = 0
+        self.metrics_head: list[int] | None = None  # see _head
         self.epochs = 0
         self.stats: dict[str, MetricStats] = {}
         self.line_warnings = 0
@@ -295,9 +323,14 @@ class KeraslabRunState(RunState):
         changed = []
         for name in self.FILES:
             sig = _sig(_stat(os.path.join(self.path, name)))
-            if sig != self.sigs.get(name, "unset"):
+            old = self.sigs.get(name, "unset")
+            if sig != old:
                 self.sigs[name] = sig
                 changed.append(name)
+                if name == METRICS_FILE and sig and not _same_file(str(self.path / name), self.metrics_head):
+                    self.metrics_offset, self.epochs, self.stats = 0, 0, {}  # read it from the start
+                    where = str(self.path / METRICS_FILE)
+                    self.warnings = [w for w in self.warnings if not w.startswith(where)]
         if not changed:
             return False
         self._summary = None
@@ -354,6 +387,8 @@ class KeraslabRunState(RunState):
                 stats = self.stats[key] = MetricStats()
             stats.add_many(steps, walls, values)
         self.metrics_offset += end
+        if self.metrics_head is None or self.metrics_head[0] < _HEAD:
+            self.metrics_head = _head(str(path))
 
     def _record(self) -> RunRecord:
         return RunRecord(self.path, self.config, self.status_info, [], [], self.results)
@@ -410,6 +445,7 @@ class KeraslabRunState(RunState):
             "status": self.status_info,
             "results": self.results,
             "offset": self.metrics_offset,
+            "head": self.metrics_head,
             "epochs": self.epochs,
             "stats": {k: vars(v).copy() for k, v in self.stats.items()},
             "warnings": self.warnings,
@@ -425,6 +461,7 @@ class KeraslabRunState(RunState):
         self.status_info = data["status"]
         self.results = data["results"]
         self.metrics_offset = int(data["offset"])
+        self.metrics_head = data["head"]
         self.epochs = int(data["epochs"])
         self.stats = {k: MetricStats(**v) for k, v in data["stats"].items()}
         self.warnings = list(data["warnings"])
@@ -496,6 +533,7 @@ class TensorBoardRunState(RunState):
                     self._list_dir(rel, rel.count("/") + 1 if rel else 0)
                     changed = True
         todo = []
+        restart = False
         for rel in sorted(self.files):
             info = self.files[rel]
             full = os.path.join(self.path, rel)
@@ -504,16 +542,24 @@ class TensorBoardRunState(RunState):
                 del self.files[rel]
                 self._readers.pop(rel, None)
                 changed = True
+                restart = restart or info["offset"] > 0  # its points are in the stats
                 continue
             sig = _sig(st)
             if sig == info["sig"]:
                 continue
-            if st.st_size < info["offset"]:  # rewritten: this file's points are read again
-                self._warn(f"{full}: file shrank; read again from the start")
-                info["offset"] = 0
-                self._readers.pop(rel, None)
+            replaced = info["offset"] > 0 and not _same_file(full, info.get("head"))
+            if replaced or st.st_size < info["offset"]:
+                if not replaced:
+                    self._warn(f"{full}: file shrank; read again from the start")
+                restart = True
             info["sig"] = sig
             todo.append((rel, full, info))
+        if restart:  # the stats mix every file's points: all of them are read again
+            self.stats, self.tag_names = {}, {}
+            self._readers.clear()
+            for info in self.files.values():
+                info["offset"] = 0
+            todo = [(rel, os.path.join(self.path, rel), self.files[rel]) for rel in sorted(self.files)]
         return changed, todo
 
     def _reader(self, rel: str, full: str, info: dict) -> EventFileReader:
@@ -533,6 +579,8 @@ class TensorBoardRunState(RunState):
             return
         self.bytes_read += reader.last_read_bytes
         info["offset"] = reader.offset
+        if not info.get("head") or info["head"][0] < _HEAD:
+            info["head"] = _head(reader._spath)
         for w in reader.warnings[nwarn:]:
             self._warn(w)
         # keep only the summary: drop the points the reader accumulated

@@ -531,3 +531,46 @@ def test_a_file_removed_between_listing_and_reading_leaves_no_warning(tmp_path, 
     watcher.scan()
     b = next(s for s in watcher.summaries() if s.name == "b")
     assert b.warnings == [] and b.metrics["val_loss"].count == 3
+
+
+def test_a_run_deleted_and_trained_again_under_its_name_is_read_anew(tmp_path):
+    """The summary cache still knows the old run's files and byte offsets; the new run's
+    files are other files (another inode) and are read from their start."""
+    run = keraslab_run(tmp_path, "mnist-cnn", epochs=3)
+    keras_tb_run(tmp_path / "plain", epochs=3)
+    assert {r.name: r.epochs for r in discover_runs(tmp_path)} == {"mnist-cnn-1": 3, "plain": 3}
+    shutil.rmtree(run)
+    shutil.rmtree(tmp_path / "plain")
+    again = keraslab_run(tmp_path, "mnist-cnn", epochs=6)
+    keras_tb_run(tmp_path / "plain", epochs=5, t0=1.8e9)
+    assert again == run
+    cached = {r.name: r for r in discover_runs(tmp_path)}
+    fresh = {r.name: r for r in discover_runs(tmp_path, use_cache=False)}
+    for name in ("mnist-cnn-1", "plain"):
+        assert cached[name].warnings == fresh[name].warnings == []
+        assert cached[name].metrics == fresh[name].metrics
+    assert cached["mnist-cnn-1"].epochs == 6 and cached["plain"].epochs == 5
+
+
+def test_a_shrunk_event_file_is_read_again_without_counting_points_twice(tmp_path):
+    keras_tb_run(tmp_path / "plain", epochs=4)
+    watcher = RunWatcher([tmp_path], use_cache=False)
+    watcher.scan()
+    train = next((tmp_path / "plain" / "train").glob("events.out.tfevents.*"))
+    data = train.read_bytes()
+    with open(train, "r+b") as f:  # the same file, cut after its first half
+        f.truncate(len(data) // 2)
+    watcher.scan()
+    run = watcher.summaries()[0]
+    assert any("shrank" in w for w in run.warnings)
+    fresh = discover_runs(tmp_path, use_cache=False)[0]
+    assert run.metrics == fresh.metrics  # as read from scratch: no point twice
+    # another, longer file under the same name (another writer's): read from its start
+    other = keras_tb_run(tmp_path / "other", epochs=9, t0=1.9e9)
+    longer = next((other / "train").glob("events.out.tfevents.*")).read_bytes()
+    assert len(longer) > len(data)
+    train.write_bytes(longer)
+    watcher.scan()
+    run = next(r for r in watcher.summaries() if r.name == "plain")
+    fresh = next(r for r in discover_runs(tmp_path, use_cache=False) if r.name == "plain")
+    assert run.metrics == fresh.metrics and run.metrics["loss"].count == 9
