@@ -80,7 +80,7 @@ class Choice(Widget, can_focus=True):
     Choice {
         height: 1;
         width: 1fr;
-        padding: 0 1;
+        padding: 0;
         background: $surface;
         color: $foreground;
         text-wrap: nowrap;
