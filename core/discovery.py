@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunStoreError
-from .events import EventFileReader, is_event_file, read_together
+from .events import HEAD_BYTES, EventFileReader, is_event_file, read_together
 from .runs import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from .store import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
 from .summary_cache import load_cache, save_cache
@@ -182,19 +182,21 @@ def _sig(st: os.stat_result | None) -> list[int] | None:
     return None if st is None else [st.st_size, st.st_mtime_ns]
 
 
-_HEAD = 64  # bytes: a metrics line's or an event file's first record holds a wall time
+_HEAD = HEAD_BYTES  # a metrics line's or an event file's first record holds a wall time
 
 
-def _head(path: str) -> list[int] | None:
-    """``[n, crc32]`` of a file's first n (<= 64) bytes, taken when it is read: the file
-    under that name later is the same one grown if its first n bytes still match, and
-    another (a run deleted and trained again under its name; inodes are reused) if not."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(_HEAD)
-    except OSError:
-        return None
-    return [len(data), zlib.crc32(data)]
+def _head(path: str, first: bytes | None = None) -> list[int] | None:
+    """``[n, crc32]`` of a file's first n (<= 64) bytes (``first`` when the read that
+    just ended started there): the file under that name later is the same one grown if
+    its first n bytes still match, and another (a run deleted and trained again under
+    its name; inodes are reused) if not."""
+    if first is None or len(first) < _HEAD:
+        try:
+            with open(path, "rb") as f:
+                first = f.read(_HEAD)
+        except OSError:
+            return None
+    return [len(first), zlib.crc32(first)]
 
 
 def _same_file(path: str, head: list[int] | None) -> bool:
@@ -361,6 +363,7 @@ class KeraslabRunState(RunState):
             self._warn(f"{path}: unreadable ({exc.strerror or exc})")
             return
         self.bytes_read += len(data)
+        first = data[:_HEAD] if self.metrics_offset == 0 else None
         records, damaged, end = parse_metric_lines(data)  # a partly written last line waits
         if damaged:
             self.line_warnings += damaged
@@ -388,7 +391,7 @@ class KeraslabRunState(RunState):
             stats.add_many(steps, walls, values)
         self.metrics_offset += end
         if self.metrics_head is None or self.metrics_head[0] < _HEAD:
-            self.metrics_head = _head(str(path))
+            self.metrics_head = _head(str(path), first)
 
     def _record(self) -> RunRecord:
         return RunRecord(self.path, self.config, self.status_info, [], [], self.results)
@@ -580,7 +583,7 @@ class TensorBoardRunState(RunState):
         self.bytes_read += reader.last_read_bytes
         info["offset"] = reader.offset
         if not info.get("head") or info["head"][0] < _HEAD:
-            info["head"] = _head(reader._spath)
+            info["head"] = _head(reader._spath, reader.head)
         for w in reader.warnings[nwarn:]:
             self._warn(w)
         # keep only the summary: drop the points the reader accumulated

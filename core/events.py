@@ -303,11 +303,15 @@ def _scan(buf, base: int, path, out: list, warnings: list) -> tuple[int, bool, i
     return pos, False, 0
 
 
-def _read_from(path, offset: int, scan, warnings: list) -> int:
+HEAD_BYTES = 64  # a file's first bytes kept by a read from its start (EventFileReader.head)
+
+
+def _read_from(path, offset: int, scan, warnings: list, head: list | None = None) -> int:
     """Feed the bytes of ``path`` from ``offset`` on to ``scan(buf, base)`` chunk by chunk.
 
     ``scan`` returns ``(consumed, damaged, need)`` like :func:`_scan`. Returns the
     offset where a later read must resume (the start of the first incomplete record).
+    A read from offset 0 appends the file's first HEAD_BYTES bytes to ``head``.
     """
     try:
         f = open(path, "rb")  # noqa: SIM115
@@ -334,6 +338,8 @@ def _read_from(path, offset: int, scan, warnings: list) -> int:
                 chunk = f.read(max(_CHUNK, need - len(buf)))
                 if not chunk:
                     break
+                if head is not None and pos == 0 and not buf:
+                    head.append(chunk[:HEAD_BYTES])
                 buf = buf + chunk if buf else chunk
                 consumed, damaged, need = scan(buf, pos)
                 pos += consumed
@@ -347,15 +353,15 @@ def _read_from(path, offset: int, scan, warnings: list) -> int:
     return pos
 
 
-def _slurp(path, offset: int, warnings: list) -> bytes:
-    """The bytes of ``path`` from ``offset`` on (with :func:`_read_from`'s warnings)."""
+def _slurp(path, offset: int, warnings: list, head: list | None = None) -> bytes:
+    """The bytes of ``path`` from ``offset`` on (with :func:`_read_from`'s warnings and head)."""
     chunks: list[bytes] = []
 
     def keep(buf, base) -> tuple[int, bool, int]:
         chunks.append(bytes(buf))
         return len(buf), False, 0
 
-    _read_from(path, offset, keep, warnings)
+    _read_from(path, offset, keep, warnings, head)
     return b"".join(chunks)
 
 
@@ -674,6 +680,7 @@ class EventFileReader:
         self._spath = str(path)
         self.offset = 0
         self.last_read_bytes = 0
+        self.head: bytes | None = None  # the file's first bytes, when a read started there
         self.scalars: dict[str, ScalarSeries] = {}
         self.texts: dict[str, list[tuple[int, str]]] = {}
         self.warnings: list[str] = []
@@ -693,7 +700,10 @@ class EventFileReader:
     def _read(self, return_new: bool) -> dict[str, ScalarSeries]:
         self._begin()
         start = self.offset
-        self.offset = _read_from(self._spath, start, self._scan_events, self._call_warnings)
+        head: list[bytes] = []
+        self.offset = _read_from(self._spath, start, self._scan_events, self._call_warnings, head)
+        if head:
+            self.head = head[0]
         return self._end(start, return_new)
 
     def _begin(self) -> None:
@@ -1100,7 +1110,10 @@ def read_together(files: list[EventFileReader], return_new: bool = False) -> lis
         datas = []
         for f in batch:
             f._begin()
-            datas.append(_slurp(f._spath, f.offset, f._call_warnings))
+            head: list[bytes] = []
+            datas.append(_slurp(f._spath, f.offset, f._call_warnings, head))
+            if head:
+                f.head = head[0]
         views = bulk.Views(b"".join(datas))
         index = bulk.tail_index(views)
         starts, ends = [], []
