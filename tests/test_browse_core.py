@@ -574,3 +574,48 @@ def test_a_shrunk_event_file_is_read_again_without_counting_points_twice(tmp_pat
     run = next(r for r in watcher.summaries() if r.name == "plain")
     fresh = next(r for r in discover_runs(tmp_path, use_cache=False) if r.name == "plain")
     assert run.metrics == fresh.metrics and run.metrics["loss"].count == 9
+
+
+def test_metrics_lines_become_the_stats_that_point_by_point_adding_gives(tmp_path):
+    """metrics.jsonl is folded into stats column by column, read in pieces as a live run
+    grows: the same stats as adding every number of every epoch line one by one."""
+    import random
+
+    from keraslab.core.discovery import KeraslabRunState, MetricStats
+
+    rng = random.Random(5)
+    for trial in range(40):
+        run = tmp_path / f"r{trial}"
+        run.mkdir()
+        (run / "config.json").write_text("{}")
+        lines, expect = [], {}
+        for e in range(1, rng.randint(1, 30)):
+            rec = {"type": rng.choice(["epoch", "epoch", "epoch", "batch"]), "epoch": e}
+            if rng.random() < 0.2:
+                del rec["epoch"]
+            if rng.random() < 0.8:
+                rec["time"] = 1000.0 + e
+            for key in ("loss", "accuracy", "val_loss", "lr"):
+                if rng.random() < 0.8:
+                    rec[key] = rng.choice([rng.uniform(0, 2), rng.randint(0, 3), None, True, "x", float("nan")])
+            lines.append(rec)
+        epochs = 0
+        for rec in lines:
+            if rec["type"] != "epoch":
+                continue
+            epochs += 1
+            for key, value in rec.items():
+                if key in ("type", "epoch", "time") or type(value) not in (int, float):
+                    continue
+                expect.setdefault(key, MetricStats()).add(rec.get("epoch", epochs), rec.get("time"), value)
+        state = KeraslabRunState(run, run.name, tmp_path)
+        text = "".join(json.dumps(r) + "\n" for r in lines)
+        cut = rng.randint(0, len(text))
+        (run / "metrics.jsonl").write_text(text[:cut])
+        state.refresh()
+        (run / "metrics.jsonl").write_text(text)
+        os.utime(run / "metrics.jsonl", ns=(1, 1))  # (a new signature even within one clock tick)
+        state.refresh()
+        got = {k: vars(v) for k, v in state.stats.items() if v.count}
+        assert got == {k: vars(v) for k, v in expect.items() if v.count}, (trial, cut)
+        assert state.epochs == epochs
