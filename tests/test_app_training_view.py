@@ -210,3 +210,21 @@ async def test_a_key_press_pauses_training_until_the_screen_answered(logdir, tmp
         await pilot.press("v")
         await pilot.pause()
         assert len(stub.asked) == before
+
+
+async def test_footer_fits_a_narrow_terminal_by_dropping_the_palette_and_padding(tmp_path):
+    from keraslab.tui.browse_app import BrowseApp
+
+    app = BrowseApp([tmp_path], follow=False)
+    async with app.run_test(size=(84, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause(0.2)
+        line = app.screen.query_one(KeyFooter).render().plain
+        assert line.startswith("/ Filter space Mark c Compare") and "palette" not in line
+        assert line.rstrip().endswith("q Quit") and len(line.rstrip()) <= 84
+    app = BrowseApp([tmp_path], follow=False)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause(0.2)
+        line = app.screen.query_one(KeyFooter).render().plain
+        assert " q Quit " in line and line.rstrip().endswith("palette")

@@ -93,11 +93,18 @@ class KeyFooter(Widget, can_focus=False):
         hover_style = self.get_component_rich_style("key-footer--hover")
         text = Text(no_wrap=True, overflow="crop", end="")
         self._spans = []
+        width = self.size.width
+        wide = sum(len(i.key_display) + len(i.description) + 3 for i in self.items)
+        palette = self.palette
+        if palette is not None and wide + len(palette.key_display) + len(palette.description) + 4 > width:
+            palette = None  # a narrow terminal: the screen's own keys first
+        compact = wide > width  # then a space less around each key, as Footer(compact=True)
 
         def add(item: FooterItem) -> None:
             start = text.cell_len
             extra = hover_style if item == self._hover else None
-            text.append(f" {item.key_display} ", key_style + extra if extra else key_style)
+            key = f"{item.key_display} " if compact else f" {item.key_display} "
+            text.append(key, key_style + extra if extra else key_style)
             text.append(f"{item.description} ", description_style + extra if extra else description_style)
             if not item.enabled:
                 text.stylize("dim", start)
@@ -105,10 +112,9 @@ class KeyFooter(Widget, can_focus=False):
 
         for item in self.items:
             add(item)
-        if self.palette is not None:
-            pad = self.size.width - text.cell_len - len(self.palette.key_display) - len(self.palette.description) - 3
-            text.append(" " * max(1, pad))
-            add(self.palette)
+        if palette is not None:
+            text.append(" " * max(1, width - text.cell_len - len(palette.key_display) - len(palette.description) - 3))
+            add(palette)
         return text
 
     def _item_at(self, x: int) -> FooterItem | None:
