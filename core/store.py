@@ -86,7 +86,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def create_run_dir(logdir: str | os.PathLike, name: str) -> Path:
-    """Create ``<logdir>/<name>-<N>`` with the lowest free N >= 1, safely across processes.
+    """Create ``<logdir>/<name>-<N>``, N one more than the highest taken (a deleted run's
+    number is not given again while a later one exists), safely across processes.
 
     ``os.mkdir`` is atomic: when two processes race for the same N, one gets
     FileExistsError and moves on to N+1.
