@@ -7,6 +7,7 @@ import math
 import os
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -714,6 +715,8 @@ def refresh_tensorboard_runs(states: list[TensorBoardRunState]) -> list[bool]:
 
 
 _STATE_CLASSES = {KERASLAB: KeraslabRunState, TENSORBOARD: TensorBoardRunState}
+_NEW_RUNS_AT_ONCE = 100  # new runs read together (their event files decoded in one pass)
+PROGRESS_EVERY = 0.25  # seconds between scan(progress=...) calls
 
 
 def _refresh(states: list[tuple[str, RunState]]) -> list[tuple[str, RunState]]:
@@ -859,8 +862,12 @@ class RunWatcher:
                 self._root_of[key] = root
         return bool(self.states)
 
-    def scan(self) -> list[Path]:
-        """Rescan; return the paths of the runs that changed since the previous scan."""
+    def scan(self, progress: Callable[[], None] | None = None) -> list[Path]:
+        """Rescan; return the paths of the runs that changed since the previous scan.
+
+        New runs are read a hundred at a time; ``progress()`` is called between those
+        (after the first hundred, then at most every PROGRESS_EVERY seconds), when :meth:`summaries` has the runs read
+        so far, so that a first scan of a big directory can show them as they come."""
         changed: list[Path] = []
         cached = {} if self._cache_loaded else self._load_caches()
         self._cache_loaded = True
@@ -896,13 +903,21 @@ class RunWatcher:
                 if state is None:
                     state = _STATE_CLASSES[kind](path, name, root)
                     self._dirty.add(root)
-                fresh.append((key, state))
-                self.states[key] = state
-                self._root_of[key] = root
+                fresh.append((key, state, root))
                 known.add(key)
                 changed.append(path)
-        for key, _ in _refresh(fresh):
-            self._dirty.add(self._root_of[key])
+        last = time.monotonic() - PROGRESS_EVERY  # (the first hundred at once)
+        for i in range(0, len(fresh), _NEW_RUNS_AT_ONCE):
+            chunk = fresh[i : i + _NEW_RUNS_AT_ONCE]
+            read = {key for key, _ in _refresh([(key, state) for key, state, _ in chunk])}
+            for key, state, root in chunk:  # (summaries() shows a run once it is read)
+                self.states[key] = state
+                self._root_of[key] = root
+                if key in read:
+                    self._dirty.add(root)
+            if progress is not None and i + _NEW_RUNS_AT_ONCE < len(fresh) and time.monotonic() - last >= PROGRESS_EVERY:
+                progress()
+                last = time.monotonic()
         if self.use_cache:
             self.save_cache()
         return changed

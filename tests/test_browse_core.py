@@ -619,3 +619,20 @@ def test_metrics_lines_become_the_stats_that_point_by_point_adding_gives(tmp_pat
         got = {k: vars(v) for k, v in state.stats.items() if v.count}
         assert got == {k: vars(v) for k, v in expect.items() if v.count}, (trial, cut)
         assert state.epochs == epochs
+
+
+def test_a_first_scan_reports_the_runs_read_so_far(tmp_path, monkeypatch):
+    from keraslab.core import discovery
+
+    monkeypatch.setattr(discovery, "PROGRESS_EVERY", 0.0)
+    for i in range(230):
+        keras_tb_run(tmp_path / f"run{i:03d}", epochs=2)
+    watcher = RunWatcher([tmp_path], use_cache=False)
+    seen = []
+    watcher.scan(progress=lambda: seen.append(watcher.summaries()))
+    assert [len(s) for s in seen] == [100, 200]  # between the reads of a hundred runs each
+    assert all(r.epochs == 2 and r.metrics["val_loss"].count == 2 for r in seen[0])
+    assert len(watcher.summaries()) == 230
+    seen.clear()
+    watcher.scan(progress=lambda: seen.append(1))
+    assert seen == []  # nothing new: no progress

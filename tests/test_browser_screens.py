@@ -215,9 +215,9 @@ async def test_cached_table_shows_before_the_scan_ends(logdir, monkeypatch):
     release = threading.Event()
     scan = RunWatcher.scan
 
-    def slow_scan(self):
+    def slow_scan(self, progress=None):
         release.wait(30)  # the scan of the files has not finished
-        return scan(self)
+        return scan(self, progress)
 
     monkeypatch.setattr(RunWatcher, "scan", slow_scan)
     app = BrowseApp([logdir], interval=0.1)
@@ -229,5 +229,40 @@ async def test_cached_table_shows_before_the_scan_ends(logdir, monkeypatch):
             release.set()
             await until(pilot, lambda: app.screen.scans >= 1)
             assert table.row_count == 4
+    finally:
+        release.set()
+
+
+async def test_a_first_scan_fills_the_table_as_it_reads(tmp_path, monkeypatch):
+    """No cache: the runs show a hundred at a time while the scan goes on."""
+    import threading
+
+    from browse_helpers import keras_tb_run
+    from keraslab.core import discovery
+
+    for i in range(150):
+        keras_tb_run(tmp_path / f"run{i:03d}", epochs=2)
+    monkeypatch.setattr(discovery, "PROGRESS_EVERY", 0.0)
+    release = threading.Event()
+    refresh = discovery._refresh
+    calls = []
+
+    def held(states):
+        calls.append(len(states))
+        if len(calls) == 3:  # (1: known runs, 2: the first hundred new ones, 3: the rest)
+            release.wait(30)
+        return refresh(states)
+
+    monkeypatch.setattr(discovery, "_refresh", held)
+    app = BrowseApp([tmp_path], interval=0.1, use_cache=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+            table = app.screen.query_one(LineTable)
+            await until(pilot, lambda: table.row_count == 100)
+            assert "scanning for more" in str(app.screen.query_one("#runs-status").render())
+            release.set()
+            await until(pilot, lambda: table.row_count == 150)
+            await until(pilot, lambda: "scanning" not in str(app.screen.query_one("#runs-status").render()))
     finally:
         release.set()

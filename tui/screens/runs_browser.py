@@ -44,15 +44,17 @@ MARK = "\u25cf "
 class RunsScanned(Message):
     """The scanner thread's latest view of the runs; a newer one replaces an unhandled older one."""
 
-    def __init__(self, summaries: list[RunSummary], changed: set[str], scans: int):
+    def __init__(self, summaries: list[RunSummary], changed: set[str], scans: int, partial: bool = False):
         super().__init__()
         self.summaries = summaries
         self.changed = changed
         self.scans = scans
+        self.partial = partial  # the runs read so far by a scan still going on
 
     def can_replace(self, message: Message) -> bool:
         if isinstance(message, RunsScanned):
             self.changed |= message.changed  # keep what the dropped update knew
+            self.partial = self.partial and message.partial
             return True
         return False
 
@@ -98,6 +100,7 @@ class RunsBrowserScreen(Screen):
         self.filter_text = ""
         self.filter_error = ""
         self.scans = 0
+        self.scanning = False  # the table shows a first scan's runs while it goes on
         self._columns_hp: list[str] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -143,7 +146,11 @@ class RunsBrowserScreen(Screen):
         while not worker.is_cancelled and not self._stop.is_set():
             if first or self.follow or self._wake.is_set():
                 self._wake.clear()
-                changed = watcher.scan()
+
+                def progress(watcher=watcher, scans=scans) -> None:  # a first scan: rows as they come
+                    self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
+
+                changed = watcher.scan(progress if first else None)
                 scans += 1
                 if changed or first:
                     self.post_message(
@@ -157,7 +164,8 @@ class RunsBrowserScreen(Screen):
     def on_runs_scanned(self, message: RunsScanned) -> None:
         self.summaries = message.summaries
         self.scans = message.scans
-        if message.changed or not self.shown:
+        self.scanning = message.partial
+        if message.changed or message.partial or not self.shown:
             self._refresh_table()
         else:
             self._update_status()
@@ -217,6 +225,8 @@ class RunsBrowserScreen(Screen):
 
     def _update_status(self) -> None:
         parts = [f"{len(self.shown)} of {len(self.summaries)} runs"]
+        if self.scanning:
+            parts.append("scanning for more ...")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
         if self.sort_key:
