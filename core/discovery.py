@@ -200,6 +200,11 @@ def _head(path: str, first: bytes | None = None) -> list[int] | None:
     return [len(first), zlib.crc32(first)]
 
 
+def _head_matches(first: bytes, head: list[int] | None) -> bool:
+    """Whether a file whose first bytes are ``first`` (at least head's n) is the one ``head`` was taken of."""
+    return not head or (len(first) >= head[0] and zlib.crc32(first[: head[0]]) == head[1])
+
+
 def _same_file(path: str, head: list[int] | None) -> bool:
     if not head:
         return True
@@ -208,7 +213,7 @@ def _same_file(path: str, head: list[int] | None) -> bool:
             data = f.read(head[0])
     except OSError:
         return True  # (the read that follows reports it)
-    return len(data) == head[0] and zlib.crc32(data) == head[1]
+    return _head_matches(data, head)
 
 
 def _stat(path: str) -> os.stat_result | None:
@@ -326,14 +331,9 @@ class KeraslabRunState(RunState):
         changed = []
         for name in self.FILES:
             sig = _sig(_stat(os.path.join(self.path, name)))
-            old = self.sigs.get(name, "unset")
-            if sig != old:
+            if sig != self.sigs.get(name, "unset"):
                 self.sigs[name] = sig
                 changed.append(name)
-                if name == METRICS_FILE and sig and not _same_file(str(self.path / name), self.metrics_head):
-                    self.metrics_offset, self.epochs, self.stats = 0, 0, {}  # read it from the start
-                    where = str(self.path / METRICS_FILE)
-                    self.warnings = [w for w in self.warnings if not w.startswith(where)]
         if not changed:
             return False
         self._summary = None
@@ -355,9 +355,14 @@ class KeraslabRunState(RunState):
             self.metrics_offset, self.epochs, self.stats = 0, 0, {}
             return
         if sig[0] < self.metrics_offset:  # rewritten: start over
-            self.metrics_offset, self.epochs, self.stats = 0, 0, {}
+            self.metrics_offset, self.epochs, self.stats, self.metrics_head = 0, 0, {}, None
         try:
             with open(path, "rb") as f:
+                head = self.metrics_head
+                if self.metrics_offset and not _head_matches(f.read(head[0]) if head else b"", head):
+                    # another file under the name (a run deleted and trained again): from its start
+                    self.metrics_offset, self.epochs, self.stats, self.metrics_head = 0, 0, {}, None
+                    self.warnings = [w for w in self.warnings if not w.startswith(str(path))]
                 f.seek(self.metrics_offset)
                 data = f.read()
         except OSError as exc:
@@ -562,7 +567,7 @@ class TensorBoardRunState(RunState):
             self.stats, self.tag_names = {}, {}
             self._readers.clear()
             for info in self.files.values():
-                info["offset"] = 0
+                info["offset"], info["head"] = 0, None
             todo = [(rel, os.path.join(self.path, rel), self.files[rel]) for rel in sorted(self.files)]
         return changed, todo
 

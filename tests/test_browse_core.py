@@ -636,3 +636,34 @@ def test_a_first_scan_reports_the_runs_read_so_far(tmp_path, monkeypatch):
     seen.clear()
     watcher.scan(progress=lambda: seen.append(1))
     assert seen == []  # nothing new: no progress
+
+
+def test_a_file_read_again_from_its_start_is_then_followed_from_where_it_ended(tmp_path):
+    """After a replaced metrics.jsonl or event file is read anew, its next growth is read
+    from the last offset (the fingerprint taken is the new file's, not the old one's)."""
+    run = keraslab_run(tmp_path, "mnist-cnn", epochs=3)
+    keras_tb_run(tmp_path / "plain", epochs=3)
+    watcher = RunWatcher([tmp_path], use_cache=False)
+    watcher.scan()
+    metrics = run / "metrics.jsonl"
+    old = metrics.read_bytes()
+    metrics.write_bytes(old.replace(b'"epoch": 1', b'"epoch": 7', 1))  # another file, same size
+    os.utime(metrics, ns=(1, 1))
+    train = next((tmp_path / "plain" / "train").glob("events.out.tfevents.*"))
+    other = keras_tb_run(tmp_path / "other", epochs=3, t0=1.9e9)
+    train.write_bytes(next((other / "train").glob("events.out.tfevents.*")).read_bytes())
+    os.utime(train, ns=(1, 1))
+    shutil.rmtree(other)
+    watcher.scan()
+    states = {s.name: s for s in watcher.states.values()}
+    assert states["mnist-cnn-1"].stats["loss"].first_step == 7  # read anew
+    before = {name: s.bytes_read for name, s in states.items()}
+    line = b'{"type": "epoch", "epoch": 8, "time": 1.0, "loss": 0.01}\n'
+    with open(metrics, "ab") as f:
+        f.write(line)
+    os.utime(train, ns=(2, 2))  # the replaced event file changes signature, not content
+    watcher.scan()
+    assert states["mnist-cnn-1"].bytes_read - before["mnist-cnn-1"] == len(line)
+    assert states["mnist-cnn-1"].stats["loss"].count == 4
+    assert states["plain"].bytes_read == before["plain"]  # nothing new: not read again
+    assert states["plain"].stats["loss"].count == 3
