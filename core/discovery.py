@@ -871,8 +871,9 @@ class RunWatcher:
         """Rescan; return the paths of the runs that changed since the previous scan.
 
         New runs are read a hundred at a time; ``progress()`` is called between those
-        (after the first hundred, then at most every PROGRESS_EVERY seconds), when :meth:`summaries` has the runs read
-        so far, so that a first scan of a big directory can show them as they come."""
+        (after the first hundred, then at most every PROGRESS_EVERY seconds), when
+        :meth:`summaries` has the runs read so far, so that a first scan of a big
+        directory can show them as they come."""
         changed: list[Path] = []
         cached = {} if self._cache_loaded else self._load_caches()
         self._cache_loaded = True

@@ -48,7 +48,8 @@ def parse_metric_lines(data: bytes) -> tuple[list[dict[str, Any]], int, int]:
     Only complete lines count; a last line without its newline is still being
     written, so it is left for the next read (``consumed`` stops before it).
     Each line is decoded on its own (one JSON value filling the line, or the line is
-    damaged), from text decoded once: ~40% faster than a json.loads per line.
+    damaged) by the decoder's raw_decode: ~40% faster than json.loads, which detects
+    the encoding and checks for trailing text on every call.
     """
     consumed = data.rfind(b"\n") + 1
     records: list[dict[str, Any]] = []
