@@ -37,7 +37,6 @@ class LayerTable(LineTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.stack_size = 0
         self._shown: tuple | None = None
         self.add_column("#", key="n", justify="right")
         self.add_column("layer", key="layer")
@@ -56,7 +55,7 @@ class LayerTable(LineTable):
         key = (tuple(stack), tuple((r.output_shape, r.params) for r in rows), error_layer)
         if key == self._shown:
             if stack and cursor is not None:
-                self.move_cursor(row=max(0, min(keep, len(stack) - 1)))
+                self.move_cursor(row=keep)  # (kept within the rows by LineTable)
             return
         self._shown = key
         self.clear()
@@ -71,12 +70,11 @@ class LayerTable(LineTable):
             cells.append((Text(str(i + 1), style=style), Text(spec.token, style=style),
                           Text(output, style=style), Text(params, style=style)))
         self.add_rows(cells)
-        self.stack_size = len(stack)
         if stack:
-            self.move_cursor(row=max(0, min(keep, len(stack) - 1)))
+            self.move_cursor(row=keep)
 
     def action_request(self, action: str) -> None:
-        self.post_message(self.Edit(action, self.cursor_row if self.stack_size else -1))
+        self.post_message(self.Edit(action, self.cursor_row if self.row_count else -1))
 
     def on_line_table_row_selected(self, event: LineTable.RowSelected) -> None:
         event.stop()

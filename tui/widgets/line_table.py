@@ -100,16 +100,20 @@ class LineTable(ScrollView, can_focus=True):
 
     cursor_row: reactive[int] = reactive(0, always_update=False, repaint=False, init=False)
 
-    class _RowMessage(Message):
-        def __init__(self, table: LineTable, cursor_row: int, row_key: str | None) -> None:
+    class _TableMessage(Message):
+        def __init__(self, table: LineTable) -> None:
             super().__init__()
             self.table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
 
         @property
         def control(self) -> LineTable:
             return self.table
+
+    class _RowMessage(_TableMessage):
+        def __init__(self, table: LineTable, cursor_row: int, row_key: str | None) -> None:
+            super().__init__(table)
+            self.cursor_row = cursor_row
+            self.row_key = row_key
 
     class RowHighlighted(_RowMessage):
         """The cursor moved to another row."""
@@ -117,18 +121,13 @@ class LineTable(ScrollView, can_focus=True):
     class RowSelected(_RowMessage):
         """Enter, or a click on the row under the cursor."""
 
-    class HeaderSelected(Message):
+    class HeaderSelected(_TableMessage):
         """A click on a column's header."""
 
         def __init__(self, table: LineTable, column_key: str, column_index: int) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.column_key = column_key
             self.column_index = column_index
-
-        @property
-        def control(self) -> LineTable:
-            return self.table
 
     def __init__(self, *, zebra_stripes: bool = True, name=None, id=None, classes=None) -> None:  # noqa: A002
         super().__init__(name=name, id=id, classes=classes)
