@@ -496,6 +496,7 @@ class TensorBoardRunState(RunState):
         self.side: dict[str, list[int] | None] = {}
         self.stats: dict[str, MetricStats] = {}
         self.tag_names: dict[str, str] = {}  # raw tag -> metric name
+        self.hparams: dict[str, Any] = {}  # from HParams plugin records, if any
         self._readers: dict[str, EventFileReader] = {}
 
     # -- listing
@@ -564,7 +565,7 @@ class TensorBoardRunState(RunState):
             info["sig"] = sig
             todo.append((rel, full, info))
         if restart:  # the stats mix every file's points: all of them are read again
-            self.stats, self.tag_names = {}, {}
+            self.stats, self.tag_names, self.hparams = {}, {}, {}
             self._readers.clear()
             for info in self.files.values():
                 info["offset"], info["head"] = 0, None
@@ -595,6 +596,9 @@ class TensorBoardRunState(RunState):
         # keep only the summary: drop the points the reader accumulated
         reader.scalars.clear()
         reader.texts.clear()
+        if reader.hparams:
+            self.hparams.update(reader.hparams)
+            reader.hparams.clear()
         prefix = rel.rpartition("/")[0]
         prefix = prefix + "/" if prefix else ""
         for tag, series in new.items():
@@ -665,6 +669,7 @@ class TensorBoardRunState(RunState):
             test_accuracy=test.last if test else None,
             duration=(max(ends) - min(starts)) if starts and ends else None,
             start_time=min(starts) if starts else None,
+            hparams=dict(self.hparams),
             metrics={k: v.copy() for k, v in self.stats.items()},
             tags=list(self.tags),
             notes=self.notes,
@@ -685,6 +690,7 @@ class TensorBoardRunState(RunState):
             "side": self.side,
             "stats": {k: vars(v).copy() for k, v in self.stats.items()},
             "tag_names": self.tag_names,
+            "hparams": self.hparams,
             "warnings": self.warnings,
             "tags": self.tags,
             "notes": self.notes,
@@ -698,6 +704,7 @@ class TensorBoardRunState(RunState):
         self.side = dict(data["side"])
         self.stats = {k: MetricStats(**v) for k, v in data["stats"].items()}
         self.tag_names = dict(data["tag_names"])
+        self.hparams = dict(data["hparams"])
         self.warnings = list(data["warnings"])
         self.tags = list(data["tags"])
         self.notes = str(data["notes"])

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import RunStoreError
 
@@ -102,6 +102,14 @@ def _protos():
 
     return event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
 
+
+@functools.cache
+def _hparams_pb():
+    """TensorBoard's HParams plugin proto (a generated module, TensorFlow-free)."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    return plugin_data_pb2
+
 _MASK_DELTA = 0xA282EAD8
 
 
@@ -130,6 +138,8 @@ _DT_FLOAT = 1
 _DT_STRING = 7
 _SCALARS = "scalars"
 _TEXT = "text"
+_HPARAMS = "hparams"
+_HPARAMS_START_TAG = "_hparams_/session_start_info"  # where HParams' values are written
 
 _file_counter = itertools.count()
 _counter_lock = threading.Lock()
@@ -486,12 +496,31 @@ def _pb_tensor_text(t) -> str | None:
     return "\n".join(s.decode("utf-8", "replace") for s in t.string_val)
 
 
+def _pb_hparams(content: bytes) -> dict[str, Any] | None:
+    """The hyperparameter values of an HParams plugin ``session_start_info`` record
+    (``hp.hparams``, tensorboardX's ``add_hparams``): numbers (whole ones as int),
+    strings and booleans."""
+    data = _hparams_pb().HParamsPluginData.FromString(content)
+    if not data.HasField("session_start_info"):
+        return None
+    out: dict[str, Any] = {}
+    for name, v in data.session_start_info.hparams.items():
+        kind = v.WhichOneof("kind")
+        if kind == "number_value":
+            x = v.number_value
+            out[name] = int(x) if x.is_integer() else x
+        elif kind in ("string_value", "bool_value"):
+            out[name] = getattr(v, kind)
+    return out
+
+
 def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
     """Parse one Event with the protobuf classes.
 
-    Returns ``(wall_time, step, items)`` where items are ``(True, tag, float)`` scalars
-    and ``(False, tag, str)`` texts. ``plugins`` maps tag -> plugin name seen in the
-    tag's metadata (TF1 writers store metadata only on a tag's first occurrence).
+    Returns ``(wall_time, step, items)`` where items are ``(_SCALARS, tag, float)``,
+    ``(_TEXT, tag, str)`` and ``(_HPARAMS, tag, {name: value})``. ``plugins`` maps tag ->
+    plugin name seen in the tag's metadata (TF1 writers store metadata only on a tag's
+    first occurrence).
     """
     ev = _protos()[0].Event.FromString(data)
     items: list = []
@@ -503,19 +532,24 @@ def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
             name = v.metadata.plugin_data.plugin_name
             if name:
                 plugins[tag] = name
+                if name == _HPARAMS and tag == _HPARAMS_START_TAG:
+                    hparams = _pb_hparams(v.metadata.plugin_data.content)
+                    if hparams is not None:
+                        items.append((_HPARAMS, tag, hparams))
+                    continue
         kind = v.WhichOneof("value")
         if kind == "simple_value":
-            items.append((True, tag, v.simple_value))
+            items.append((_SCALARS, tag, v.simple_value))
         elif kind == "tensor":
             plugin = plugins.get(tag)
             if plugin is None or plugin == _SCALARS:
                 x = _pb_tensor_scalar(v.tensor)
                 if x is not None:
-                    items.append((True, tag, x))
+                    items.append((_SCALARS, tag, x))
             elif plugin == _TEXT:
                 s = _pb_tensor_text(v.tensor)
                 if s is not None:
-                    items.append((False, tag, s))
+                    items.append((_TEXT, tag, s))
     return ev.wall_time, ev.step, items
 
 
@@ -661,17 +695,17 @@ def _known_tag(key: bytes, data: bytes | None) -> str | None:
             _, _, items = _parse_event_pb(data, {})
         except Exception:  # garbage: the loop will judge (and warn about) it
             return None
-        if len(items) == 1 and items[0][0] and _fast_key(items[0][1]) == key:
+        if len(items) == 1 and items[0][0] == _SCALARS and _fast_key(items[0][1]) == key:
             tag = items[0][1]
             _learn_fast_tag(key, tag)
     return tag
 
 
 class EventFileReader:
-    """Incremental reader of one event file: scalars per tag, texts per tag.
+    """Incremental reader of one event file: scalars per tag, texts per tag, hparams.
 
     ``read_new()`` parses only the bytes appended since the previous call and returns
-    the new scalar points; ``.scalars``, ``.texts`` and ``.warnings`` accumulate;
+    the new scalar points; ``.scalars``, ``.texts``, ``.hparams`` and ``.warnings`` accumulate;
     ``.offset`` is the byte offset where the next call resumes.
     """
 
@@ -683,6 +717,7 @@ class EventFileReader:
         self.head: bytes | None = None  # the file's first bytes, when a read started there
         self.scalars: dict[str, ScalarSeries] = {}
         self.texts: dict[str, list[tuple[int, str]]] = {}
+        self.hparams: dict[str, Any] = {}  # HParams plugin values (the last record's win)
         self.warnings: list[str] = []
         self._plugins: dict[str, str] = {} if plugins is None else plugins
         self._warned: set[str] = set()
@@ -913,8 +948,8 @@ class EventFileReader:
                 f"({exc.__class__.__name__}); skipped"
             )
             return
-        for is_scalar, tag, val in items:
-            if is_scalar:
+        for kind, tag, val in items:
+            if kind == _SCALARS:
                 if self._pending.get(tag):
                     self._flush_pending(tag)  # keep the file order within a tag
                 s = self._new_series(tag)
@@ -926,8 +961,10 @@ class EventFileReader:
                     key = _fast_key(tag)
                     _learn_fast_tag(key, tag)
                     self._new_sink(tag, key)
-            else:
+            elif kind == _TEXT:
                 self.texts.setdefault(tag, []).append((step, val))
+            else:
+                self.hparams.update(val)
 
     def __repr__(self) -> str:
         return f"EventFileReader({str(self.path)!r}, offset={self.offset})"

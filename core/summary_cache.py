@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_NAME = ".keraslab-cache.json"
-CACHE_VERSION = 2  # 2: files read have a head fingerprint (discovery._head)
+CACHE_VERSION = 3  # 2: files read have a head fingerprint (discovery._head); 3: TB hparams
 
 
 def user_cache_dir() -> Path:

@@ -16,7 +16,7 @@ import pytest
 from browse_helpers import keras_tb_run, keraslab_run
 from keraslab.core.curves import load_curves, smooth
 from keraslab.core.discovery import RunWatcher, discover_runs, find_run_dirs, metric_name
-from keraslab.core.events import EventWriter
+from keraslab.core.events import EventWriter, read_run_scalars
 from keraslab.core.filters import FilterError, filter_runs, parse_filter, sort_runs
 from keraslab.core.runexport import hparam_diff
 from keraslab.core.runmeta import archive_run, read_notes, write_notes, write_tags
@@ -37,8 +37,10 @@ TF_SCRIPT = textwrap.dedent(
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     hist = model.fit(x, y, epochs=4, batch_size=64, validation_split=0.25, verbose=0,
                      callbacks=[keras.callbacks.TensorBoard(log_dir=root + "/keras/fit/run-a")])
+    from tensorboard.plugins.hparams import api as hp
     w = tf.summary.create_file_writer(root + "/tfsummary/exp1")
     with w.as_default():
+        hp.hparams({"lr": 0.01, hp.HParam("units"): 8, "optimizer": "adam", "batchnorm": True})
         for step in range(6):
             tf.summary.scalar("loss", 1.0 / (step + 1), step=step)
             tf.summary.scalar("metrics/acc", step / 10, step=step)
@@ -89,6 +91,8 @@ def test_keras_callback_and_tf_summary_logs_become_runs(tf_logs, tmp_path):
     tfs = runs["tfsummary/exp1"]
     assert tfs.metrics["loss"].first == pytest.approx(1.0) and tfs.metrics["loss"].count == 6
     assert tfs.metrics["metrics/acc"].max == pytest.approx(0.5)
+    assert tfs.hparams == {"lr": 0.01, "units": 8, "optimizer": "adam", "batchnorm": True}
+    assert keras_run.hparams == {}
     assert runs["legacy/rl-1"].metrics["reward"].last == 4.0
     mine = runs["mine/digits-cnn-1"]
     assert mine.kind == "keraslab" and mine.status == "completed" and mine.epochs == 3
@@ -97,6 +101,39 @@ def test_keras_callback_and_tf_summary_logs_become_runs(tf_logs, tmp_path):
     curves = load_curves(keras_run.path).curves
     assert curves["val_accuracy"].epochs == [1, 2, 3, 4] and curves["val_accuracy"].steps == [0, 1, 2, 3]
     assert curves["accuracy"].values == pytest.approx(history["accuracy"], rel=1e-5)
+
+
+def test_tensorboardx_logs_become_runs_with_their_hparams(tmp_path):
+    """Another framework's writer (tensorboardX, PyTorch's SummaryWriter's ancestor): legacy
+    simple_value scalars, add_scalars' sub-directories, texts and add_hparams' values."""
+    from tensorboardX import SummaryWriter
+
+    logdir = tmp_path / "logs"
+    for name, lr in (("tbx-a", 0.1), ("tbx-b", 0.001)):
+        w = SummaryWriter(str(logdir / name))
+        for step in range(5):
+            w.add_scalar("Loss/train", 1.0 / (step + 1), step, walltime=1.7e9 + step)
+            w.add_scalars("acc", {"train": step / 10, "val": step / 20}, step, walltime=1.7e9 + step)
+        w.add_text("notes", "**markdown** note", 0)
+        w.add_hparams({"lr": lr, "batch": 64, "optim": "sgd", "nesterov": False}, {"hparam/best": 0.5})
+        w.close()
+
+    runs = {r.name: r for r in discover_runs(logdir)}
+    assert set(runs) == {"tbx-a", "tbx-b"}
+    a = runs["tbx-a"]
+    assert a.kind == "tensorboard" and not a.warnings
+    assert a.metrics["Loss/train"].count == 5 and a.metrics["Loss/train"].last == pytest.approx(0.2)
+    assert a.metrics["acc/train/acc"].max == pytest.approx(0.4)  # add_scalars: acc/train/, acc/val/
+    assert a.metrics["acc/val/acc"].max == pytest.approx(0.2)
+    assert a.hparams == {"lr": 0.1, "batch": 64, "optim": "sgd", "nesterov": False}
+    assert isinstance(a.hparams["batch"], int)
+    assert dict(hparam_diff(list(runs.values()))) == {"lr": [0.1, 0.001]}
+    assert [r.name for r in filter_runs(runs.values(), parse_filter("lr < 0.01"))] == ["tbx-b"]
+
+    cached = {r.name: r for r in discover_runs(logdir)}  # from the summary cache
+    assert cached["tbx-a"].hparams == a.hparams and cached["tbx-b"].hparams["lr"] == 0.001
+    read = read_run_scalars(a.path)
+    assert read.texts["notes/text_summary"] == [(0, "**markdown** note")] and not read.warnings
 
 
 def test_damaged_copies_warn_by_file_and_keep_the_rest(tf_logs, tmp_path):

@@ -418,8 +418,8 @@ def _pb_only(path: Path) -> dict:
     plugins: dict = {}
     for data in read_records(path)[0]:
         wall, step, items = ev._parse_event_pb(data, plugins)
-        for is_scalar, tag, val in items:
-            if is_scalar:
+        for kind, tag, val in items:
+            if kind == ev._SCALARS:
                 out.setdefault(tag, ev.ScalarSeries()).append(step, wall, val)
     return out
 
