@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 import zlib
 from collections.abc import Callable
@@ -37,8 +38,16 @@ def lower_is_better(metric: str) -> bool:
     return any(word in low for word in _LOWER_BETTER)
 
 
+# add_hparams of tensorboardX and PyTorch writes its metrics into a sub-run named str(time.time())
+_HPARAMS_SUBRUN = re.compile(r"\d{9,}\.\d+/")
+
+
 def metric_name(tag: str) -> str:
-    """Keras-style metric name of a TensorBoard tag: train/epoch_loss -> loss, validation/epoch_accuracy -> val_accuracy."""
+    """Keras-style metric name of a TensorBoard tag: train/epoch_loss -> loss, validation/epoch_accuracy -> val_accuracy
+    (and 1795454668.01/hparam/acc, an add_hparams metric, -> hparam/acc: the same name in every run)."""
+    m = _HPARAMS_SUBRUN.match(tag)
+    if m:
+        return tag[m.end() :]
     for prefix, repl in (("train/", ""), ("validation/", "val_")):
         if tag.startswith(prefix):
             rest = tag[len(prefix) :]

@@ -126,6 +126,9 @@ def test_tensorboardx_logs_become_runs_with_their_hparams(tmp_path):
     assert a.metrics["acc/train/acc"].max == pytest.approx(0.4)  # add_scalars: acc/train/, acc/val/
     assert a.metrics["acc/val/acc"].max == pytest.approx(0.2)
     assert a.hparams == {"lr": 0.1, "batch": 64, "optim": "sgd", "nesterov": False}
+    # add_hparams' metric lives in a sub-run named by time.time(): one name in every run
+    assert a.metrics["hparam/best"].last == 0.5 and runs["tbx-b"].metrics["hparam/best"].count == 1
+    assert load_curves(a.path).curves["hparam/best"].values == [0.5]
     assert isinstance(a.hparams["batch"], int)
     assert dict(hparam_diff(list(runs.values()))) == {"lr": [0.1, 0.001]}
     assert [r.name for r in filter_runs(runs.values(), parse_filter("lr < 0.01"))] == ["tbx-b"]
