@@ -66,6 +66,8 @@ def test_compare_prints_curves_and_the_hparam_diff(logdir, capsys):
                "--logdir", str(logdir), "--metric", "val_accuracy", "--smoothing", "0.6", "--logy") == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "val_accuracy (smoothing 0.6)" in out
+    # not a terminal: no escape codes, and each run its own marker in the legend
+    assert "\x1b[" not in out and "** mnist-cnn-1" in out and "++ mnist-cnn-2" in out
     assert "mnist-cnn-1" in out and "plain-keras" in out
     diff = out.split("hyperparameter")[1]
     assert "learning_rate" in diff and "0.001" in diff and "0.01" in diff

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from keraslab import core
 from keraslab.core import ConfigError
 
 from . import fmt
+from .textplot import line_chart
 
 X_CHOICES = ("epoch", "step", "time")
 
@@ -196,33 +196,6 @@ def compare_series(runs, metric: str, smoothing: float, x: str):
     return series, notes
 
 
-def chart(title: str, series, *, width: int, height: int, color: bool, xlabel: str, logy: bool) -> str:
-    """Overlaid line chart as text (plotext); log y drops points <= 0."""
-    import plotext as plt
-
-    pts = []
-    for label, xs, ys in series:
-        keep = [(x, y) for x, y in zip(xs, ys, strict=True)
-                if y is not None and math.isfinite(y) and (y > 0 or not logy)]  # fmt: skip
-        if keep:
-            pts.append((label, [p[0] for p in keep], [p[1] for p in keep]))
-    if not pts:
-        return f"{title}: no data"
-    plt.clear_figure()
-    plt.plotsize(max(30, width), max(8, height))
-    if not color:
-        plt.theme("clear")
-    for label, xs, ys in pts:
-        plt.plot(xs, ys, label=label, marker="braille")
-    if logy:
-        plt.yscale("log")
-    plt.title(title)
-    plt.xlabel(xlabel)
-    text = plt.build()
-    plt.clear_figure()
-    return text
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     runs = core.resolve_runs(args.runs, _logdirs(args))
     metric = args.metric or default_metric(runs)
@@ -233,8 +206,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     width = min(120, shutil.get_terminal_size((100, 24)).columns)
     xlabel = {"epoch": "epoch", "step": "step", "time": "seconds"}[args.x]
     title = metric + (f" (smoothing {args.smoothing:g})" if args.smoothing else "")
-    print(chart(title, series, width=width, height=18, color=sys.stdout.isatty(),
-                xlabel=xlabel, logy=args.logy))  # fmt: skip
+    print(line_chart(title, series, width=width, height=18, color=sys.stdout.isatty(),
+                     xlabel=xlabel, logy=args.logy))  # fmt: skip
     for note in notes:
         print(f"note: {note}")
     rows = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -20,27 +21,33 @@ def line_chart(
     height: int = 16,
     color: bool = True,
     xlabel: str = "epoch",
+    logy: bool = False,
 ) -> str:
     """Draw named (label, xs, ys) series in one chart and return it as text.
 
-    ``None`` values are skipped; a chart with no points says so in one line.
+    ``None`` and non-finite values are skipped (and values <= 0 on a log y axis); a chart
+    with no points says so in one line. Without ``color`` the text has no escape codes
+    and each series its own marker.
     """
     import plotext as plt
 
-    points = [
-        (label, [x for x, y in zip(xs, ys, strict=False) if y is not None], [y for y in ys if y is not None])
-        for label, xs, ys in series
-    ]
-    points = [(label, xs, ys) for label, xs, ys in points if ys]
+    points = []
+    for label, xs, ys in series:
+        keep = [(x, y) for x, y in zip(xs, ys, strict=False)
+                if y is not None and math.isfinite(y) and (y > 0 or not logy)]  # fmt: skip
+        if keep:
+            points.append((label, [x for x, _ in keep], [y for _, y in keep]))
     if not points:
-        return f"{title}: no data yet"
+        return f"{title}: no data"
     plt.clear_figure()
     plt.plotsize(max(30, width), max(8, height))
     if not color:
         plt.theme("clear")
     for i, (label, xs, ys) in enumerate(points):
         marker = "braille" if color else _PLAIN_MARKERS[i % len(_PLAIN_MARKERS)]
-        plt.plot(list(xs), list(ys), label=label, marker=marker)
+        plt.plot(xs, ys, label=label, marker=marker)
+    if logy:
+        plt.yscale("log")
     plt.title(title)
     plt.xlabel(xlabel)
     text = plt.build()
