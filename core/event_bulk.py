@@ -213,7 +213,7 @@ class Run:
     it itself (``slow``) or it failed its checksum (``corrupt``); ``groups`` holds each
     tag's key and its decoded records (indices, file order)."""
 
-    __slots__ = ("_lists", "corrupt", "groups", "slow", "steps", "values", "walls")
+    __slots__ = ("_lists", "_odd", "corrupt", "groups", "slow", "steps", "values", "walls")
 
     def __init__(self, m: int):
         self.groups: list[tuple[str, bytes, object]] = []
@@ -221,6 +221,17 @@ class Run:
         self.corrupt = np.zeros(m, dtype=bool)
         self.steps = self.walls = self.values = None
         self._lists: list[tuple] | None = None
+        self._odd: dict[str, list[int]] = {}
+
+    def odd(self, which: str, lo: int, m: int) -> list[int]:
+        """The records among ``lo...lo+m`` that are ``which`` ("slow" or "corrupt"), relative
+        to ``lo`` (the whole run's are found once: many files share one run)."""
+        found = self._odd.get(which)
+        if found is None:
+            found = self._odd[which] = np.flatnonzero(getattr(self, which)).tolist()
+        a = bisect_left(found, lo)
+        b = bisect_left(found, lo + m, a)
+        return [i - lo for i in found[a:b]]
 
     def points(self, lo: int, hi: int) -> Iterator[tuple]:
         """``(tag, key, steps, walls, values)``, lists of the decoded records in ``[lo, hi)``."""

@@ -363,16 +363,33 @@ def _read_from(path, offset: int, scan, warnings: list, head: list | None = None
     return pos
 
 
-def _slurp(path, offset: int, warnings: list, head: list | None = None) -> bytes:
-    """The bytes of ``path`` from ``offset`` on (with :func:`_read_from`'s warnings and head)."""
-    chunks: list[bytes] = []
-
-    def keep(buf, base) -> tuple[int, bool, int]:
-        chunks.append(bytes(buf))
-        return len(buf), False, 0
-
-    _read_from(path, offset, keep, warnings, head)
-    return b"".join(chunks)
+def _read_small(path: str, offset: int, limit: int, head: list) -> bytes | None:
+    """The 1 to ``limit`` bytes of ``path`` from ``offset`` on, in one read; None when
+    there are none or more, or the file cannot be read (its own read then judges it).
+    A read from offset 0 appends the file's first HEAD_BYTES bytes to ``head``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        want = os.fstat(fd).st_size - offset
+        if not 0 < want <= limit:
+            return None
+        if offset:
+            os.lseek(fd, offset, os.SEEK_SET)
+        data = os.read(fd, want)
+        while len(data) < want:  # (a short read of a regular file is rare)
+            more = os.read(fd, want - len(data))
+            if not more:
+                break
+            data += more
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if offset == 0 and data:
+        head.append(data[:HEAD_BYTES])
+    return data
 
 
 def read_records(path: str | Path, offset: int = 0) -> tuple[list[bytes], int, list[str]]:
@@ -710,7 +727,6 @@ class EventFileReader:
     """
 
     def __init__(self, path: str | Path, *, plugins: dict[str, str] | None = None):
-        self.path = Path(path)
         self._spath = str(path)
         self.offset = 0
         self.last_read_bytes = 0
@@ -727,6 +743,10 @@ class EventFileReader:
         self._pending: dict[str, list[bytes]] = {}  # tag -> fast-path records not decoded yet
         self._key_len: dict[str, int] = {}
         self._call_warnings: list[str] = []
+
+    @property
+    def path(self) -> Path:
+        return Path(self._spath)
 
     def read_new(self) -> dict[str, ScalarSeries]:
         """Read what was appended since the last call; return only the new scalar points."""
@@ -808,19 +828,22 @@ class EventFileReader:
         the records it left alone go through the loop, between them. ``shift`` turns
         positions in ``views.buf`` into file offsets."""
         m = len(starts)
-        np = _numpy()
-        slow = np.flatnonzero(run.slow[i0 : i0 + m]).tolist()
+        slow = run.odd("slow", i0, m)
         if len(slow) > m // 4:  # not worth it: one pass of the loop
             a, b = int(starts[0]), int(ends[-1])
             self._scan_loop(views.buf[a:b], shift + a)
             return
-        corrupt = np.flatnonzero(run.corrupt[i0 : i0 + m]).tolist()
+        corrupt = run.odd("corrupt", i0, m)
         lo = 0
-        for i in sorted([*slow, *corrupt, m]):
+        for i in sorted([*slow, *corrupt, m]) if slow or corrupt else (m,):
             for tag, key, steps, walls, values in run.points(i0 + lo, i0 + i):
                 if key not in self._sinks:
                     self._new_sink(tag, key)  # later records of the tag: the loop's fast path
-                self._new_series(tag).extend(ScalarSeries(steps, walls, values))
+                s = self._new[tag]
+                if s.steps:
+                    s.extend(ScalarSeries(steps, walls, values))
+                else:  # (points() made these lists for us: no copy)
+                    s.steps, s.wall_times, s.values = steps, walls, values
             lo = i + 1
             if i == m:
                 break
@@ -967,7 +990,7 @@ class EventFileReader:
                 self.hparams.update(val)
 
     def __repr__(self) -> str:
-        return f"EventFileReader({str(self.path)!r}, offset={self.offset})"
+        return f"EventFileReader({self._spath!r}, offset={self.offset})"
 
 
 # --------------------------------------------------------------------------- runs
@@ -1131,26 +1154,23 @@ def read_together(files: list[EventFileReader], return_new: bool = False) -> lis
     if not files:
         return news
     batch: list[EventFileReader] = []
+    datas: list[bytes] = []
     np = _numpy()
     if np is not None:
         for f in files:
-            try:
-                if 0 < os.stat(f._spath).st_size - f.offset <= _BATCH_MAX:
-                    batch.append(f)
-            except OSError:
-                pass  # read on its own below, which warns
+            head: list[bytes] = []
+            data = _read_small(f._spath, f.offset, _BATCH_MAX, head)
+            if data is not None:  # (otherwise: read on its own below, which warns)
+                f._begin()
+                batch.append(f)
+                datas.append(data)
+                if head:
+                    f.head = head[0]
     plans: dict[EventFileReader, tuple] = {}
     run = None
     if batch:
         from . import event_bulk as bulk
 
-        datas = []
-        for f in batch:
-            f._begin()
-            head: list[bytes] = []
-            datas.append(_slurp(f._spath, f.offset, f._call_warnings, head))
-            if head:
-                f.head = head[0]
         views = bulk.Views(b"".join(datas))
         index = bulk.tail_index(views)
         starts, ends = [], []

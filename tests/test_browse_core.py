@@ -418,19 +418,23 @@ def test_browse_path_never_imports_tensorflow_and_core_never_imports_textual(tmp
 
 def test_unreadable_event_file_warns_by_name_and_keeps_the_rest(tmp_path, monkeypatch):
     """A file the user may not read (tests run as root, so chmod cannot make one): the
-    reader's open fails with PermissionError for that file only."""
+    reader's opens fail with PermissionError for that file only."""
     from keraslab.core import events
 
     run = keras_tb_run(tmp_path / "logs" / "locked", epochs=4)
     (locked,) = (run / "train").glob("events.out.tfevents.*")
-    real_open = open
+    real_open, real_os_open = open, os.open
 
-    def guarded_open(path, *args, **kwargs):
-        if Path(path) == locked:
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, *args, **kwargs)
+    def guard(real):
+        def guarded_open(path, *args, **kwargs):
+            if Path(path) == locked:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(events, "open", guarded_open, raising=False)
+        return guarded_open
+
+    monkeypatch.setattr(events, "open", guard(real_open), raising=False)
+    monkeypatch.setattr(os, "open", guard(real_os_open))  # (files read together)
     (summary,) = discover_runs(tmp_path / "logs", use_cache=False)
     assert any(str(locked) in w and "Permission denied" in w for w in summary.warnings), summary.warnings
     assert summary.best_val_accuracy == pytest.approx((1 - math.exp(-4)) - 0.02, abs=1e-6)
