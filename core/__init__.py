@@ -38,7 +38,7 @@ _export("runs", "RunRecord", "find_runs", "load_run", "resolve_run")
 _export("session", "TrainingSession", "config_command", "resolve_stack")
 _export("store", "default_logdir")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
-_export("curves", "Curve", "RunCurves", "downsample", "load_curves", "load_many_curves", "smooth")
+_export("curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
 _export(
     "discovery", "MetricStats", "RunSummary", "RunWatcher", "discover_runs", "find_run_dirs",
     "load_summary", "metric_name", "resolve_runs", "run_kind",
@@ -81,7 +81,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
-    from .curves import Curve, RunCurves, downsample, load_curves, load_many_curves, smooth
+    from .curves import (
+        Curve,
+        RunCurves,
+        axis_label,
+        downsample,
+        load_curves,
+        load_many_curves,
+        smooth,
+    )
     from .datasets import (
         DATASETS,
         Availability,

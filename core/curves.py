@@ -26,6 +26,7 @@ class Curve:
     wall_times: list[float] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     tag: str = ""
+    per_epoch: bool = True  # False: a TensorBoard tag not written per epoch (its "epochs" are steps)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -109,6 +110,7 @@ def _event_curves(path: Path, scalars: RunScalars) -> RunCurves:
             list(s.wall_times),
             list(s.values),
             tag,
+            per_epoch=epoch_tag,
         )
     return RunCurves(path, curves, scalars.texts, list(scalars.warnings))
 
@@ -147,6 +149,21 @@ def _keraslab_curves(path: Path) -> RunCurves:
         summary = ""
     texts = {"summary": [(0, summary)]} if summary else {}
     return RunCurves(path, curves, texts, warnings)
+
+
+def axis_label(curves, axis: str) -> str:
+    """The x-axis title for ``curves`` drawn against ``Curve.xs(axis)``: "seconds" for
+    time, and for epoch "step" when none of them is counted in epochs ("epoch / step"
+    when only some are)."""
+    if axis == "time":
+        return "seconds"
+    if axis == "epoch":
+        kinds = {c.per_epoch for c in curves}
+        if kinds == {False}:
+            return "step"
+        if kinds == {True, False}:
+            return "epoch / step"
+    return axis
 
 
 def smooth(values: list[float], weight: float) -> list[float]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from browse_helpers import keras_tb_run, keraslab_run
-from keraslab.core.curves import load_curves, smooth
+from keraslab.core.curves import axis_label, load_curves, smooth
 from keraslab.core.discovery import RunWatcher, discover_runs, find_run_dirs, metric_name
 from keraslab.core.events import EventWriter, read_run_scalars
 from keraslab.core.filters import FilterError, filter_runs, parse_filter, sort_runs
@@ -101,6 +101,15 @@ def test_keras_callback_and_tf_summary_logs_become_runs(tf_logs, tmp_path):
     curves = load_curves(keras_run.path).curves
     assert curves["val_accuracy"].epochs == [1, 2, 3, 4] and curves["val_accuracy"].steps == [0, 1, 2, 3]
     assert curves["accuracy"].values == pytest.approx(history["accuracy"], rel=1e-5)
+    # x-axis titles: Keras' epoch_* tags count epochs, tf.summary's steps are steps
+    by_step = load_curves(tfs.path).curves["loss"]
+    assert curves["loss"].per_epoch and not by_step.per_epoch
+    assert axis_label([curves["loss"], curves["val_loss"]], "epoch") == "epoch"
+    assert axis_label([by_step], "epoch") == "step"
+    assert axis_label([curves["loss"], by_step], "epoch") == "epoch / step"
+    assert axis_label([by_step], "time") == "seconds" and axis_label([by_step], "step") == "step"
+    batch = load_curves(mine.path).curves
+    assert all(c.per_epoch for c in batch.values())  # keraslab batch points: fractional epochs
 
 
 def test_tensorboardx_logs_become_runs_with_their_hparams(tmp_path):

@@ -127,8 +127,8 @@ async def test_compare_marked_runs(logdir):
         await until(pilot, lambda: isinstance(app.screen, CompareScreen))
         compare = app.screen
         await until(pilot, lambda: len(compare.curves) == 2)
-        series, notes = compare.series()
-        assert compare.metric == "val_accuracy" and len(series) == 2 and not notes
+        series, notes, xlabel = compare.series()
+        assert compare.metric == "val_accuracy" and len(series) == 2 and not notes and xlabel == "epoch"
         raw = compare.curves[str(logdir / "mnist-cnn-1")].curves["val_accuracy"].values
         assert series[0][2] != raw  # smoothed by default (0.6)
         await pilot.press("minus", "minus", "minus")

@@ -181,8 +181,9 @@ def default_metric(runs) -> str:
 
 
 def compare_series(runs, metric: str, smoothing: float, x: str):
-    """``[(label, xs, ys)]`` of one metric for each run (smoothed), with unusable runs as notes."""
-    series, notes = [], []
+    """``[(label, xs, ys)]`` of one metric for each run (smoothed), unusable runs as notes,
+    and the x axis' title."""
+    series, notes, curves = [], [], []
     for r, rc in zip(runs, core.load_many_curves([r.path for r in runs]), strict=True):
         if isinstance(rc, core.KeraslabError):
             raise rc
@@ -193,18 +194,18 @@ def compare_series(runs, metric: str, smoothing: float, x: str):
         ys = core.smooth(curve.values, smoothing) if smoothing else list(curve.values)
         xs, ys = core.downsample(curve.xs(x), ys)
         series.append((r.name, xs, ys))
-    return series, notes
+        curves.append(curve)
+    return series, notes, core.axis_label(curves, x)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     runs = core.resolve_runs(args.runs, _logdirs(args))
     metric = args.metric or default_metric(runs)
-    series, notes = compare_series(runs, metric, args.smoothing, args.x)
+    series, notes, xlabel = compare_series(runs, metric, args.smoothing, args.x)
     if not series:
         known = sorted({m for r in runs for m in r.metrics})
         raise ConfigError(f"no run has metric {metric!r} (metrics: {', '.join(known) or 'none'})")
     width = min(120, shutil.get_terminal_size((100, 24)).columns)
-    xlabel = {"epoch": "epoch", "step": "step", "time": "seconds"}[args.x]
     title = metric + (f" (smoothing {args.smoothing:g})" if args.smoothing else "")
     print(line_chart(title, series, width=width, height=18, color=sys.stdout.isatty(),
                      xlabel=xlabel, logy=args.logy))  # fmt: skip

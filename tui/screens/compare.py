@@ -6,6 +6,7 @@ from keraslab.core import (
     KeraslabError,
     RunCurves,
     RunSummary,
+    axis_label,
     hparam_diff,
     load_many_curves,
     smooth,
@@ -105,8 +106,9 @@ class CompareScreen(Screen):
         self.replot()
 
     def series(self):
-        """``[(run name, xs, smoothed ys)]`` of the chosen metric, and notes on runs without it."""
-        out, notes = [], []
+        """``[(run name, xs, smoothed ys)]`` of the chosen metric, notes on runs without it,
+        and the x axis' title."""
+        out, notes, curves = [], [], []
         for r in self.runs:
             rc = self.curves.get(str(r.path))
             c = rc.curves.get(self.metric) if rc else None
@@ -114,11 +116,11 @@ class CompareScreen(Screen):
                 notes.append(f"{r.name} has no {self.metric}")
                 continue
             out.append((r.name, c.xs(self.x_axis), smooth(c.values, self.smoothing)))
-        return out, notes
+            curves.append(c)
+        return out, notes, axis_label(curves, self.x_axis)
 
     def replot(self) -> None:
-        series, notes = self.series()
-        xlabel = {"time": "seconds"}.get(self.x_axis, self.x_axis)
+        series, notes, xlabel = self.series()
         self.query_one(CurvePlot).show(self.metric or "no metric", series, xlabel=xlabel, logy=self.logy)
         self.query_one("#compare-settings", Static).update(self._settings())
         self.query_one("#compare-notes", Static).update("  ".join(notes))

@@ -11,6 +11,7 @@ from keraslab.core import (
     RunCurves,
     RunSummary,
     archive_run,
+    axis_label,
     delete_run,
     load_curves,
     load_summary,
@@ -220,9 +221,9 @@ class RunDetailScreen(Screen):
             if plot is None:
                 plot = self._plots[title] = CurvePlot(classes="detail-plot")
                 container.mount(plot)
-            series = [(n, self.curves.curves[n].xs("epoch"), self.curves.curves[n].values) for n in names]
-            xlabel = "step" if title.startswith("batch/") else "epoch"
-            plot.show(title, series, xlabel=xlabel)
+            curves = [self.curves.curves[n] for n in names]
+            series = [(n, c.xs("epoch"), c.values) for n, c in zip(names, curves, strict=True)]
+            plot.show(title, series, xlabel=axis_label(curves, "epoch"))
 
     # -- editing
     @on(Button.Pressed, "#save-notes")
