@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 from browse_helpers import sample_logdir
+from keraslab.tui.app import KeraslabApp
 from keraslab.tui.browse_app import BrowseApp
 from keraslab.tui.screens.compare import CompareScreen
+from keraslab.tui.screens.help import HelpScreen, help_text
 from keraslab.tui.screens.run_detail import RunDetailScreen
 from keraslab.tui.screens.runs_browser import RunsBrowserScreen
+from keraslab.tui.widgets.footer import KeyFooter
 from keraslab.tui.widgets.line_table import LineTable
 from textual.widgets import Input, TextArea
 
@@ -266,3 +269,27 @@ async def test_a_first_scan_fills_the_table_as_it_reads(tmp_path, monkeypatch):
             await until(pilot, lambda: "scanning" not in str(app.screen.query_one("#runs-status").render()))
     finally:
         release.set()
+
+
+@pytest.mark.parametrize("standalone", [True, False])
+async def test_footer_at_80_columns_shows_whole_keys_and_help_lists_the_browser_keys(logdir, standalone):
+    """At 80x24 the browser's keys do not all fit: whole keys only (none cut), the help
+    key kept; F1 opens the help, which has the browser's keys (`keraslab browse` too)."""
+    app = BrowseApp([logdir], follow=False) if standalone else KeraslabApp(logdir=logdir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        if not standalone:
+            await until(pilot, lambda: type(app.screen).__name__ == "LaunchScreen")
+            await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+        await pilot.pause(0.2)
+        footer = app.screen.query_one(KeyFooter)
+        line = footer.render().plain.rstrip()
+        assert len(line) <= 80 and line.startswith("/ Filter space Mark c Compare")
+        assert line.endswith(" Help") and line.rpartition(" ")[0].endswith(("F1", "f1"))
+        assert "q Quit" not in line and " q f1" not in line.lower()  # dropped whole, not cut to "q"
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = help_text()
+        assert "## Runs browser" in text and "| `h` | hyperparameter columns" in text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))

@@ -5,17 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import App
+from textual.binding import Binding
 
 from .screens.runs_browser import RunsBrowserScreen
 from .startup import freeze_imported_objects
 
 
 class BrowseApp(App):
-    """The runs browser as a whole application (q or escape quits)."""
+    """The runs browser as a whole application (q or escape quits; F1 or ? for help)."""
 
     TITLE = "keraslab runs"
     CSS_PATH = "browser.tcss"
-    BINDINGS = [("q", "quit", "Quit")]
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("question_mark", "help", "Help", show=False),
+    ]
 
     def __init__(self, logdirs, *, follow: bool = True, interval: float = 1.0, use_cache: bool = True):
         super().__init__()
@@ -30,6 +35,13 @@ class BrowseApp(App):
                 self.logdirs, follow=self.follow, interval=self.interval, use_cache=self.use_cache
             )
         )
+
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
 
 def run_browser(paths) -> int:

@@ -25,6 +25,20 @@ def help_text() -> str:
 class HelpScreen(ModalScreen[None]):
     """Scrollable help; escape, q, ? or F1 closes it."""
 
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+        & > #help-body {
+            width: 90%;
+            max-width: 100;
+            height: 90%;
+            border: thick $accent;
+            background: $surface;
+            padding: 0 1;
+        }
+    }
+    """
+
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "app.pop_screen", "Close", priority=True),
     ]

@@ -99,6 +99,7 @@ class KeyFooter(Widget, can_focus=False):
         if palette is not None and wide + len(palette.key_display) + len(palette.description) + 4 > width:
             palette = None  # a narrow terminal: the screen's own keys first
         compact = wide > width  # then a space less around each key, as Footer(compact=True)
+        items = self._fitting(width) if compact else self.items
 
         def add(item: FooterItem) -> None:
             start = text.cell_len
@@ -110,12 +111,30 @@ class KeyFooter(Widget, can_focus=False):
                 text.stylize("dim", start)
             self._spans.append((start, text.cell_len, item))
 
-        for item in self.items:
+        for item in items:
             add(item)
         if palette is not None:
             text.append(" " * max(1, width - text.cell_len - len(palette.key_display) - len(palette.description) - 3))
             add(palette)
         return text
+
+    def _fitting(self, width: int) -> tuple[FooterItem, ...]:
+        """The compact items that fit ``width`` whole, in order; when some must go, those
+        at the end go first, except the help key (the help screen lists every key)."""
+        size = {item: len(item.key_display) + len(item.description) + 2 for item in self.items}
+        if sum(size.values()) - 1 <= width:  # (the last trailing space may go)
+            return self.items
+        helps = tuple(item for item in self.items if item.action in ("help", "app.help"))
+        room = width - sum(size[item] for item in helps)
+        shown: list[FooterItem] = []
+        for item in self.items:
+            if item in helps:
+                continue
+            if size[item] > room:
+                break
+            shown.append(item)
+            room -= size[item]
+        return (*shown, *helps)
 
     def _item_at(self, x: int) -> FooterItem | None:
         return next((item for start, end, item in self._spans if start <= x < end), None)
