@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .discovery import KERASLAB, TENSORBOARD, metric_name, run_kind
+from .discovery import KERASLAB, TENSORBOARD, run_kind, unique_metric_name
 from .errors import KeraslabError, RunStoreError
 from .events import RunScalars, read_run_scalars, read_runs_scalars
 from .runs import read_metric_records
@@ -99,9 +99,7 @@ def _not_a_run(path: Path) -> RunStoreError:
 def _event_curves(path: Path, scalars: RunScalars) -> RunCurves:
     curves: dict[str, Curve] = {}
     for tag, s in scalars.scalars.items():
-        name = metric_name(tag)
-        if name in curves:
-            name = tag
+        name = unique_metric_name(tag, curves)
         epoch_tag = tag.rpartition("/")[2].startswith("epoch_")
         curves[name] = Curve(
             name,

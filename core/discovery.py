@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunStoreError
-from .events import HEAD_BYTES, EventFileReader, is_event_file, read_together
+from .events import HEAD_BYTES, EventFileReader, is_event_file, merge_order, read_together
 from .runs import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from .store import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
 from .summary_cache import load_cache, save_cache
@@ -54,6 +54,18 @@ def metric_name(tag: str) -> str:
             if "/" not in rest:
                 return repl + (rest[6:] if rest.startswith("epoch_") else rest)
     return tag
+
+
+def unique_metric_name(tag: str, taken) -> str:
+    """:func:`metric_name` of ``tag``, or when another tag of the run has that name, the
+    raw tag (numbered if need be): two tags never share a name. Tags must come in
+    :func:`events.merge_order` of their files for every reader to name them alike."""
+    name = metric_name(tag)
+    if name in taken:
+        name, n = tag, 2
+        while name in taken:
+            name, n = f"{tag} ({n})", n + 1
+    return name
 
 
 @dataclass
@@ -553,7 +565,7 @@ class TensorBoardRunState(RunState):
                     changed = True
         todo = []
         restart = False
-        for rel in sorted(self.files):
+        for rel in sorted(self.files, key=merge_order):  # (the order tags are named in)
             info = self.files[rel]
             full = os.path.join(self.path, rel)
             st = _stat(full)
@@ -578,7 +590,8 @@ class TensorBoardRunState(RunState):
             self._readers.clear()
             for info in self.files.values():
                 info["offset"], info["head"] = 0, None
-            todo = [(rel, os.path.join(self.path, rel), self.files[rel]) for rel in sorted(self.files)]
+            todo = [(rel, os.path.join(self.path, rel), self.files[rel])
+                    for rel in sorted(self.files, key=merge_order)]  # fmt: skip
         return changed, todo
 
     def _reader(self, rel: str, full: str, info: dict) -> EventFileReader:
@@ -614,10 +627,7 @@ class TensorBoardRunState(RunState):
             full_tag = prefix + tag
             name = self.tag_names.get(full_tag)
             if name is None:
-                name = metric_name(full_tag)
-                if name in self.tag_names.values():
-                    name = full_tag  # two tags map to one name: keep the raw tag
-                self.tag_names[full_tag] = name
+                name = self.tag_names[full_tag] = unique_metric_name(full_tag, self.tag_names.values())
             stats = self.stats.get(name)
             if stats is None:
                 stats = self.stats[name] = MetricStats()

@@ -517,15 +517,18 @@ def _pb_hparams(content: bytes) -> dict[str, Any] | None:
     """The hyperparameter values of an HParams plugin ``session_start_info`` record
     (``hp.hparams``, tensorboardX's ``add_hparams``): numbers (whole ones as int),
     strings and booleans."""
-    data = _hparams_pb().HParamsPluginData.FromString(content)
+    try:
+        data = _hparams_pb().HParamsPluginData.FromString(content)
+    except Exception:  # DecodeError: garbage in the plugin's content; the event's other values stand
+        return None
     if not data.HasField("session_start_info"):
         return None
     out: dict[str, Any] = {}
     for name, v in data.session_start_info.hparams.items():
         kind = v.WhichOneof("kind")
         if kind == "number_value":
-            x = v.number_value
-            out[name] = int(x) if x.is_integer() else x
+            x = v.number_value  # a double: shown as TensorBoard shows it (64, not 64.0)
+            out[name] = int(x) if x.is_integer() and abs(x) < 2**53 else x
         elif kind in ("string_value", "bool_value"):
             out[name] = getattr(v, kind)
     return out
@@ -1067,7 +1070,7 @@ class RunEventReader:
         changed = False
         # in the order result() merges them: files of one directory share what they tell
         # of each tag (TF1 logs give a tag's metadata only once), so reading order matters
-        for rel in sorted(self._find_files(), key=_merge_order):
+        for rel in sorted(self._find_files(), key=merge_order):
             if rel not in self._readers:
                 prefix = rel[: rel.rfind("/") + 1]
                 self._readers[rel] = EventFileReader(
@@ -1089,7 +1092,7 @@ class RunEventReader:
         texts: dict[str, list[tuple[int, str]]] = {}
         warnings: list[str] = list(self._warnings)
 
-        rels = sorted(self._readers, key=_merge_order)
+        rels = sorted(self._readers, key=merge_order)
         shared: set[str] = set()  # keys whose series is still a reader's own object
         for rel in rels:
             reader = self._readers[rel]
@@ -1117,7 +1120,7 @@ class RunEventReader:
         return result
 
 
-def _merge_order(rel: str) -> tuple[str, str]:
+def merge_order(rel: str) -> tuple[str, str]:
     """Files of a run: by directory, then by name within one."""
     i = rel.rfind("/") + 1
     return rel[:i], rel[i:]

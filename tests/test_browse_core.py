@@ -142,10 +142,48 @@ def test_tensorboardx_logs_become_runs_with_their_hparams(tmp_path):
     assert dict(hparam_diff(list(runs.values()))) == {"lr": [0.1, 0.001]}
     assert [r.name for r in filter_runs(runs.values(), parse_filter("lr < 0.01"))] == ["tbx-b"]
 
-    cached = {r.name: r for r in discover_runs(logdir)}  # from the summary cache
-    assert cached["tbx-a"].hparams == a.hparams and cached["tbx-b"].hparams["lr"] == 0.001
+    watcher = RunWatcher(logdir)  # from the summary cache: nothing read again
+    watcher.scan()
+    cached = {r.name: r for r in watcher.summaries()}
+    assert watcher.bytes_read == 0 and cached["tbx-a"].hparams == a.hparams
+    assert cached["tbx-b"].hparams["lr"] == 0.001
     read = read_run_scalars(a.path)
     assert read.texts["notes/text_summary"] == [(0, "**markdown** note")] and not read.warnings
+
+
+def test_a_metric_logged_by_the_writer_and_by_add_hparams_keeps_two_names(tmp_path):
+    """add_hparams' "accuracy" (in its time-named sub-run) and the writer's own "accuracy":
+    two metrics, named alike by the summary and the curves, never one mixed series."""
+    from tensorboardX import SummaryWriter
+
+    w = SummaryWriter(str(tmp_path / "logs" / "sweep"))
+    for step in range(10):
+        w.add_scalar("accuracy", step / 10, step, walltime=1.7e9 + step)
+    w.add_hparams({"lr": 0.1}, {"accuracy": 0.9})
+    w.close()
+    (run,) = discover_runs(tmp_path / "logs")
+    assert run.metrics["accuracy"].count == 10 and run.metrics["accuracy"].last == pytest.approx(0.9)
+    (other,) = [m for m in run.metrics if m != "accuracy"]
+    assert other.endswith("/accuracy") and run.metrics[other].count == 1
+    curves = load_curves(run.path).curves
+    assert set(curves) == set(run.metrics) and len(curves["accuracy"]) == 10
+
+
+def test_a_damaged_hparams_record_costs_only_its_own_value(tmp_path):
+    from tensorboard.compat.proto import summary_pb2
+
+    meta = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="hparams", content=b"\xff\xff")
+    )
+    with EventWriter(tmp_path / "run") as w:
+        w.add_summary(summary_pb2.Summary(value=[
+            summary_pb2.Summary.Value(tag="_hparams_/session_start_info", metadata=meta),
+            summary_pb2.Summary.Value(tag="other", simple_value=3.0),
+        ]), 0, wall_time=1.7e9)  # fmt: skip
+    read = read_run_scalars(tmp_path / "run")
+    assert read.scalars["other"].values == [3.0] and not read.warnings
+    (run,) = discover_runs(tmp_path)
+    assert run.hparams == {} and run.metrics["other"].last == 3.0
 
 
 def test_damaged_copies_warn_by_file_and_keep_the_rest(tf_logs, tmp_path):
