@@ -59,6 +59,14 @@ def test_runs_sort_filter_and_hparams(logdir, capsys):
         run("runs", "--logdir", str(logdir), "--filter", "val_accuracy >")
     with pytest.raises(KeraslabError, match="unknown sort column"):
         run("runs", "--logdir", str(logdir), "--sort", "nope")
+    with pytest.raises(KeraslabError, match="no such directory"):  # a typo, not "no runs"
+        run("runs", "--logdir", str(logdir / "nope"))
+
+
+def test_runs_in_a_default_logdir_not_made_yet(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERASLAB_LOGDIR", str(tmp_path / "runs"))
+    assert run("runs") == 0
+    assert "no runs in" in capsys.readouterr().out
 
 
 def test_compare_prints_curves_and_the_hparam_diff(logdir, capsys):

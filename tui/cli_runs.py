@@ -132,6 +132,8 @@ def _hp_text(v) -> str:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     logdirs = _logdirs(args)
+    if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
+        raise core.RunStoreError(f"{logdirs[0]}: no such directory")
     all_runs = core.discover_runs(logdirs)
     runs = select_runs(all_runs, getattr(args, "sort", None), getattr(args, "reverse", False),
                        getattr(args, "filter", None))  # fmt: skip
