@@ -518,6 +518,7 @@ class TensorBoardRunState(RunState):
         self.stats: dict[str, MetricStats] = {}
         self.tag_names: dict[str, str] = {}  # raw tag -> metric name
         self.hparams: dict[str, Any] = {}  # from HParams plugin records, if any
+        self.compiled: dict[str, Any] = {}  # a Keras model graph's compile settings (hparams give way)
         self._readers: dict[str, EventFileReader] = {}
 
     # -- listing
@@ -586,7 +587,7 @@ class TensorBoardRunState(RunState):
             info["sig"] = sig
             todo.append((rel, full, info))
         if restart:  # the stats mix every file's points: all of them are read again
-            self.stats, self.tag_names, self.hparams = {}, {}, {}
+            self.stats, self.tag_names, self.hparams, self.compiled = {}, {}, {}, {}
             self._readers.clear()
             for info in self.files.values():
                 info["offset"], info["head"] = 0, None
@@ -621,6 +622,9 @@ class TensorBoardRunState(RunState):
         if reader.hparams:
             self.hparams.update(reader.hparams)
             reader.hparams.clear()
+        if reader.compiled:
+            self.compiled.update(reader.compiled)
+            reader.compiled.clear()
         prefix = rel.rpartition("/")[0]
         prefix = prefix + "/" if prefix else ""
         for tag, series in new.items():
@@ -688,7 +692,7 @@ class TensorBoardRunState(RunState):
             test_accuracy=test.last if test else None,
             duration=(max(ends) - min(starts)) if starts and ends else None,
             start_time=min(starts) if starts else None,
-            hparams=dict(self.hparams),
+            hparams={**self.compiled, **self.hparams},
             metrics={k: v.copy() for k, v in self.stats.items()},
             tags=list(self.tags),
             notes=self.notes,
@@ -710,6 +714,7 @@ class TensorBoardRunState(RunState):
             "stats": {k: vars(v).copy() for k, v in self.stats.items()},
             "tag_names": self.tag_names,
             "hparams": self.hparams,
+            "compiled": self.compiled,
             "warnings": self.warnings,
             "tags": self.tags,
             "notes": self.notes,
@@ -724,6 +729,7 @@ class TensorBoardRunState(RunState):
         self.stats = {k: MetricStats(**v) for k, v in data["stats"].items()}
         self.tag_names = dict(data["tag_names"])
         self.hparams = dict(data["hparams"])
+        self.compiled = dict(data["compiled"])
         self.warnings = list(data["warnings"])
         self.tags = list(data["tags"])
         self.notes = str(data["notes"])

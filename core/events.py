@@ -140,6 +140,8 @@ _SCALARS = "scalars"
 _TEXT = "text"
 _HPARAMS = "hparams"
 _HPARAMS_START_TAG = "_hparams_/session_start_info"  # where HParams' values are written
+_KERAS_MODEL = "graph_keras_model"  # model.to_json(), from Keras' TensorBoard callback (see kerasmodel)
+_COMPILED = "compiled"  # (an item kind: the optimizer, learning rate and loss it tells)
 
 _file_counter = itertools.count()
 _counter_lock = threading.Lock()
@@ -538,7 +540,8 @@ def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
     """Parse one Event with the protobuf classes.
 
     Returns ``(wall_time, step, items)`` where items are ``(_SCALARS, tag, float)``,
-    ``(_TEXT, tag, str)`` and ``(_HPARAMS, tag, {name: value})``. ``plugins`` maps tag ->
+    ``(_TEXT, tag, str)``, ``(_HPARAMS, tag, {name: value})`` and, from a Keras model graph
+    (shown as a text), ``(_COMPILED, tag, {name: value})``. ``plugins`` maps tag ->
     plugin name seen in the tag's metadata (TF1 writers store metadata only on a tag's
     first occurrence).
     """
@@ -570,7 +573,20 @@ def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
                 s = _pb_tensor_text(v.tensor)
                 if s is not None:
                     items.append((_TEXT, tag, s))
+            elif plugin == _KERAS_MODEL:
+                s = _pb_tensor_text(v.tensor)
+                model = None if s is None else _keras_model(s)
+                if model is not None:
+                    items.append((_TEXT, tag, model.describe()))
+                    if model.hparams:
+                        items.append((_COMPILED, tag, model.hparams))
     return ev.wall_time, ev.step, items
+
+
+def _keras_model(text: str):
+    from .kerasmodel import parse_keras_model
+
+    return parse_keras_model(text)
 
 
 def _varint_bytes(n: int) -> bytes:
@@ -737,6 +753,7 @@ class EventFileReader:
         self.scalars: dict[str, ScalarSeries] = {}
         self.texts: dict[str, list[tuple[int, str]]] = {}
         self.hparams: dict[str, Any] = {}  # HParams plugin values (the last record's win)
+        self.compiled: dict[str, Any] = {}  # optimizer, learning_rate, loss of a Keras model graph
         self.warnings: list[str] = []
         self._plugins: dict[str, str] = {} if plugins is None else plugins
         self._warned: set[str] = set()
@@ -989,8 +1006,10 @@ class EventFileReader:
                     self._new_sink(tag, key)
             elif kind == _TEXT:
                 self.texts.setdefault(tag, []).append((step, val))
-            else:
+            elif kind == _HPARAMS:
                 self.hparams.update(val)
+            else:
+                self.compiled.update(val)
 
     def __repr__(self) -> str:
         return f"EventFileReader({self._spath!r}, offset={self.offset})"

@@ -92,7 +92,11 @@ def test_keras_callback_and_tf_summary_logs_become_runs(tf_logs, tmp_path):
     assert tfs.metrics["loss"].first == pytest.approx(1.0) and tfs.metrics["loss"].count == 6
     assert tfs.metrics["metrics/acc"].max == pytest.approx(0.5)
     assert tfs.hparams == {"lr": 0.01, "units": 8, "optimizer": "adam", "batchnorm": True}
-    assert keras_run.hparams == {}
+    # the model graph Keras' callback writes: its compile settings, and the layers for the detail
+    assert keras_run.hparams == {"optimizer": "adam", "learning_rate": 0.001, "loss": "sparse_categorical_crossentropy"}
+    (model_text,) = [t for _, t in load_curves(keras_run.path).texts["train/keras"]]
+    assert model_text.startswith("Sequential 'sequential': 2 layers, input (None, 8)")
+    assert "Dense  units=8, activation=relu" in model_text and "activation=softmax" in model_text
     assert runs["legacy/rl-1"].metrics["reward"].last == 4.0
     mine = runs["mine/digits-cnn-1"]
     assert mine.kind == "keraslab" and mine.status == "completed" and mine.epochs == 3
@@ -184,6 +188,67 @@ def test_a_damaged_hparams_record_costs_only_its_own_value(tmp_path):
     assert read.scalars["other"].values == [3.0] and not read.warnings
     (run,) = discover_runs(tmp_path)
     assert run.hparams == {} and run.metrics["other"].last == 3.0
+
+
+KERAS_JSON = {
+    "class_name": "Functional",
+    "config": {"name": "net", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 28, 28, 1], "name": "img"}},
+        {"class_name": "Conv2D", "config": {"name": "c1", "filters": 32, "kernel_size": [3, 3],
+                                            "strides": [1, 1], "padding": "same", "activation": "relu"}},
+        {"class_name": "Sequential", "config": {"name": "head", "layers": [{}, {}]}},
+        {"class_name": "Activation", "config": {"name": "act", "activation": {"class_name": "ReLU", "config": {}}}},
+    ]},
+    "compile_config": {
+        "optimizer": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "ExponentialDecay"}}},
+        "loss": {"class_name": "LossFunctionWrapper", "config": {"name": "mse"}},
+    },
+}  # fmt: skip
+
+
+def _keras_model_run(path: Path, model: dict, hparams: dict | None = None) -> None:
+    """A run holding a Keras model graph (as the Keras callback writes it) and maybe HParams."""
+    from tensorboard.compat.proto import summary_pb2, tensor_pb2
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    def meta(plugin: str, content: bytes = b"") -> summary_pb2.SummaryMetadata:
+        data = summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin, content=content)
+        return summary_pb2.SummaryMetadata(plugin_data=data)
+
+    graph = tensor_pb2.TensorProto(dtype=7, string_val=[json.dumps(model).encode()])
+    with EventWriter(path / "train") as w:
+        w.add_summary(summary_pb2.Summary(value=[
+            summary_pb2.Summary.Value(tag="keras", metadata=meta("graph_keras_model", b"1"), tensor=graph)
+        ]), 0, wall_time=1.7e9)  # fmt: skip
+        w.add_scalar("epoch_loss", 0.5, 0, wall_time=1.7e9 + 1)
+    if hparams is not None:
+        start = plugin_data_pb2.HParamsPluginData()
+        for k, v in hparams.items():
+            start.session_start_info.hparams[k].number_value = v
+        with EventWriter(path) as w:
+            w.add_summary(summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+                tag="_hparams_/session_start_info", metadata=meta("hparams", start.SerializeToString()))
+            ]), 0, wall_time=1.7e9)  # fmt: skip
+
+
+def test_a_keras_model_graph_describes_the_layers_and_gives_way_to_hparams(tmp_path):
+    _keras_model_run(tmp_path / "logs" / "net", KERAS_JSON, hparams={"learning_rate": 0.05})
+    (run,) = discover_runs(tmp_path / "logs")
+    # the HParams plugin's value wins over what the model graph tells; the rest is kept
+    assert run.hparams == {"optimizer": "sgd", "learning_rate": 0.05, "loss": "mse"}
+    (text,) = [t for _, t in load_curves(run.path).texts["train/keras"]]
+    lines = text.splitlines()
+    assert lines[0] == "Functional 'net': 3 layers, input (None, 28, 28, 1)"
+    assert "c1     Conv2D      filters=32, kernel_size=3x3, strides=1x1, padding=same, activation=relu" in lines
+    assert "head   Sequential  2 layers" in lines and "act    Activation  activation=ReLU" in lines
+    assert lines[-1] == "compiled with optimizer=sgd, learning_rate=ExponentialDecay, loss=mse"
+
+    _keras_model_run(tmp_path / "logs2" / "plain", KERAS_JSON)
+    (run,) = discover_runs(tmp_path / "logs2")
+    assert run.hparams["learning_rate"] == "ExponentialDecay"
+    _keras_model_run(tmp_path / "logs3" / "odd", {"not": "a model"})
+    (run,) = discover_runs(tmp_path / "logs3")
+    assert run.hparams == {} and not load_curves(run.path).texts and not run.warnings
 
 
 def test_damaged_copies_warn_by_file_and_keep_the_rest(tf_logs, tmp_path):
