@@ -384,8 +384,11 @@ def test_keras_callback_run_dir(real_logs):
             )
     assert res.scalars["train/epoch_learning_rate"].values == pytest.approx([1e-3] * 3, **F32)
     assert {str(p.relative_to(root / "keras").parent) for p in res.files} == {"train", "validation"}
-    # the Keras model graph (plugin graph_keras_model, a DT_STRING tensor) is no text
-    assert not res.texts
+    # the Keras model graph (plugin graph_keras_model, a DT_STRING tensor of model.to_json()):
+    # described as a text of its layers, never its raw JSON
+    (((step, text),),) = res.texts.values()
+    assert list(res.texts) == ["train/keras"] and step == 0
+    assert text.startswith("Sequential 'sequential'") and "Dense" in text and "{" not in text
 
 
 def test_tf_file_texts_and_histograms_ignored(real_logs):
