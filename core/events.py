@@ -857,13 +857,15 @@ class EventFileReader:
         lo = 0
         for i in sorted([*slow, *corrupt, m]) if slow or corrupt else (m,):
             for tag, key, steps, walls, values in run.points(i0 + lo, i0 + i):
+                s = self._new.get(tag)
+                if s is None:  # (points() made these lists for us: no copy)
+                    self._new[tag] = ScalarSeries(steps, walls, values)
+                elif s.steps:
+                    s.extend(ScalarSeries(steps, walls, values))
+                else:
+                    s.steps, s.wall_times, s.values = steps, walls, values
                 if key not in self._sinks:
                     self._new_sink(tag, key)  # later records of the tag: the loop's fast path
-                s = self._new[tag]
-                if s.steps:
-                    s.extend(ScalarSeries(steps, walls, values))
-                else:  # (points() made these lists for us: no copy)
-                    s.steps, s.wall_times, s.values = steps, walls, values
             lo = i + 1
             if i == m:
                 break
