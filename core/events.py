@@ -586,7 +586,10 @@ def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
 def _keras_model(text: str):
     from .kerasmodel import parse_keras_model
 
-    return parse_keras_model(text)
+    try:
+        return parse_keras_model(text)
+    except Exception:  # (RecursionError, ...): a model text we cannot read costs only itself
+        return None
 
 
 def _varint_bytes(n: int) -> bytes:

@@ -58,19 +58,21 @@ def parse_keras_model(text: str) -> KerasModel | None:
     build = data.get("build_config")
     if isinstance(build, dict) and isinstance(build.get("input_shape"), list):
         model.input_shape = build["input_shape"]
-    for layer in config.get("layers") or ():
+    layers = config.get("layers")
+    for layer in layers if isinstance(layers, list) else ():
         if not isinstance(layer, dict):
             continue
         kind = str(layer.get("class_name", "?"))
-        lc = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        lc = _dict(layer.get("config"))
+        shape = lc.get("batch_shape") or lc.get("batch_input_shape")  # (tf.keras 2: on any first layer)
+        if model.input_shape is None and isinstance(shape, list):
+            model.input_shape = shape
         if kind == "InputLayer":
-            shape = lc.get("batch_shape") or lc.get("batch_input_shape")
-            if model.input_shape is None and isinstance(shape, list):
-                model.input_shape = shape
             continue
         if kind in _MODELS:
             inner = lc.get("layers")
-            settings = f"{len(inner)} layers" if isinstance(inner, list) else ""
+            n = sum(isinstance(x, dict) and x.get("class_name") != "InputLayer" for x in inner) if isinstance(inner, list) else 0
+            settings = f"{n} layers"
         else:
             settings = ", ".join(f"{k}={_value(lc[k])}" for k in _SHOWN if lc.get(k) is not None)
         model.layers.append((str(lc.get("name", layer.get("name", ""))), kind, settings))
@@ -88,17 +90,38 @@ def _compile_hparams(compiled: dict) -> dict[str, Any]:
         out["optimizer"] = opt.lower()
     elif isinstance(opt, dict):
         out["optimizer"] = str(opt.get("class_name", "?")).lower()
-        lr = (opt.get("config") or {}).get("learning_rate")
-        if isinstance(lr, (int, float)) and not isinstance(lr, bool):
+        lr = _dict(opt.get("config")).get("learning_rate")
+        if isinstance(lr, float) or (isinstance(lr, int) and not isinstance(lr, bool) and abs(lr) < 2**53):
             out["learning_rate"] = float(f"{lr:.7g}")  # a float32 read back: 0.0010000000474974513
         elif isinstance(lr, dict):  # a schedule
             out["learning_rate"] = str(lr.get("class_name", "schedule"))
-    loss = compiled.get("loss")
-    if isinstance(loss, str):
+    loss = _name(compiled.get("loss"))
+    if loss:
         out["loss"] = loss
-    elif isinstance(loss, dict):
-        out["loss"] = str((loss.get("config") or {}).get("name") or loss.get("class_name", "?"))
     return out
+
+
+def _name(obj: Any) -> str | None:
+    """The name of a saved loss: a string, a saved object (a function's config is its name),
+    or one per output (a dict or list of them)."""
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, dict) and "class_name" in obj:
+        config = obj.get("config")
+        if isinstance(config, str):  # {"class_name": "function", "config": "mean_squared_error"}
+            return config
+        return str(_dict(config).get("name") or obj["class_name"])
+    if isinstance(obj, dict):  # per named output
+        names = [f"{k}:{_name(v)}" for k, v in obj.items() if _name(v)]
+        return ", ".join(names) or None
+    if isinstance(obj, list):
+        names = [n for n in map(_name, obj) if n]
+        return ", ".join(names) or None
+    return None
+
+
+def _dict(obj: Any) -> dict:
+    return obj if isinstance(obj, dict) else {}
 
 
 def _shape(shape: list) -> str:
@@ -109,7 +132,7 @@ def _value(v: Any) -> str:
     if isinstance(v, list):
         return "x".join(str(x) for x in v) if all(isinstance(x, int) for x in v) else str(v)
     if isinstance(v, dict):  # a serialized object (an activation layer, a schedule)
-        return str((v.get("config") or {}).get("name") or v.get("class_name", "?"))
+        return _name(v) or "?"
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_NAME = ".keraslab-cache.json"
-CACHE_VERSION = 3  # 2: files read have a head fingerprint (discovery._head); 3: TB hparams
+CACHE_VERSION = 4  # 2: files read have a head fingerprint (discovery._head); 3: TB hparams; 4: Keras compile settings
 
 
 def user_cache_dir() -> Path:
