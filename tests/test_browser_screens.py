@@ -293,3 +293,21 @@ async def test_footer_at_80_columns_shows_whole_keys_and_help_lists_the_browser_
         assert "## Runs browser" in text and "| `h` | hyperparameter columns" in text
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+
+
+async def test_escape_quits_keraslab_browse_and_goes_back_in_the_app(logdir):
+    app = BrowseApp([logdir], follow=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+        assert len(app.screen_stack) == 1  # the browser is the app's own screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.return_code == 0  # quit: no blank screen left behind
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: type(app.screen).__name__ == "LaunchScreen")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "LaunchScreen")
+        assert app.return_code is None

@@ -29,12 +29,9 @@ class BrowseApp(App):
         self.interval = interval
         self.use_cache = use_cache
 
-    def on_mount(self) -> None:
-        self.push_screen(
-            RunsBrowserScreen(
-                self.logdirs, follow=self.follow, interval=self.interval, use_cache=self.use_cache
-            )
-        )
+    def get_default_screen(self) -> RunsBrowserScreen:
+        # the first and only screen below any other: escape on it quits (see its action_back)
+        return RunsBrowserScreen(self.logdirs, follow=self.follow, interval=self.interval, use_cache=self.use_cache)
 
 
     def action_help(self) -> None:

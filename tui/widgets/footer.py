@@ -125,7 +125,7 @@ class KeyFooter(Widget, can_focus=False):
         if sum(size.values()) - 1 <= width:  # (the last trailing space may go)
             return self.items
         helps = tuple(item for item in self.items if item.action in ("help", "app.help"))
-        room = width - sum(size[item] for item in helps)
+        room = width + 1 - sum(size[item] for item in helps)  # (the last trailing space may go)
         shown: list[FooterItem] = []
         for item in self.items:
             if item in helps:
