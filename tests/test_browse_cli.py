@@ -61,6 +61,8 @@ def test_runs_sort_filter_and_hparams(logdir, capsys):
         run("runs", "--logdir", str(logdir), "--sort", "nope")
     with pytest.raises(KeraslabError, match="no such directory"):  # a typo, not "no runs"
         run("runs", "--logdir", str(logdir / "nope"))
+    with pytest.raises(KeraslabError, match="config.json: not a directory"):
+        run("runs", "--logdir", str(logdir / "mnist-cnn-1" / "config.json"))
 
 
 def test_runs_in_a_default_logdir_not_made_yet(tmp_path, monkeypatch, capsys):

@@ -133,7 +133,7 @@ def _hp_text(v) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     logdirs = _logdirs(args)
     if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
-        raise core.RunStoreError(f"{logdirs[0]}: no such directory")
+        raise core.RunStoreError(_not_a_directory(logdirs[0]))
     all_runs = core.discover_runs(logdirs)
     runs = select_runs(all_runs, getattr(args, "sort", None), getattr(args, "reverse", False),
                        getattr(args, "filter", None))  # fmt: skip
@@ -248,11 +248,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_a_directory(path: Path) -> str:
+    return f"{path}: not a directory" if path.exists() else f"{path}: no such directory"
+
+
 def cmd_browse(args: argparse.Namespace) -> int:
     paths = [Path(p).expanduser() for p in args.paths] or _logdirs(args)
     missing = [p for p in paths if not p.is_dir()]
     if missing:
-        raise core.RunStoreError(f"{missing[0]}: no such directory")
+        raise core.RunStoreError(_not_a_directory(missing[0]))
     from .browse_app import run_browser
 
     return run_browser(paths)
