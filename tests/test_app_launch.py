@@ -13,13 +13,14 @@ from keraslab.tui.app import KeraslabApp
 from keraslab.tui.screens.help import HelpScreen
 from keraslab.tui.screens.launch import LaunchScreen
 from keraslab.tui.screens.layer_edit import LayerEditScreen, LayerTypeScreen
+from keraslab.tui.widgets.action_button import ActionButton
 from keraslab.tui.widgets.choice import Choice
 from keraslab.tui.widgets.findings import FindingsView
 from keraslab.tui.widgets.footer import KeyFooter
 from keraslab.tui.widgets.layer_table import LayerTable
 from keraslab.tui.widgets.settings_form import SettingsForm
 from textual.command import CommandPalette
-from textual.widgets import Button, Checkbox, Input, OptionList
+from textual.widgets import Checkbox, Input, OptionList
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ async def test_opens_on_digits_with_a_preset_ready_to_train(app):
         assert notation(app) == core.PRESETS["avgpool"].notation
         assert screen.query_one("#preset", Choice).value == "avgpool"
         assert screen.can_train
-        assert not screen.query_one("#train", Button).disabled
+        assert not screen.query_one("#train", ActionButton).disabled
         status = str(screen.query_one("#launch-status").render())
         assert "Ready: digits" in status
         # the dataset list says what is available offline
@@ -112,7 +113,7 @@ async def test_typing_notation_updates_table_findings_and_train(app):
         assert screen.notation_error and "dense" in screen.notation_error
         assert field.has_class("invalid")
         assert not screen.can_train
-        assert screen.query_one("#train", Button).disabled
+        assert screen.query_one("#train", ActionButton).disabled
         assert screen.check_action("train", ()) is None  # greyed out in the footer
 
         field.value = "conv16k3-relu-flatten-dense64-relu-dense64"  # parses, but no class output
@@ -239,7 +240,7 @@ async def test_invalid_settings_are_marked_and_block_training(app):
         assert epochs.region.y < shown.region.y < after.region.y
         assert screen.query_one("#set-learning_rate").has_class("invalid")
         assert screen.query_one("#label-learning_rate").has_class("invalid")
-        assert screen.query_one("#train", Button).disabled
+        assert screen.query_one("#train", ActionButton).disabled
         name = screen.query_one("#set-name", Input)
         name.focus()
         await pilot.pause()
@@ -299,7 +300,7 @@ async def test_small_and_big_terminals_and_resizing(app, size):
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = launch(app)
-        assert screen.query_one("#train", Button).region.height >= 1  # the Train button is visible
+        assert screen.query_one("#train", ActionButton).region.height >= 1  # the Train button is visible
         for width, height in [(40, 12), (200, 60), (80, 24), (20, 5), size]:
             await pilot.resize_terminal(width, height)
             await pilot.pause()
@@ -343,3 +344,24 @@ async def test_a_value_set_while_the_fields_are_being_mounted_is_kept(app):
             await pilot.pause(0.02)
         assert form.query_one("#set-batch_size", Input).value == "77"
         assert form.raw_values()[0]["batch_size"] == 77
+
+
+async def test_the_train_button_trains_on_click_enter_and_space_unless_disabled(app, monkeypatch):
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        await pilot.pause()
+        pressed = []
+        monkeypatch.setattr(screen, "action_train", lambda: pressed.append(True))
+        button = screen.query_one("#train", ActionButton)
+        assert str(button.label) == "Train (t)" and button.region.width >= len("Train (t)")
+        await pilot.click("#train")
+        button.focus()
+        await pilot.press("enter", "space")
+        await pilot.pause()
+        assert len(pressed) == 3
+        screen.query_one("#notation", Input).value = "conv16k3-relu-flatten-dense"  # an error
+        await pilot.pause()
+        assert button.disabled
+        await pilot.click("#train")
+        await pilot.pause()
+        assert len(pressed) == 3  # greyed out: nothing

@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
+from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import fmt
+from ..widgets.action_button import ActionButton
 from ..widgets.choice import Choice
 from ..widgets.findings import FindingsView
 from ..widgets.footer import KeyFooter
@@ -79,7 +80,7 @@ class LaunchScreen(Screen):
             with VerticalScroll(id="right-pane"):
                 yield Static("Model", classes="section-title")
                 with Horizontal(classes="field"):
-                    yield Label("preset", classes="field-label")
+                    yield Static("preset", classes="field-label")
                     yield Choice(self._preset_options(), value=self._matching_preset(), id="preset")
                 yield Input(core.format_stack(self.stack), id="notation", classes="compact", validate_on=(),
                             placeholder="layer notation, e.g. conv32k3-relu-maxpool2 | flatten-out-softmax",
@@ -90,7 +91,7 @@ class LaunchScreen(Screen):
                 yield FindingsView("", id="findings")
         with Horizontal(id="launch-status-bar"):
             yield Static("", id="launch-status")
-            yield Button("Train (t)", variant="success", id="train", compact=True)
+            yield ActionButton("Train (t)", id="train")
         yield KeyFooter()
 
     def _dataset_options(self) -> list[Option]:
@@ -332,7 +333,7 @@ class LaunchScreen(Screen):
         if self.app.current is not None and self.app.current.config is config:
             self.app.action_show_training()
 
-    @on(Button.Pressed, "#train")
+    @on(ActionButton.Pressed, "#train")
     def _train_pressed(self) -> None:
         self.action_train()
 
@@ -365,7 +366,7 @@ class LaunchScreen(Screen):
         if not self.is_mounted:
             return
         status = self.query_one("#launch-status", Static)
-        button = self.query_one("#train", Button)
+        button = self.query_one("#train", ActionButton)
         app = self.app
         current = getattr(app, "current", None)
         text = Text()

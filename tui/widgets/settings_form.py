@@ -8,7 +8,7 @@ from typing import Any
 from keraslab import core
 from textual.containers import Grid
 from textual.message import Message
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from .choice import Choice
 
@@ -101,7 +101,7 @@ class SettingsForm(Grid):
         widgets = []
         for f in FIELDS:
             value = getattr(self.initial, f.key)
-            widgets.append(Label(f.label, classes="field-label", id=f"label-{f.key}"))
+            widgets.append(Static(f.label, classes="field-label", id=f"label-{f.key}"))
             if f.kind == "select":
                 widgets.append(Choice([(c, c) for c in f.choices], value=value, id=f"set-{f.key}"))
             else:
