@@ -25,6 +25,7 @@ from .progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, St
 from .store import PREDICTIONS_FILE, RunWriter, create_run_dir, default_logdir, now_iso
 
 MONITOR = "val_loss"
+CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras may lag the best epoch while training
 
 
 def resolve_stack(config: RunConfig):
@@ -246,6 +247,8 @@ class TrainingSession:
             best_epoch = bridge.best_epoch
             if bridge.failure:
                 status, reason = "failed", bridge.failure
+                if bridge.best_weights is not None:  # what it learned before the loss broke
+                    bridge.finish_checkpoint()
                 return
             status = "stopped" if self._stop.is_set() else "completed"
             if status == "stopped":
@@ -373,10 +376,7 @@ class TrainingSession:
         """Test-set metrics of the best weights; predictions saved for confusion matrices."""
         from .optim import needs_one_hot
 
-        if bridge.best_weights is not None:
-            model.set_weights(bridge.best_weights)
-        if not self._writer.checkpoint_path.exists():
-            bridge.save_checkpoint()
+        bridge.finish_checkpoint()
         test: dict[str, float] = {}
         if data.x_test.shape[0]:
             y_test = data.y_test
@@ -427,6 +427,8 @@ def _make_bridge(keras):
             self.best_value: float | None = None
             self.best_epoch: int | None = None
             self.best_weights = None
+            self.saved_epoch: int | None = None  # the best epoch best_model.keras holds
+            self._saved_at = -math.inf
             self.epochs_done = 0
             self.steps = 0
             self.failure: str | None = None
@@ -500,6 +502,17 @@ def _make_bridge(keras):
             tmp = path.with_name(f".{path.stem}.tmp.keras")
             self.model.save(tmp)
             os.replace(tmp, path)
+            self.saved_epoch = self.best_epoch
+            self._saved_at = time.monotonic()
+
+        def finish_checkpoint(self) -> None:
+            """At the end of training (any end but a crash): the best weights into the model
+            and best_model.keras, unless the file already holds them."""
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+            if self.saved_epoch != self.best_epoch or not self.session._writer.checkpoint_path.exists():
+                self.save_checkpoint()
+                self.session._writer.update_status(checkpoint_epoch=self.saved_epoch)
 
         def on_epoch_end(self, epoch, logs=None):
             values = _floats(logs)
@@ -516,10 +529,15 @@ def _make_bridge(keras):
                 self.best_value = values[self.monitor]
                 self.best_epoch = epoch + 1
                 self.best_weights = self.model.get_weights()
-                self.save_checkpoint()
+                # a save costs ~0.1 s even for a small model (5-10% of short epochs): the best
+                # weights wait in memory and reach the file at the end, or now if the file
+                # is CHECKPOINT_EVERY seconds behind (what a crash could cost)
+                if time.monotonic() - self._saved_at >= CHECKPOINT_EVERY:
+                    self.save_checkpoint()
             writer = self.session._writer
             writer.log_epoch(epoch + 1, values, partial=partial)
-            writer.update_status(epochs_done=self.epochs_done, best_epoch=self.best_epoch)
+            writer.update_status(epochs_done=self.epochs_done, best_epoch=self.best_epoch,
+                                 checkpoint_epoch=self.saved_epoch)  # fmt: skip
             self.session._emit(
                 EpochEnd(
                     epoch + 1, self.session.config.epochs, values,

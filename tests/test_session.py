@@ -161,3 +161,37 @@ def test_stop_ends_a_pause_for_give_way(logdir):
     session.stop()
     result = session.wait(300)  # None if the pause held on
     assert result is not None and result.status == "stopped" and result.epochs_done <= 1
+
+
+@pytest.mark.parametrize("every", [0.0, 1e9])
+def test_the_best_checkpoint_is_written_at_most_every_so_often_and_at_the_end(logdir, monkeypatch, every):
+    """A checkpoint costs ~0.1 s: while training, best_model.keras is rewritten only when it is
+    CHECKPOINT_EVERY seconds behind; at the end it holds the best epoch either way."""
+    from keraslab.core import session as session_mod
+
+    monkeypatch.setattr(session_mod, "CHECKPOINT_EVERY", every)
+    config = RunConfig(dataset="digits", model="mlp", epochs=4, batch_size=64, seed=1)
+    session = TrainingSession(config, logdir, progress_interval=0.0)
+    seen = []
+
+    def during(event):
+        if isinstance(event, EpochEnd):
+            status = json.loads((session.run_dir / "status.json").read_text())
+            seen.append((status["best_epoch"], status["checkpoint_epoch"]))
+
+    session.subscribe(during)
+    result = session.run()
+    assert result.status == "completed" and result.best_epoch == seen[-1][0]
+    if every == 0.0:
+        assert all(best == saved for best, saved in seen)  # each improvement saved at once
+    else:
+        assert {saved for _, saved in seen} == {1}  # the first one only, while training
+        assert seen[-1][0] > 1  # (digits improves after epoch 1: the test would mean nothing)
+    status = json.loads((result.run_dir / "status.json").read_text())
+    assert status["checkpoint_epoch"] == result.best_epoch
+    import keras
+
+    model = keras.saving.load_model(result.run_dir / "best_model.keras", safe_mode=True)
+    data = load_dataset("digits")
+    acc = float((model.predict(data.x_test, verbose=0).argmax(-1) == data.y_test).mean())
+    assert acc == pytest.approx(result.test["accuracy"], abs=1e-6)  # the best epoch's weights
