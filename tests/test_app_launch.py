@@ -354,11 +354,22 @@ async def test_the_train_button_trains_on_click_enter_and_space_unless_disabled(
         monkeypatch.setattr(screen, "action_train", lambda: pressed.append(True))
         button = screen.query_one("#train", ActionButton)
         assert str(button.label) == "Train (t)" and button.region.width >= len("Train (t)")
+        monkeypatch.setattr(ActionButton, "ACTIVE", 600.0)  # the test says when it is over
+
+        def settled() -> None:  # as the timer would, ACTIVE seconds after a press
+            button.remove_class("-active")
+
         await pilot.click("#train")
+        await pilot.click("#train")  # a double click: one press (as Textual's Button)
+        assert len(pressed) == 1 and button.has_class("-active")
         button.focus()
-        await pilot.press("enter", "space")
+        settled()
+        await pilot.press("enter")
+        settled()
+        await pilot.press("space")
         await pilot.pause()
         assert len(pressed) == 3
+        settled()
         screen.query_one("#notation", Input).value = "conv16k3-relu-flatten-dense"  # an error
         await pilot.pause()
         assert button.disabled

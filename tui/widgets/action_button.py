@@ -1,4 +1,5 @@
-"""A one-line button: a click, enter or space posts Pressed; greyed out while disabled.
+"""A one-line button: a click, enter or space posts Pressed (once for a double click, as
+Textual's Button); greyed out while disabled.
 
 Textual's Button brings 57 CSS rules (its variants, flat and default styles): on the
 launch screen, with Label's 7 for one field label, 60 of its 207 rules. Textual goes over
@@ -9,6 +10,7 @@ first paint). Without them the first paint's CSS parsing and styling took ~15 ms
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -29,9 +31,12 @@ class ActionButton(Widget, can_focus=True):
         text-style: bold;
         &:hover { background: $success-lighten-1; }
         &:focus { text-style: bold reverse; }
+        &.-active { background: $success-darken-2; }
         &:disabled { background: $panel; color: $text-disabled; text-style: none; }
     }
     """
+    ALLOW_SELECT = False
+    ACTIVE = 0.2  # seconds after a press when another is ignored (a double click is one press)
     BINDINGS = [Binding("enter,space", "press", "Press", show=False)]
 
     class Pressed(Message):
@@ -61,11 +66,14 @@ class ActionButton(Widget, can_focus=True):
         return Text(self._label, no_wrap=True, end="")
 
     def get_content_width(self, container, viewport) -> int:
-        return len(self._label)
+        return cell_len(self._label)
 
     def action_press(self) -> None:
-        if not self.disabled:
-            self.post_message(self.Pressed(self))
+        if self.disabled or self.has_class("-active"):
+            return
+        self.add_class("-active")
+        self.set_timer(self.ACTIVE, lambda: self.remove_class("-active"))
+        self.post_message(self.Pressed(self))
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
