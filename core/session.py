@@ -22,7 +22,14 @@ from .config import RunConfig
 from .datasets import Dataset, get_info, is_npz_path, load_dataset
 from .errors import DatasetError, KeraslabError
 from .progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
-from .store import PREDICTIONS_FILE, RunWriter, create_run_dir, default_logdir, now_iso
+from .store import (
+    CHECKPOINT_FILE,
+    PREDICTIONS_FILE,
+    RunWriter,
+    create_run_dir,
+    default_logdir,
+    now_iso,
+)
 
 MONITOR = "val_loss"
 CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras may lag the best epoch while training
@@ -222,6 +229,7 @@ class TrainingSession:
         assert self._writer is not None and self.run_dir is not None
         writer, t0 = self._writer, time.monotonic()
         status, reason, test, best_epoch, epochs_done = "failed", None, {}, None, 0
+        bridge = None
         try:
             cfg = self.config
             self._emit(Phase(f"loading dataset {cfg.dataset}"))
@@ -249,6 +257,8 @@ class TrainingSession:
                 status, reason = "failed", bridge.failure
                 if bridge.best_weights is not None:  # what it learned before the loss broke
                     bridge.finish_checkpoint()
+                    if bridge.checkpoint_error:
+                        reason = f"{reason}; {bridge.checkpoint_error}"
                 return
             status = "stopped" if self._stop.is_set() else "completed"
             if status == "stopped":
@@ -257,9 +267,16 @@ class TrainingSession:
                 reason = f"early stopping after {epochs_done} epochs"
             self._emit(Phase("evaluating on the test set"))
             test = self._evaluate(model, bridge, data)
+            if bridge.checkpoint_error:
+                reason = f"{reason}; {bridge.checkpoint_error}" if reason else bridge.checkpoint_error
         except KeraslabError as exc:
             status, reason = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - report any failure as one line, keep the trace
+            if bridge is not None and bridge.best_weights is not None:
+                try:  # what it learned up to the crash, if the model still allows it
+                    bridge.finish_checkpoint()
+                except Exception:  # noqa: BLE001
+                    pass
             status = "failed"
             text = " ".join(str(exc).split())
             reason = f"{type(exc).__name__}: {text[:300]}"
@@ -428,7 +445,9 @@ def _make_bridge(keras):
             self.best_epoch: int | None = None
             self.best_weights = None
             self.saved_epoch: int | None = None  # the best epoch best_model.keras holds
+            self.checkpoint_error: str | None = None
             self._saved_at = -math.inf
+            self._clock = time.monotonic  # (of the checkpoint's pace; tests set their own)
             self.epochs_done = 0
             self.steps = 0
             self.failure: str | None = None
@@ -500,10 +519,27 @@ def _make_bridge(keras):
         def save_checkpoint(self) -> None:
             path = self.session._writer.checkpoint_path
             tmp = path.with_name(f".{path.stem}.tmp.keras")
-            self.model.save(tmp)
-            os.replace(tmp, path)
+            try:
+                self.model.save(tmp)
+                os.replace(tmp, path)
+            except OSError:
+                tmp.unlink(missing_ok=True)
+                raise
             self.saved_epoch = self.best_epoch
-            self._saved_at = time.monotonic()
+            self._saved_at = self._clock()
+
+        def _save_best(self, current: bool) -> None:
+            """Save the best weights; ``current``: the model holds them now (else they are
+            swapped in for the save, and training goes on with its own)."""
+            if current:
+                self.save_checkpoint()
+                return
+            weights = self.model.get_weights()
+            self.model.set_weights(self.best_weights)
+            try:
+                self.save_checkpoint()
+            finally:
+                self.model.set_weights(weights)
 
         def finish_checkpoint(self) -> None:
             """At the end of training (any end but a crash): the best weights into the model
@@ -511,7 +547,11 @@ def _make_bridge(keras):
             if self.best_weights is not None:
                 self.model.set_weights(self.best_weights)
             if self.saved_epoch != self.best_epoch or not self.session._writer.checkpoint_path.exists():
-                self.save_checkpoint()
+                try:
+                    self.save_checkpoint()
+                except OSError as exc:  # (a full disk): the run and its test metrics still stand
+                    self.checkpoint_error = f"{CHECKPOINT_FILE} not written: {exc}"
+                    return
                 self.session._writer.update_status(checkpoint_epoch=self.saved_epoch)
 
         def on_epoch_end(self, epoch, logs=None):
@@ -529,11 +569,11 @@ def _make_bridge(keras):
                 self.best_value = values[self.monitor]
                 self.best_epoch = epoch + 1
                 self.best_weights = self.model.get_weights()
-                # a save costs ~0.1 s even for a small model (5-10% of short epochs): the best
-                # weights wait in memory and reach the file at the end, or now if the file
-                # is CHECKPOINT_EVERY seconds behind (what a crash could cost)
-                if time.monotonic() - self._saved_at >= CHECKPOINT_EVERY:
-                    self.save_checkpoint()
+            # a save costs ~0.1 s even for a small model (5-10% of short epochs): the best
+            # weights wait in memory and reach the file at the end, or at an epoch end once
+            # the file is CHECKPOINT_EVERY seconds behind (what a crash could cost)
+            if self.saved_epoch != self.best_epoch and self._clock() - self._saved_at >= CHECKPOINT_EVERY:
+                self._save_best(current=improved)
             writer = self.session._writer
             writer.log_epoch(epoch + 1, values, partial=partial)
             writer.update_status(epochs_done=self.epochs_done, best_epoch=self.best_epoch,

@@ -195,3 +195,63 @@ def test_the_best_checkpoint_is_written_at_most_every_so_often_and_at_the_end(lo
     data = load_dataset("digits")
     acc = float((model.predict(data.x_test, verbose=0).argmax(-1) == data.y_test).mean())
     assert acc == pytest.approx(result.test["accuracy"], abs=1e-6)  # the best epoch's weights
+
+
+def test_a_best_epoch_reaches_the_checkpoint_within_checkpoint_every_without_more_improvement(tmp_path):
+    """Improvements 10 s apart are not each saved; once the file is CHECKPOINT_EVERY behind, an
+    epoch end saves the best weights even when that epoch did not improve (swapped in for the
+    save: training goes on with its own weights)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from keraslab.core import session as session_mod
+    from keraslab.core.backend import import_keras
+
+    class Model:  # what the bridge touches
+        optimizer = None
+        stop_training = False
+
+        def __init__(self):
+            self.weights, self.saved = [0], []
+
+        def get_weights(self):
+            return list(self.weights)
+
+        def set_weights(self, weights):
+            self.weights = list(weights)
+
+        def save(self, path):
+            Path(path).write_text(str(self.weights[0]))
+            self.saved.append(self.weights[0])
+
+    status: dict = {}
+    writer = SimpleNamespace(checkpoint_path=tmp_path / "best_model.keras", log_epoch=lambda *a, **k: None,
+                             update_status=status.update)  # fmt: skip
+    session = SimpleNamespace(_writer=writer, _emit=lambda event: None,
+                              config=SimpleNamespace(epochs=10, batch_size=32))  # fmt: skip
+    bridge = session_mod._make_bridge(import_keras())(session, 1, "val_loss")
+    model = Model()
+    bridge.set_model(model)
+    clock = [0.0]
+    bridge._clock = lambda: clock[0]
+    bridge.batches_in_epoch = 1
+    for epoch, (t, val_loss) in enumerate([(0, 1.0), (10, 0.5), (20, 0.9), (45, 0.8)]):
+        clock[0] = t
+        model.weights = [epoch]  # the weights this epoch ends with
+        bridge.on_epoch_end(epoch, {"loss": 1.0, "val_loss": val_loss})
+    assert model.saved == [0, 1]  # epoch 1 at once (no file yet); epoch 2's best at 45 s, not at 10 s
+    assert status["best_epoch"] == status["checkpoint_epoch"] == 2
+    assert model.weights == [3] and (tmp_path / "best_model.keras").read_text() == "1"
+    bridge.finish_checkpoint()  # already holds the best: no second save
+    assert model.saved == [0, 1] and model.weights == [1]
+
+    # a full disk at the end: noted, not a failure of the run (its test metrics still come)
+    def full(path):
+        Path(path).write_text("partial")
+        raise OSError(28, "No space left on device")
+
+    model.save = full
+    bridge.best_epoch, bridge.best_weights = 4, [3]
+    bridge.finish_checkpoint()
+    assert "best_model.keras not written" in bridge.checkpoint_error and "No space" in bridge.checkpoint_error
+    assert [p.name for p in tmp_path.iterdir()] == ["best_model.keras"]  # no temporary file left
