@@ -867,8 +867,7 @@ class EventFileReader:
                     s.extend(ScalarSeries(steps, walls, values))
                 else:
                     s.steps, s.wall_times, s.values = steps, walls, values
-                if key not in self._sinks:
-                    self._new_sink(tag, key)  # later records of the tag: the loop's fast path
+                self._plugins[tag] = _SCALARS  # (the loop finds later records' tag by key itself)
             lo = i + 1
             if i == m:
                 break
