@@ -234,24 +234,23 @@ class Run:
         return [i - lo for i in found[a:b]]
 
     def points(self, lo: int, hi: int) -> Iterator[tuple]:
-        """``(tag, key, steps, walls, values)``, lists of the decoded records in ``[lo, hi)``."""
+        """``(tag, steps, walls, values)``, lists of the decoded records in ``[lo, hi)``."""
         if self._lists is None:  # once: many files may share one run (read_runs_scalars)
             self._lists = [
                 (
                     tag,
-                    key,
                     members.tolist(),
                     self.steps[members].tolist(),
                     self.walls[members].tolist(),
                     self.values[members].tolist(),
                 )
-                for tag, key, members in self.groups
+                for tag, _, members in self.groups
             ]
-        for tag, key, members, steps, walls, values in self._lists:
+        for tag, members, steps, walls, values in self._lists:
             a = bisect_left(members, lo)
             b = bisect_left(members, hi, a)
             if a < b:
-                yield tag, key, steps[a:b], walls[a:b], values[a:b]
+                yield tag, steps[a:b], walls[a:b], values[a:b]
 
 
 def decode_run(

@@ -859,14 +859,12 @@ class EventFileReader:
         corrupt = run.odd("corrupt", i0, m)
         lo = 0
         for i in sorted([*slow, *corrupt, m]) if slow or corrupt else (m,):
-            for tag, key, steps, walls, values in run.points(i0 + lo, i0 + i):
+            for tag, steps, walls, values in run.points(i0 + lo, i0 + i):
                 s = self._new.get(tag)
-                if s is None:  # (points() made these lists for us: no copy)
-                    self._new[tag] = ScalarSeries(steps, walls, values)
-                elif s.steps:
+                if s is not None and s.steps:
                     s.extend(ScalarSeries(steps, walls, values))
-                else:
-                    s.steps, s.wall_times, s.values = steps, walls, values
+                else:  # (points() made these lists for us: no copy; a key keeps its place)
+                    self._new[tag] = ScalarSeries(steps, walls, values)
                 self._plugins[tag] = _SCALARS  # (the loop finds later records' tag by key itself)
             lo = i + 1
             if i == m:
