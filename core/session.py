@@ -257,8 +257,6 @@ class TrainingSession:
                 status, reason = "failed", bridge.failure
                 if bridge.best_weights is not None:  # what it learned before the loss broke
                     bridge.finish_checkpoint()
-                    if bridge.checkpoint_error:
-                        reason = f"{reason}; {bridge.checkpoint_error}"
                 return
             status = "stopped" if self._stop.is_set() else "completed"
             if status == "stopped":
@@ -267,8 +265,6 @@ class TrainingSession:
                 reason = f"early stopping after {epochs_done} epochs"
             self._emit(Phase("evaluating on the test set"))
             test = self._evaluate(model, bridge, data)
-            if bridge.checkpoint_error:
-                reason = f"{reason}; {bridge.checkpoint_error}" if reason else bridge.checkpoint_error
         except KeraslabError as exc:
             status, reason = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - report any failure as one line, keep the trace
@@ -282,6 +278,8 @@ class TrainingSession:
             reason = f"{type(exc).__name__}: {text[:300]}"
             writer.write_error(traceback.format_exc())
         finally:
+            if bridge is not None and bridge.checkpoint_error:
+                reason = f"{reason}; {bridge.checkpoint_error}" if reason else bridge.checkpoint_error
             elapsed = time.monotonic() - t0
             try:
                 writer.finish(status, reason, epochs_done=epochs_done)
