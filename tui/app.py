@@ -217,10 +217,9 @@ class KeraslabApp(App[int]):
             self.push_screen("training")
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from .screens.help import show_help  # (imported on first need, not at start-up)
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        show_help(self)
 
     def action_runs(self, run_dir: str | None = None) -> None:
         """Open the runs browser (or a run's detail) when that screen is available."""

@@ -33,12 +33,10 @@ class BrowseApp(App):
         # the first and only screen below any other: escape on it quits (see its action_back)
         return RunsBrowserScreen(self.logdirs, follow=self.follow, interval=self.interval, use_cache=self.use_cache)
 
-
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        from .screens.help import show_help
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        show_help(self)
 
 
 def run_browser(paths) -> int:

@@ -50,3 +50,9 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()
+
+
+def show_help(app) -> None:
+    """Open the help over the current screen (once: not over itself)."""
+    if not isinstance(app.screen, HelpScreen):
+        app.push_screen(HelpScreen())
