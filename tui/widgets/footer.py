@@ -94,9 +94,9 @@ class KeyFooter(Widget, can_focus=False):
         text = Text(no_wrap=True, overflow="crop", end="")
         self._spans = []
         width = self.size.width
-        wide = sum(len(i.key_display) + len(i.description) + 3 for i in self.items)
+        wide = sum(_cells(i, compact=False) for i in self.items)
         palette = self.palette
-        if palette is not None and wide + len(palette.key_display) + len(palette.description) + 4 > width:
+        if palette is not None and wide + _cells(palette, compact=False) + 1 > width:
             palette = None  # a narrow terminal: the screen's own keys first
         compact = wide > width  # then a space less around each key, as Footer(compact=True)
         items = self._fitting(width) if compact else self.items
@@ -114,14 +114,14 @@ class KeyFooter(Widget, can_focus=False):
         for item in items:
             add(item)
         if palette is not None:
-            text.append(" " * max(1, width - text.cell_len - len(palette.key_display) - len(palette.description) - 3))
+            text.append(" " * max(1, width - text.cell_len - _cells(palette, compact)))
             add(palette)
         return text
 
     def _fitting(self, width: int) -> tuple[FooterItem, ...]:
         """The compact items that fit ``width`` whole, in order; when some must go, those
         at the end go first, except the help key (the help screen lists every key)."""
-        size = {item: len(item.key_display) + len(item.description) + 2 for item in self.items}
+        size = {item: _cells(item, compact=True) for item in self.items}
         if sum(size.values()) - 1 <= width:  # (the last trailing space may go)
             return self.items
         helps = tuple(item for item in self.items if item.action in ("help", "app.help"))
@@ -158,3 +158,8 @@ class KeyFooter(Widget, can_focus=False):
             self.app.simulate_key(item.key)
         else:
             self.app.bell()
+
+
+def _cells(item: FooterItem, compact: bool) -> int:
+    """The width of an item as drawn: " key description " (compact: "key description ")."""
+    return len(item.key_display) + len(item.description) + (2 if compact else 3)
