@@ -40,9 +40,10 @@ _export("store", "default_logdir")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
 _export("curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
 _export(
-    "discovery", "MetricStats", "RunSummary", "RunWatcher", "discover_runs", "find_run_dirs",
+    "discovery", "RunSummary", "RunWatcher", "discover_runs", "find_run_dirs",
     "load_summary", "metric_name", "resolve_runs", "run_kind",
 )  # fmt: skip
+_export("metricstats", "MetricStats")
 _export(
     "filters", "COLUMNS", "FilterError", "field_value", "filter_runs", "parse_filter",
     "sort_runs", "unknown_fields",
@@ -102,7 +103,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     )  # fmt: skip
     from .datasets import get_info as get_dataset_info
     from .discovery import (
-        MetricStats,
         RunSummary,
         RunWatcher,
         discover_runs,
@@ -124,6 +124,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     )  # fmt: skip
     from .layers import LayerSpec, output_is_probabilities
     from .lint import Finding, lint_stack
+    from .metricstats import MetricStats
     from .notation import format_stack, parse_stack, stack_from_json, stack_to_json
     from .presets import PRESETS, Preset, get_preset, resolve_model
     from .preview import LayerRow, Preview, preview_stack

@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import RunStoreError
 from .events import HEAD_BYTES, EventFileReader, is_event_file, merge_order, read_together
+from .metricstats import MetricsTally, MetricStats, add_epoch_records
 from .runs import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from .store import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
 from .summary_cache import load_cache, save_cache
@@ -28,16 +29,6 @@ SPLIT_DIRS = ("train", "validation", "eval", "evaluation", "test", "val")
 MAX_DEPTH = 8
 KERASLAB = "keraslab"
 TENSORBOARD = "tensorboard"
-_SKIP_KEYS = {"type", "epoch", "time", "partial", "step"}
-_LOWER_BETTER = ("loss", "error", "mse", "mae", "perplexity", "time")
-
-
-def lower_is_better(metric: str) -> bool:
-    """Whether the best value of a metric is its minimum (losses, errors) rather than its maximum."""
-    low = metric.lower()
-    return any(word in low for word in _LOWER_BETTER)
-
-
 # add_hparams of tensorboardX and PyTorch writes its metrics into a sub-run named str(time.time())
 _HPARAMS_SUBRUN = re.compile(r"\d{9,}\.\d+/")
 
@@ -66,69 +57,6 @@ def unique_metric_name(tag: str, taken) -> str:
         while name in taken:
             name, n = f"{tag} ({n})", n + 1
     return name
-
-
-@dataclass
-class MetricStats:
-    """First, last and best value of one metric, with the steps and wall times they span."""
-
-    first: float | None = None
-    last: float | None = None
-    min: float | None = None
-    max: float | None = None
-    count: int = 0
-    first_step: int | None = None
-    last_step: int | None = None
-    first_time: float | None = None
-    last_time: float | None = None
-
-    def add(self, step: int, wall: float | None, value: float) -> None:
-        if value is None or not isinstance(value, (int, float)) or math.isnan(value):
-            return
-        value = float(value)
-        if self.count == 0:
-            self.first, self.first_step, self.first_time = value, step, wall
-            self.min = self.max = value
-        else:
-            self.min = min(self.min, value)
-            self.max = max(self.max, value)
-        self.last, self.last_step, self.count = value, step, self.count + 1
-        if wall is not None:
-            self.last_time = wall
-            if self.first_time is None:
-                self.first_time = wall
-
-    def copy(self) -> MetricStats:
-        """A copy (dataclasses.replace runs __init__: 10x slower, felt over 500 runs)."""
-        new = MetricStats.__new__(MetricStats)
-        new.__dict__.update(self.__dict__)
-        return new
-
-    def add_many(self, steps: list, walls: list, values: list) -> None:
-        """Add parallel lists of points (NaN values are skipped)."""
-        keep = [i for i, v in enumerate(values) if v == v]
-        if not keep:
-            return
-        if len(keep) != len(values):
-            steps = [steps[i] for i in keep]
-            walls = [walls[i] for i in keep]
-            values = [values[i] for i in keep]
-        if self.count == 0:
-            self.first, self.first_step = float(values[0]), steps[0]
-            self.min, self.max = float(min(values)), float(max(values))
-        else:
-            self.min = min(self.min, float(min(values)))
-            self.max = max(self.max, float(max(values)))
-        self.last, self.last_step = float(values[-1]), steps[-1]
-        self.count += len(values)
-        times = [w for w in walls if w is not None] if None in walls else walls
-        if times:  # (as add(): a point without a wall time leaves the times alone)
-            if self.first_time is None:
-                self.first_time = times[0]
-            self.last_time = times[-1]
-
-    def best(self, name: str) -> float | None:
-        return self.min if lower_is_better(name) else self.max
 
 
 @dataclass
@@ -360,16 +288,18 @@ class KeraslabRunState(RunState):
         self._summary = None
         if CONFIG_FILE in changed:
             self.config = _read_json(self.path / CONFIG_FILE, self)
+        tally = None
         if STATUS_FILE in changed:
             self.status_info = _read_json(self.path / STATUS_FILE, self)
+            tally = self.status_info.pop("metrics_summary", None)  # (not kept: the stats are)
         if RESULTS_FILE in changed:
             self.results = _read_json(self.path / RESULTS_FILE, self)
         if METRICS_FILE in changed:
-            self._read_metrics()
+            self._read_metrics(tally)
         self._read_side_files(self.sigs, changed)
         return True
 
-    def _read_metrics(self) -> None:
+    def _read_metrics(self, tally: Any = None) -> None:
         path = self.path / METRICS_FILE
         sig = self.sigs.get(METRICS_FILE)
         if sig is None:
@@ -377,6 +307,8 @@ class KeraslabRunState(RunState):
             return
         if sig[0] < self.metrics_offset:  # rewritten: start over
             self.metrics_offset, self.epochs, self.stats, self.metrics_head = 0, 0, {}, None
+        if self.metrics_offset == 0 and tally is not None and self._take_tally(tally, path, sig[0]):
+            return
         try:
             with open(path, "rb") as f:
                 head = self.metrics_head
@@ -395,30 +327,23 @@ class KeraslabRunState(RunState):
         if damaged:
             self.line_warnings += damaged
             self._warn(f"{path}: damaged line(s) skipped")
-        columns: dict[str, tuple[list, list, list]] = {}  # metric -> steps, walls, values
-        for record in records:
-            if record.get("type") != "epoch":
-                continue
-            self.epochs += 1
-            step = record.get("epoch", self.epochs)
-            wall = record.get("time")
-            for key, value in record.items():
-                if key in _SKIP_KEYS or not isinstance(value, (int, float)) or isinstance(value, bool):
-                    continue
-                column = columns.get(key)
-                if column is None:
-                    column = columns[key] = ([], [], [])
-                column[0].append(step)
-                column[1].append(wall)
-                column[2].append(value)
-        for key, (steps, walls, values) in columns.items():
-            stats = self.stats.get(key)
-            if stats is None:
-                stats = self.stats[key] = MetricStats()
-            stats.add_many(steps, walls, values)
+        self.epochs += add_epoch_records(self.stats, records, self.epochs)
         self.metrics_offset += end
         if self.metrics_head is None or self.metrics_head[0] < _HEAD:
             self.metrics_head = _head(str(path), first)
+
+    def _take_tally(self, data: Any, path: Path, size: int) -> bool:
+        """Take the stats of metrics.jsonl from status.json's tally (store.RunWriter keeps it)
+        when it covers the file as it is now, byte for byte: the file is not read."""
+        try:
+            tally = MetricsTally.from_json(data)
+        except ValueError:
+            return False
+        head = _head(str(path)) if tally.bytes == size else None
+        if head is None:
+            return False
+        self.stats, self.epochs, self.metrics_offset, self.metrics_head = tally.stats, tally.epochs, size, head
+        return True
 
     def _record(self) -> RunRecord:
         return RunRecord(self.path, self.config, self.status_info, [], [], self.results)

@@ -125,6 +125,7 @@ class RunWriter:
         self._train_events = None
         self._val_events = None
         self._metrics_file = None
+        self._tally = None  # metricstats.MetricsTally of metrics.jsonl, when written from its start
 
     # -- files ----------------------------------------------------------------------------
     def write_config(self, config: dict[str, Any]) -> None:
@@ -158,13 +159,20 @@ class RunWriter:
                 "reason": None,
                 **fields,
             }
-            write_json_atomic(self.run_dir / STATUS_FILE, self._status)
+            self._write_status()
+
+    def _write_status(self) -> None:
+        """status.json (the lock held), with the tally of metrics.jsonl as written so far."""
+        status = self._status
+        if self._tally is not None:
+            status = {**status, "metrics_summary": self._tally.to_json()}
+        write_json_atomic(self.run_dir / STATUS_FILE, status)
 
     def update_status(self, **fields: Any) -> None:
         with self._lock:
             self._status.update(fields)
             self._status["heartbeat"] = time.time()
-            write_json_atomic(self.run_dir / STATUS_FILE, self._status)
+            self._write_status()
 
     def heartbeat(self) -> None:
         self.update_status()
@@ -187,9 +195,17 @@ class RunWriter:
         return self._val_events
 
     def _append_line(self, record: dict[str, Any]) -> None:
-        if self._metrics_file is None:
-            self._metrics_file = open(self.run_dir / METRICS_FILE, "a", buffering=1)
-        self._metrics_file.write(json.dumps(_clean(record)) + "\n")
+        line = json.dumps(_clean(record)) + "\n"
+        with self._lock:  # (the tally and the file agree whenever status.json is written)
+            if self._metrics_file is None:
+                from .metricstats import MetricsTally
+
+                self._metrics_file = open(self.run_dir / METRICS_FILE, "a", buffering=1)
+                # a file that already has lines is not tallied: its stats would miss them
+                self._tally = MetricsTally() if self._metrics_file.tell() == 0 else None
+            self._metrics_file.write(line)
+            if self._tally is not None:
+                self._tally.add(line, record.get("type") == "epoch")
 
     def log_epoch(
         self,

@@ -581,7 +581,7 @@ def test_showing_cached_runs_imports_no_event_decoding_modules(tmp_path):
 def test_metric_stats_add_many_equals_add_point_by_point():
     import random
 
-    from keraslab.core.discovery import MetricStats
+    from keraslab.core.metricstats import MetricStats
 
     rng = random.Random(7)
     for _ in range(300):
@@ -737,7 +737,8 @@ def test_metrics_lines_become_the_stats_that_point_by_point_adding_gives(tmp_pat
     grows: the same stats as adding every number of every epoch line one by one."""
     import random
 
-    from keraslab.core.discovery import KeraslabRunState, MetricStats
+    from keraslab.core.discovery import KeraslabRunState
+    from keraslab.core.metricstats import MetricStats
 
     rng = random.Random(5)
     for trial in range(40):
