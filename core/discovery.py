@@ -824,13 +824,14 @@ class RunWatcher:
                 self._root_of[key] = root
         return bool(self.states)
 
-    def scan(self, progress: Callable[[], None] | None = None) -> list[Path]:
+    def scan(self, progress: Callable[[], None] | None = None, *, save: bool = True) -> list[Path]:
         """Rescan; return the paths of the runs that changed since the previous scan.
 
         New runs are read a hundred at a time; ``progress()`` is called between those
         (after the first hundred, then at most every PROGRESS_EVERY seconds), when
         :meth:`summaries` has the runs read so far, so that a first scan of a big
-        directory can show them as they come."""
+        directory can show them as they come. With ``save=False`` the summary cache is
+        left for a :meth:`save_cache` call (after showing the runs: ~0.1 s for 500)."""
         changed: list[Path] = []
         cached = {} if self._cache_loaded else self._load_caches()
         self._cache_loaded = True
@@ -881,12 +882,15 @@ class RunWatcher:
             if progress is not None and i + _NEW_RUNS_AT_ONCE < len(fresh) and time.monotonic() - last >= PROGRESS_EVERY:
                 progress()
                 last = time.monotonic()
-        if self.use_cache:
+        if save:
             self.save_cache()
         return changed
 
     def save_cache(self) -> None:
-        """Write the summary cache of every log directory whose runs changed."""
+        """Write the summary cache of every log directory whose runs changed (when the
+        watcher uses the cache)."""
+        if not self.use_cache:
+            return
         for root in self._dirty:
             runs = {}
             for key, state in self.states.items():

@@ -218,9 +218,9 @@ async def test_cached_table_shows_before_the_scan_ends(logdir, monkeypatch):
     release = threading.Event()
     scan = RunWatcher.scan
 
-    def slow_scan(self, progress=None):
+    def slow_scan(self, progress=None, **kw):
         release.wait(30)  # the scan of the files has not finished
-        return scan(self, progress)
+        return scan(self, progress, **kw)
 
     monkeypatch.setattr(RunWatcher, "scan", slow_scan)
     app = BrowseApp([logdir], interval=0.1)

@@ -150,7 +150,7 @@ class RunsBrowserScreen(Screen):
                 def progress(watcher=watcher, scans=scans) -> None:  # a first scan: rows as they come
                     self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
 
-                changed = watcher.scan(progress if first else None)
+                changed = watcher.scan(progress if first else None, save=False)
                 scans += 1
                 if changed or first:
                     self.post_message(
@@ -158,6 +158,7 @@ class RunsBrowserScreen(Screen):
                     )
                 else:
                     self.post_message(RunsScanned(watcher.summaries(), set(), scans))
+                watcher.save_cache()  # (once the table has its runs)
                 first = False
             self._wake.wait(self.interval)
 
