@@ -60,9 +60,10 @@ def _py_crc32c(data: bytes, _table: list[int] | None = None) -> int:
 _CRC_TABLE = _make_crc_table()
 
 
-# numpy, crc32c (it imports importlib.metadata) and the protobuf classes take ~0.15 s to
-# import: they load when an event file is first read or written, not when the runs of a
-# directory are shown from their summary cache.
+# numpy, crc32c and the protobuf classes take ~0.15 s to import: they load when an event
+# file is first read or written, not when the runs of a directory are shown from their
+# summary cache. Files of scalars alone (Keras' epoch logs, ours) need no protobuf at
+# all, and crc32c's C function loads without its package's __init__ (_crc32c_extension).
 
 
 def _crc32c(data: bytes) -> int:
@@ -70,11 +71,35 @@ def _crc32c(data: bytes) -> int:
     package's (hardware-accelerated: SSE4.2 / ARMv8) or the pure-Python fallback."""
     global _crc32c
     try:
-        from crc32c import crc32c as fast
+        fast = _crc32c_extension() or __import__("crc32c").crc32c
     except ImportError:  # pragma: no cover - exercised by a test that forces the fallback
         fast = _py_crc32c
     _crc32c = fast
     return fast(data)
+
+
+def _crc32c_extension():
+    """The ``crc32c`` package's C function, loaded from its extension module without the
+    package's ``__init__`` (which looks up its own version through importlib.metadata and
+    imports argparse for its command line: ~40 ms of the first read of a log); None
+    when that cannot be done (the caller imports the package as usual)."""
+    import importlib.machinery
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("crc32c")  # (finds the package, runs nothing)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                path = os.path.join(folder, "_crc32c" + suffix)
+                if os.path.isfile(path):
+                    ext = importlib.util.spec_from_file_location("crc32c._crc32c", path)
+                    module = importlib.util.module_from_spec(ext)
+                    ext.loader.exec_module(module)
+                    fast = module.crc32c
+                    return fast if fast(b"123456789") == 0xE3069283 else None
+    except Exception:  # noqa: BLE001 - any surprise: the package's own import
+        return None
+    return None
 
 
 def _crc():
@@ -536,6 +561,24 @@ def _pb_hparams(content: bytes) -> dict[str, Any] | None:
     return out
 
 
+def _file_version_only(data: bytes) -> bool:
+    """Whether an Event holds a wall time, an ASCII ``file_version`` and at most a
+    ``source_metadata`` naming its writer, as the first record of every event file does
+    (TensorFlow's, Keras', ours): nothing in it to read, no protobuf needed."""
+    if len(data) < 11 or data[0] != 0x09 or data[9] != 0x1A or data[10] >= 0x80:
+        return False
+    end = 11 + data[10]
+    if not data[11:end].isascii():
+        return False
+    if end == len(data):
+        return True
+    # source_metadata (field 10) { writer (field 1): an ASCII string }, lengths under 128
+    meta = data[end + 2 :]
+    if len(data) < end + 2 or data[end] != 0x52 or data[end + 1] != len(meta) or len(meta) >= 0x80:
+        return False
+    return not meta or (meta[0] == 0x0A and len(meta) == 2 + meta[1] and meta[2:].isascii())
+
+
 def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
     """Parse one Event with the protobuf classes.
 
@@ -729,15 +772,32 @@ def _known_tag(key: bytes, data: bytes | None) -> str | None:
     record ``data`` on first sight; None when ``data`` is None (a record that failed its
     checksum) and the key is new, or when ``data`` is no such record."""
     tag = _FAST_TAGS.get(key)
-    if tag is None and data is not None:
-        try:
-            _, _, items = _parse_event_pb(data, {})
-        except Exception:  # garbage: the loop will judge (and warn about) it
-            return None
-        if len(items) == 1 and items[0][0] == _SCALARS and _fast_key(items[0][1]) == key:
-            tag = items[0][1]
+    if tag is None and data is not None and data.endswith(_FAST_TAIL):
+        tag = _tag_in_key(key)
+        if tag is not None:
             _learn_fast_tag(key, tag)
     return tag
+
+
+def _tag_in_key(key: bytes) -> str | None:
+    """The tag named in a TF2 scalar record's ``key``, when the key is exactly the one
+    :func:`_fast_key` makes of it (else None). Such a record (``09 wall [10 step] key value
+    tail``) is then the Event protobuf would parse to that tag and a float: no protobuf
+    needed (importing it costs ~20 ms, the first time a process reads a log)."""
+    try:
+        if key[0] != 0x2A:
+            return None
+        pos = _read_varint(key, 1)[1]
+        if key[pos] != 0x0A:
+            return None
+        pos = _read_varint(key, pos + 1)[1]
+        if key[pos] != 0x0A:
+            return None
+        n, pos = _read_varint(key, pos + 1)
+        tag = key[pos : pos + n].decode("utf-8")  # (as protobuf: a tag is valid UTF-8)
+    except (IndexError, ValueError):
+        return None
+    return tag if _fast_key(tag) == key else None
 
 
 class EventFileReader:
@@ -946,6 +1006,10 @@ class EventFileReader:
                     sink = sinks.get(key)
                     if sink is None:
                         tag = fast_tags.get(key)
+                        if tag is None:  # first sight of a tag: from the key itself
+                            tag = _tag_in_key(key)
+                            if tag is not None:
+                                _learn_fast_tag(key, tag)
                         if tag is not None:
                             sink = self._new_sink(tag, key)
                     if sink is not None:
@@ -985,6 +1049,8 @@ class EventFileReader:
         return s
 
     def _slow(self, data: bytes, offset: int) -> None:
+        if _file_version_only(data):
+            return
         try:
             wall, step, items = _parse_event_pb(data, self._plugins)
         except Exception as exc:  # DecodeError, or garbage in a valid record

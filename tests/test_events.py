@@ -827,3 +827,103 @@ def test_tags_in_the_order_the_file_first_has_them(tmp_path):
     first = list(read_run_scalars(tmp_path).scalars)
     again = list(read_run_scalars(tmp_path).scalars)  # now every key is known up front
     assert first == again == ["zeta", "legacy", "alpha", "mid"]
+
+
+# --------------------------------------------------------------------------- without protobuf
+
+
+def test_first_records_of_every_writer_are_read_without_protobuf(real_logs):
+    """The first record of TensorFlow's, Keras' and our event files (a wall time, the
+    file version and the writer's name) is known to hold nothing without parsing it."""
+    root, _ = real_logs
+    files = [p for p in root.rglob("events.out.tfevents.*")]
+    assert len(files) >= 6
+    for path in files:
+        records, _, _ = read_records(path)
+        first = records[0]
+        assert ev._file_version_only(first), path
+        assert event_pb2.Event.FromString(first).WhichOneof("what") == "file_version"
+        assert ev._parse_event_pb(first, {})[2] == []
+
+
+def test_a_record_taken_for_a_bare_file_version_is_one_to_protobuf():
+    """Mutated first records: whenever one passes for a bare file version, protobuf
+    reads it without error and finds nothing in it either."""
+    base = event_pb2.Event(wall_time=5.0, file_version="brain.Event:2")
+    base.source_metadata.writer = "keraslab"
+    records = [base.SerializeToString(), event_pb2.Event(wall_time=1.0, file_version="x").SerializeToString()]
+    rng = random.Random(7)
+    taken = 0
+    for _ in range(4000):
+        data = bytearray(rng.choice(records))
+        for _ in range(rng.randint(1, 3)):
+            op = rng.random()
+            if op < 0.5 and data:
+                data[rng.randrange(len(data))] = rng.choice([0, 0x0A, 0x12, 0x1A, 0x2A, 0x52, 0x80, 0xFF, rng.randrange(256)])
+            elif op < 0.75 and data:
+                del data[rng.randrange(len(data))]
+            else:
+                data.insert(rng.randrange(len(data) + 1), rng.randrange(256))
+        data = bytes(data)
+        if ev._file_version_only(data):
+            taken += 1
+            event = event_pb2.Event.FromString(data)
+            assert event.WhichOneof("what") == "file_version" and ev._parse_event_pb(data, {})[2] == [], data
+    assert taken > 50
+
+
+def _scalar_record(key: bytes, value: bytes = b"\0\0\x80?") -> bytes:
+    return b"\x09" + struct.pack("<d", 2.0) + b"\x10\x05" + key + value + ev._FAST_TAIL
+
+
+def test_a_tag_is_read_from_its_key_as_protobuf_reads_it():
+    """A tag is learnt from a TF2 scalar record's key bytes exactly when protobuf would
+    read the record as that tag's scalar (and the key is the one _fast_key makes)."""
+    tags = ["a", "epoch_loss", "train/x" * 20, "ü" * 70, "z" * 300]
+    for tag in tags:
+        assert ev._tag_in_key(ev._fast_key(tag)) == tag
+    rng = random.Random(9)
+    learnt = 0
+    for _ in range(3000):
+        key = bytearray(ev._fast_key(rng.choice(tags[:4])))
+        for _ in range(rng.randint(1, 2)):
+            i = rng.randrange(len(key))
+            key[i] = rng.choice([0, 0x0A, 0x2A, 0x80, 0xC3, 0xFF, key[i] + 1 & 0xFF, key[i] - 1 & 0xFF])
+        key = bytes(key)
+        try:
+            items = ev._parse_event_pb(_scalar_record(key), {})[2]
+        except Exception:  # noqa: BLE001 - protobuf rejects it
+            items = []
+        by_protobuf = None
+        if len(items) == 1 and items[0][0] == ev._SCALARS and ev._fast_key(items[0][1]) == key:
+            by_protobuf = items[0][1]
+        got = ev._tag_in_key(key)
+        assert got == by_protobuf, key
+        learnt += got is not None
+    assert learnt > 20
+
+
+def test_scalar_only_logs_are_read_without_protobuf_or_the_crc32c_package_init(tmp_path):
+    """Logs of scalars (Keras' epoch logs, ours) need neither protobuf nor the crc32c
+    package's __init__ (~60 ms of imports together in a fresh `keraslab compare`)."""
+    for run in ("a", "b"):
+        with EventWriter(tmp_path / run / "train") as w:
+            for step in range(300):
+                w.add_scalar("epoch_loss", 1.0 / (step + 1), step)
+                w.add_scalar("epoch_accuracy", step / 300, step)
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import keraslab.core.events as ev
+        one = ev.read_run_scalars({str(tmp_path / "a")!r})
+        both = ev.read_runs_scalars([{str(tmp_path / "a")!r}, {str(tmp_path / "b")!r}])
+        assert one.scalars["train/epoch_loss"].values[:2] == [1.0, 0.5] and not one.warnings
+        assert [len(r.scalars["train/epoch_accuracy"].steps) for r in both] == [300, 300]
+        assert type(ev._crc32c).__name__ == "builtin_function_or_method", ev._crc32c
+        bad = sorted(m for m in sys.modules if m.split(".")[0] in ("google", "tensorboard", "crc32c"))
+        assert not bad, bad
+        print("ok")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-2000:]
