@@ -66,7 +66,10 @@ def outcome(r: EventFileReader) -> tuple:
     return scalars, list(scalars), r.texts, list(r.texts), r.warnings, r.offset  # (and orders)
 
 
-def test_mixed_file_same_as_loop_and_decoded_in_bulk(tmp_path, monkeypatch):
+@pytest.mark.parametrize("peel", [16, 2, 0])
+def test_mixed_file_same_as_loop_and_decoded_in_bulk(tmp_path, monkeypatch, peel):
+    """(``peel``: key groups found one by one before sorting the rest; see _by_fingerprint)"""
+    monkeypatch.setattr(event_bulk._by_fingerprint, "__defaults__", (peel,))
     path = write_mixed(tmp_path)
     loop = read(path, bulk=False, monkeypatch=monkeypatch)
     runs = []
@@ -83,6 +86,18 @@ def test_mixed_file_same_as_loop_and_decoded_in_bulk(tmp_path, monkeypatch):
     assert decoded > 0.95 * sum(len(s) for s in loop.scalars.values())
     tags = {tag for run in runs for tag, _, _ in run.groups}
     assert {"ab_one/abcdefgh", "ab_two/abcdefgh", "ünïcode/" + "y" * 150} <= tags
+
+
+def test_records_are_grouped_by_fingerprint_as_sorting_groups_them():
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(4)
+    for distinct in (1, 3, 17, 200):
+        fp = rng.integers(0, distinct, 5000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        idx = np.arange(10, 5010)
+        want = sorted(tuple(idx[fp == x].tolist()) for x in np.unique(fp))
+        for peel in (0, 1, 16):
+            got = [tuple(g.tolist()) for g in event_bulk._by_fingerprint(idx, fp, peel)]
+            assert sorted(got) == want and all(list(g) == sorted(g) for g in got), (distinct, peel)
 
 
 def test_damaged_copies_read_the_same_both_ways(tmp_path, monkeypatch):
