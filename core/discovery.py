@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import RunStoreError
 from .events import HEAD_BYTES, EventFileReader, is_event_file, merge_order, read_together
+from .gcpause import paused
 from .metricstats import MetricsTally, MetricStats, add_epoch_records
 from .runs import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from .store import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
@@ -873,7 +874,8 @@ class RunWatcher:
         last = time.monotonic() - PROGRESS_EVERY  # (the first hundred at once)
         for i in range(0, len(fresh), _NEW_RUNS_AT_ONCE):
             chunk = fresh[i : i + _NEW_RUNS_AT_ONCE]
-            read = {key for key, _ in _refresh([(key, state) for key, state, _ in chunk])}
+            with paused():  # (many small containers, no garbage cycles: see gcpause)
+                read = {key for key, _ in _refresh([(key, state) for key, state, _ in chunk])}
             for key, state, root in chunk:  # (summaries() shows a run once it is read)
                 self.states[key] = state
                 self._root_of[key] = root

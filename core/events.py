@@ -1230,11 +1230,14 @@ def read_runs_scalars(run_dirs) -> list[RunScalars]:
     them together beats a record-by-record loop per file (see event_bulk). A run
     directory that cannot be read raises RunStoreError, as read_run_scalars does.
     """
-    readers = [RunEventReader(d) for d in run_dirs]
-    for r in readers:
-        r._add_files()
-    read_together([f for r in readers for f in r._readers.values()])
-    return [r.result(share=True) for r in readers]
+    from .gcpause import paused
+
+    with paused():
+        readers = [RunEventReader(d) for d in run_dirs]
+        for r in readers:
+            r._add_files()
+        read_together([f for r in readers for f in r._readers.values()])
+        return [r.result(share=True) for r in readers]
 
 
 def read_together(files: list[EventFileReader], return_new: bool = False) -> list[dict[str, ScalarSeries]]:
