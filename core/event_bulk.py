@@ -36,6 +36,7 @@ _TAIL_LEN = len(_FAST_TAIL)
 _HEADER = struct.Struct("<QI")
 _MIN_KEY = 15  # summary, value and tag headers, a 1-byte tag and the tensor header
 _HASH = np.uint64(0x9E3779B97F4A7C15)
+_TABLE_LENGTHS = 1 << 16  # record lengths up to this: header CRCs from a table (5 bytes each)
 
 
 class Views:
@@ -79,15 +80,20 @@ def _links_ok(v: Views, ends):
     fits = lengths == (ends[1:] - starts - 16).astype(np.uint64)
     idx = np.flatnonzero(fits)
     if len(idx):
-        lens = lengths[idx]  # (under the buffer's size: they fit between two ends)
-        # each length's header CRC, looked up in a table over the lengths (no sort: a
-        # few distinct lengths among many records)
-        seen = np.zeros(int(lens.max()) + 1, dtype=bool)
-        seen[lens] = True
-        table = np.zeros(len(seen), dtype=np.uint32)
-        for x in np.flatnonzero(seen).tolist():
-            table[x] = _header_crc(x)
-        good = v.u32[starts[idx] + 8] == table[lens]
+        lens = lengths[idx]
+        if int(lens.max()) < _TABLE_LENGTHS:
+            # each length's header CRC from a table over the lengths (no sort: a few
+            # distinct lengths among many records)
+            seen = np.zeros(int(lens.max()) + 1, dtype=bool)
+            seen[lens] = True
+            table = np.zeros(len(seen), dtype=np.uint32)
+            for x in np.flatnonzero(seen).tolist():
+                table[x] = _header_crc(x)
+            want = table[lens]
+        else:  # a huge record: no table as big as it
+            uniq, inv = np.unique(lens, return_inverse=True)
+            want = np.array([_header_crc(int(x)) for x in uniq], dtype=np.uint32)[inv]
+        good = v.u32[starts[idx] + 8] == want
         ok[idx[good] + 1] = True
     return ok
 

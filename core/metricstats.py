@@ -128,6 +128,8 @@ def add_epoch_records(stats: dict[str, MetricStats], records: list[dict], epochs
         # (one pass for both tests: NaN is the one float unequal to itself)
         keep = [i for i, v in enumerate(values) if (type(v) is float and v == v) or type(v) is int]
         if not keep:
+            if key not in stats and any(type(v) is float for v in values):  # NaN only: known, empty
+                stats[key] = MetricStats()
             continue
         if len(keep) == len(values):
             some_steps, some_walls = steps, walls

@@ -298,3 +298,21 @@ def test_files_are_read_in_name_order_whatever_their_size(tmp_path, monkeypatch)
     assert ev.read_run_scalars(run).texts == want
     ev._FAST_TAGS.clear()
     assert ev.read_runs_scalars([run])[0].texts == want
+
+
+def test_a_huge_record_ending_like_a_scalar_costs_no_table_its_size(tmp_path, monkeypatch):
+    """Header CRCs come from a table over record lengths only while they are small: a
+    record longer than that (here one of 100 KB that ends with the scalars tail) is
+    checked without one, and the file reads as the loop reads it."""
+    monkeypatch.setattr(event_bulk, "_TABLE_LENGTHS", 1 << 12)
+    d = tmp_path / "huge"
+    with EventWriter(d) as w:
+        for step in range(50):
+            w.add_scalar("epoch_loss", 1.0 / (step + 1), step)
+        w.write_record(b"\x09" + bytes(8) + b"\x1a" + b"\x80\x8d\x06" + b"x" * 100_000 + ev._FAST_TAIL)
+        for step in range(50, 100):
+            w.add_scalar("epoch_loss", 1.0 / (step + 1), step)
+    loop = read(w.path, bulk=False, monkeypatch=monkeypatch)
+    bulk = read(w.path, bulk=True, monkeypatch=monkeypatch)
+    assert outcome(bulk) == outcome(loop)
+    assert len(loop.scalars["epoch_loss"].steps) == 100
