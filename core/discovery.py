@@ -17,7 +17,7 @@ from typing import Any
 from .errors import RunStoreError
 from .events import HEAD_BYTES, EventFileReader, is_event_file, merge_order, read_together
 from .gcpause import paused
-from .metricstats import MetricsTally, MetricStats, add_epoch_records
+from .metricstats import MetricsTally, MetricStats, add_epoch_records, stats_json
 from .runs import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from .store import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
 from .summary_cache import load_cache, save_cache
@@ -403,7 +403,7 @@ class KeraslabRunState(RunState):
             "offset": self.metrics_offset,
             "head": self.metrics_head,
             "epochs": self.epochs,
-            "stats": {k: vars(v).copy() for k, v in self.stats.items()},
+            "stats": stats_json(self.stats),
             "warnings": self.warnings,
             "tags": self.tags,
             "notes": self.notes,
@@ -637,7 +637,7 @@ class TensorBoardRunState(RunState):
             "dirs": self.dirs,
             "files": self.files,
             "side": self.side,
-            "stats": {k: vars(v).copy() for k, v in self.stats.items()},
+            "stats": stats_json(self.stats),
             "tag_names": self.tag_names,
             "hparams": self.hparams,
             "compiled": self.compiled,

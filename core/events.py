@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import RunStoreError
+from .gcpause import paused
 
 if TYPE_CHECKING:
     from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
@@ -1230,8 +1231,6 @@ def read_runs_scalars(run_dirs) -> list[RunScalars]:
     them together beats a record-by-record loop per file (see event_bulk). A run
     directory that cannot be read raises RunStoreError, as read_run_scalars does.
     """
-    from .gcpause import paused
-
     with paused():
         readers = [RunEventReader(d) for d in run_dirs]
         for r in readers:

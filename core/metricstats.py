@@ -24,7 +24,6 @@ def lower_is_better(metric: str) -> bool:
     return any(word in low for word in _LOWER_BETTER)
 
 
-
 @dataclass
 class MetricStats:
     """First, last and best value of one metric, with the steps and wall times they span."""
@@ -90,7 +89,6 @@ class MetricStats:
     def best(self, name: str) -> float | None:
         return self.min if lower_is_better(name) else self.max
 
-
     @classmethod
     def from_dict(cls, data: Any) -> MetricStats:
         """Stats from ``vars()`` of one, checked (ValueError when it is not that)."""
@@ -105,6 +103,11 @@ class MetricStats:
 
 
 _FIELDS = frozenset(MetricStats.__dataclass_fields__)
+
+
+def stats_json(stats: dict[str, MetricStats]) -> dict[str, dict[str, Any]]:
+    """Per-metric stats as JSON-ready dicts (the summary cache's and status.json's form)."""
+    return {k: vars(v).copy() for k, v in stats.items()}
 
 
 def add_epoch_records(stats: dict[str, MetricStats], records: list[dict], epochs_before: int = 0) -> int:
@@ -166,7 +169,7 @@ class MetricsTally:
         return {
             "bytes": self.bytes,
             "epochs": self.epochs,
-            "stats": {k: vars(v).copy() for k, v in self.stats.items()},
+            "stats": stats_json(self.stats),
         }
 
     @classmethod

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunStoreError
+from .metricstats import MetricsTally
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -198,8 +199,6 @@ class RunWriter:
         line = json.dumps(_clean(record)) + "\n"
         with self._lock:  # (the tally and the file agree whenever status.json is written)
             if self._metrics_file is None:
-                from .metricstats import MetricsTally
-
                 self._metrics_file = open(self.run_dir / METRICS_FILE, "a", buffering=1)
                 # a file that already has lines is not tallied: its stats would miss them
                 self._tally = MetricsTally() if self._metrics_file.tell() == 0 else None
