@@ -10,7 +10,7 @@ scalar, so instead of one Python step per record this module:
 2. groups a run's records by their key (the tag's bytes), checks every key byte against
    the group's first record, and verifies each record's data CRC at once: CRC-32C is
    affine, so for records that differ only in their wall time, step and value bytes the
-   CRC is a constant XOR one table lookup per varying byte;
+   CRC is a constant XOR a table lookup per two varying bytes (see ``_crc_ok``);
 3. decodes wall times, steps and values as numpy columns.
 
 Nothing is trusted that a record-by-record read would reject: headers are checked,
@@ -26,7 +26,15 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .events import _FAST_SUFFIX, _FAST_TAIL, _MASK_DELTA, _crc, _header_crc, masked_crc32c
+from .events import (
+    _CRC_TABLE,
+    _FAST_SUFFIX,
+    _FAST_TAIL,
+    _MASK_DELTA,
+    _crc,
+    _header_crc,
+    masked_crc32c,
+)
 
 __all__ = ["Run", "Views", "decode_run", "runs_and_gaps", "tail_index"]
 
@@ -190,29 +198,19 @@ def _crc_tables(length: int, spans: tuple[tuple[int, int], ...]) -> list:
     return tables
 
 
-def _spans(positions: list[int]) -> tuple[tuple[int, int], ...]:
-    """Consecutive positions paired into (start, 2) spans, an odd one left as (p, 1)."""
-    spans = []
-    i = 0
-    while i < len(positions):
-        if i + 1 < len(positions) and positions[i + 1] == positions[i] + 1:
-            spans.append((positions[i], 2))
-            i += 2
-        else:
-            spans.append((positions[i], 1))
-            i += 1
-    return tuple(spans)
-
-
-def _varint_steps(b, ds, has_step, n: int):
-    """Steps (int64) and their varint sizes for records with a step field at ``ds + 9``."""
+def _varint_steps(head, b, ds, has_step, n: int):
+    """Steps (int64) and their varint sizes for records with a step field at ``ds + 9``;
+    ``head`` holds each record's bytes 9..16 (a u64), the rest is read from ``b``."""
     steps = np.zeros(len(ds), dtype=np.uint64)
     size = np.zeros(len(ds), dtype=np.int64)
     going = has_step.copy()
     for i in range(10):
         if not going.any():
             break
-        byte = b[np.minimum(ds + 10 + i, n - 1)].astype(np.uint64)
+        if i < 7:
+            byte = (head >> np.uint64(8 * i + 8)) & np.uint64(0xFF)
+        else:
+            byte = b[np.minimum(ds + 10 + i, n - 1)].astype(np.uint64)
         steps |= np.where(going, (byte & np.uint64(0x7F)) << np.uint64(7 * i), np.uint64(0))
         size += going
         going &= byte >= 0x80
@@ -279,9 +277,14 @@ def decode_run(
     ds = starts + 12
     de = ends - 4
     size = de - ds
+    # each record's bytes 0, 1..8 (wall time), 9..16 (step), value and CRC: one read each
+    # (every record ends with the 13-byte tail and its CRC, so none reads past the buffer)
+    walls = v.u64[ds + 1]
+    head = v.u64[ds + 9]
+    values = v.u32[de - _FAST_SUFFIX]
     fits = (b[ds] == 0x09) & (size >= 9 + _MIN_KEY + _FAST_SUFFIX)
-    has_step = fits & (b[np.minimum(ds + 9, n - 1)] == 0x10)
-    steps, nvar, unended = _varint_steps(b, ds, has_step, n)
+    has_step = fits & ((head & np.uint64(0xFF)) == 0x10)
+    steps, nvar, unended = _varint_steps(head, b, ds, has_step, n)
     ks = np.where(has_step, ds + 10 + nvar, ds + 9)
     ke = de - _FAST_SUFFIX
     kl = ke - ks
@@ -289,10 +292,6 @@ def decode_run(
     idx = np.flatnonzero(fits)
     if not len(idx):
         return run
-    # One layout (the positions of wall time, step and value) per size and step size;
-    # the CRC of a record is its (tag, layout)'s constant XOR its varying bytes' share.
-    layout = size * 16 + nvar
-    const = np.zeros(m, dtype=np.uint32)
     groups = []
     # group by a fingerprint of the key (its length, first and last bytes), then check
     # every key byte against a group's first record; look-alikes form groups of their own
@@ -311,27 +310,20 @@ def decode_run(
             tag = resolve(key, data)
             if tag is None:
                 continue  # left to the caller
-            lays = layout[members]
-            for lay in np.unique(lays).tolist():
-                r = int(members[np.argmax(lays == lay)])
-                first = bytearray(buf[int(ds[r]) : int(de[r])])
-                for p in _positions(int(size[r]), int(nvar[r])):
-                    first[p] = 0
-                const[members[lays == lay]] = _crc()(bytes(first))
             groups.append((tag, key, members))
     fast = np.zeros(m, dtype=bool)
     for _, _, members in groups:
         fast[members] = True
-    good = fast & _crc_ok(v, np.flatnonzero(fast), ds, de, layout, const)
+    good = fast & _crc_ok(v, [g[2] for g in groups], ds, de, size, nvar, (walls, head, values))
     run.slow = ~fast
     run.corrupt = fast & ~good
     run.groups = [(tag, key, members[good[members]]) for tag, key, members in groups]
     # tags in the order their first good record comes, as a record-by-record read meets them
     run.groups.sort(key=lambda g: int(g[2][0]) if len(g[2]) else m)
     run.steps = steps
-    run.walls = v.u64[ds + 1].view("<f8")
+    run.walls = walls.view("<f8")
     with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN, quietly
-        run.values = v.u32[de - _FAST_SUFFIX].view("<f4").astype(np.float64)
+        run.values = values.view("<f4").astype(np.float64)
     return run
 
 
@@ -362,25 +354,119 @@ def _same_key(v: Views, key: bytes, ks, kl):
     return same
 
 
-def _positions(size: int, nvar: int) -> list[int]:
-    """The varying bytes of a fast record: wall time, step (``nvar`` bytes), value."""
-    positions = list(range(1, 9))
-    positions += range(10, 10 + nvar)
-    positions += range(size - _FAST_SUFFIX, size - _FAST_SUFFIX + 4)
-    return positions
+_ZERO_RUNS: dict[int, np.ndarray] = {}
 
 
-def _crc_ok(v: Views, idx, ds, de, layout, const):
-    """Per record (all of ``idx``): whether its data has the CRC the record stores."""
-    ok = np.zeros(len(ds), dtype=bool)
-    lays = layout[idx]
-    for lay in np.unique(lays).tolist():
-        sub = idx[lays == lay]
-        size, nvar = divmod(lay, 16)
-        spans = _spans(_positions(size, nvar))
-        crc = const[sub]
-        dstart = ds[sub]
-        for (p, width), table in zip(spans, _crc_tables(size, spans), strict=True):
-            crc ^= table[(v.u16 if width == 2 else v.b)[dstart + p]]
-        ok[sub] = _masked(crc) == v.u32[de[sub]]
+def _zero_run(k: int) -> np.ndarray:
+    """What appending ``k`` zero bytes does to a CRC-32C's linear part: ``(4, 256)`` tables,
+    the new value of ``c`` being the XOR of ``t[j][(c >> 8j) & 0xFF]`` over its four bytes.
+    Built by doubling (``k`` may be large: a record as long as its tag)."""
+    z = _ZERO_RUNS.get(k)
+    if z is not None:
+        return z
+    if k == 0:
+        byte = np.arange(256, dtype=np.uint32)
+        z = byte[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
+    elif k == 1:
+        step = np.array(_CRC_TABLE, dtype=np.uint32)  # one zero byte: c -> (c >> 8) ^ T[c & 0xFF]
+        c = _zero_run(0)
+        z = (c >> np.uint32(8)) ^ step[c & np.uint32(0xFF)]
+    else:
+        a = _zero_run(k // 2)
+        b = _zero_run(k - k // 2)
+        z = _apply(b, a)  # a, then b
+    if len(_ZERO_RUNS) < 1024:
+        _ZERO_RUNS[k] = z
+    return z
+
+
+def _apply(z: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``z`` (see :func:`_zero_run`) applied to every value of ``c``."""
+    out = z[0][c & np.uint32(0xFF)]
+    for j in (1, 2, 3):
+        out ^= z[j][(c >> np.uint32(8 * j)) & np.uint32(0xFF)]
+    return out
+
+
+def _crc_ok(v: Views, groups: list, ds, de, size, nvar, columns):
+    """Per record (all of ``groups``' members): whether its data has the CRC the record stores.
+
+    A record's data is ``09 <wall 8> <byte 9> <step...> KEY <value 4> TAIL``; only the wall
+    time, step and value vary within a group, everything else was checked equal to the
+    group's first record. CRC-32C is affine, so the CRC is the CRC of the record with
+    those bytes zeroed (one per group and size) XOR the share of the bytes zeroed:
+    the head (bytes 1..8 and 10..h-1, step varints and perhaps some key bytes) from
+    tables for a message ending at ``h``, shifted by the ``size - h`` bytes after it
+    (:func:`_zero_run`), and the value from tables for its fixed distance to the end.
+    ``columns`` are every record's bytes 1..8, 9..16 (u64) and value (u32).
+    """
+    m = len(ds)
+    ok = np.zeros(m, dtype=bool)
+    if not groups:
+        return ok
+    gid = np.full(m, -1, dtype=np.int64)
+    for g, members in enumerate(groups):
+        gid[members] = g
+    idx = np.flatnonzero(gid >= 0)
+    if len(idx) == m:  # (the usual case: every record is a scalar of a known tag)
+        walls, head, values = columns[0].view(np.int64), columns[1].view(np.int64), columns[2]
+        values = values.astype(np.int64)
+        d, e, size, nvar, gid = ds, de, size, nvar, gid
+    else:
+        walls, head, values = (c[idx].astype(np.int64) for c in columns)
+        d, e, size, nvar, gid = ds[idx], de[idx], size[idx], nvar[idx], gid[idx]
+    h = 10 + 2 * max(1, -(-int(nvar.max()) // 2))  # the step's bytes, in 2-byte spans
+    spans = (1, 3, 5, 7, *range(10, h, 2))
+    parts = [(walls >> (16 * j)) & 0xFFFF for j in range(4)]
+    for p in spans[4:]:  # bytes 10..16 are in head (bytes 9..16); a 7-byte step is not
+        parts.append((head >> (8 * (p - 9))) & 0xFFFF if p < 16 else v.u16[d + p].astype(np.int64))
+    crc = np.zeros(len(idx), dtype=np.uint32)
+    for part, table in zip(parts, _crc_tables(h, tuple((p, 2) for p in spans)), strict=True):
+        crc ^= table[part]
+    # shift the head's share past the rest of its record: one table set per distinct size
+    k = size - h
+    kmin, kmax = int(k.min()), int(k.max())
+    crc = crc.astype(np.int64)
+    if kmin == kmax:
+        kinds, kid, base = [kmin], 0, 0
+        z = _zero_run(kmin)
+    else:
+        kinds, kid = _dense_ids(k, kmax)
+        z = np.stack([_zero_run(x) for x in kinds])  # [kid][j][byte] ...
+        z = z.transpose(1, 0, 2).reshape(4, -1)  # ... as [j][kid * 256 + byte]
+        base = kid * 256
+    out = z[0][base + (crc & 0xFF)]
+    for j in (1, 2, 3):
+        out ^= z[j][base + ((crc >> (8 * j)) & 0xFF)]
+    crc = out
+    value = _crc_tables(_FAST_SUFFIX, ((0, 2), (2, 2)))  # (at a fixed distance to the end)
+    for part, table in zip((values & 0xFFFF, values >> 16), value, strict=True):
+        crc ^= table[part]
+    # the zeroed record's CRC, per group and size (any member: their other bytes are equal)
+    pair = gid * len(kinds) + kid
+    rep = np.full(len(groups) * len(kinds), -1, dtype=np.int64)
+    rep[pair] = idx
+    const = np.zeros(len(rep), dtype=np.uint32)
+    _crc32c = _crc()
+    buf = v.buf
+    for q in np.flatnonzero(rep >= 0).tolist():
+        r = int(rep[q])
+        rec = bytearray(buf[int(ds[r]) : int(de[r])])
+        rec[1:9] = bytes(8)
+        rec[10:h] = bytes(h - 10)
+        rec[-_FAST_SUFFIX : 4 - _FAST_SUFFIX] = bytes(4)
+        const[q] = _crc32c(bytes(rec))
+    crc ^= const[pair]
+    ok[idx] = _masked(crc) == v.u32[e]
     return ok
+
+
+def _dense_ids(x, xmax: int) -> tuple[list[int], object]:
+    """The distinct values of ``x`` (ints >= 0), ascending, and each one's index among them."""
+    if xmax < _TABLE_LENGTHS:
+        seen = np.zeros(xmax + 1, dtype=bool)
+        seen[x] = True
+        ids = np.cumsum(seen) - 1
+        return np.flatnonzero(seen).tolist(), ids[x]
+    uniq, inv = np.unique(x, return_inverse=True)
+    return uniq.tolist(), inv.reshape(-1)

@@ -12,6 +12,7 @@ import random
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 from keraslab.core import event_bulk
 from keraslab.core import events as ev
@@ -160,24 +161,61 @@ def test_big_chunks_take_the_bulk_path_by_default(tmp_path, monkeypatch):
     assert r.scalars["m3"].values == want
 
 
-@pytest.mark.parametrize("size,nvar", [(60, 0), (61, 1), (64, 3), (90, 10)])
-def test_crc_by_tables_equals_crc32c(size, nvar):
-    rng = random.Random(size)
-    positions = event_bulk._positions(size, nvar)
-    spans = event_bulk._spans(positions)
-    tables = event_bulk._crc_tables(size, spans)
-    base = bytearray(rng.randrange(256) for _ in range(size))
-    for p in positions:
-        base[p] = 0
-    const = ev._crc32c(bytes(base))
-    for _ in range(50):
-        msg = bytearray(base)
-        for p in positions:
-            msg[p] = rng.randrange(256)
-        crc = const
-        for (p, width), table in zip(spans, tables, strict=True):
-            crc ^= int(table[int.from_bytes(msg[p : p + width], "little")])
-        assert crc == ev._crc32c(bytes(msg))
+def _lin(msg: bytes) -> int:
+    """The linear part of CRC-32C: what ``msg`` adds to the CRC of as many zero bytes."""
+    return ev._crc32c(msg) ^ ev._crc32c(bytes(len(msg)))
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, 17, 64, 1000, 70_001])
+def test_zero_run_shifts_a_crc_as_appended_zero_bytes_do(k):
+    rng = random.Random(k)
+    msgs = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40))) for _ in range(40)]
+    lin = np.array([_lin(m) for m in msgs], dtype=np.uint32)
+    got = event_bulk._apply(event_bulk._zero_run(k), lin)
+    assert got.tolist() == [_lin(m + bytes(k)) for m in msgs]
+
+
+def _scalar_record(rng: random.Random, tag: str, step: int | None) -> bytes:
+    head = b"\x09" + struct.pack("<d", rng.uniform(0, 2e9))
+    if step is not None:
+        head += b"\x10" + ev._varint_bytes(step)
+    return head + ev._fast_key(tag) + struct.pack("<f", rng.uniform(-9, 9)) + ev._FAST_TAIL
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_crc_check_in_bulk_flags_exactly_the_records_crc32c_rejects(seed):
+    """Tags of many lengths, steps of 0 to 10 varint bytes (or none), some records with one
+    flipped bit or a wrong CRC: decode_run marks corrupt exactly those that fail crc32c."""
+    rng = random.Random(seed)
+    tags = ["a", "epoch_loss", "x" * 130, "ü/" + "y" * rng.randrange(1, 300), f"t{seed}"]
+    records, want_bad = [], []
+    for _ in range(400):
+        step = rng.choice([None, *(rng.randrange(1 << bits) for bits in (7, 14, 35, 64))])
+        data = bytearray(_scalar_record(rng, rng.choice(tags), step))
+        crc = ev.masked_crc32c(bytes(data))
+        bad = False
+        if rng.random() < 0.2:  # a bit of the wall time, step or value flipped: same key
+            nvar = 0 if step is None else len(ev._varint_bytes(step))
+            varying = [*range(1, 9), *range(10, 10 + nvar)]
+            varying += range(len(data) - ev._FAST_SUFFIX, len(data) - ev._FAST_SUFFIX + 4)
+            at = rng.choice(varying)
+            data[at] ^= 1 << rng.randrange(7 if 10 <= at < 20 else 8)  # (a varint keeps its length)
+            bad = True
+        elif rng.random() < 0.05:
+            crc ^= 1 << rng.randrange(32)
+            bad = True
+        header = struct.pack("<Q", len(data))
+        header += struct.pack("<I", ev.masked_crc32c(header))
+        records.append(header + bytes(data) + struct.pack("<I", crc))
+        want_bad.append(bad)
+    buf = b"".join(records)
+    v = event_bulk.Views(buf)
+    starts = np.cumsum([0] + [len(r) for r in records[:-1]])
+    ends = starts + np.array([len(r) for r in records])
+    run = event_bulk.decode_run(v, starts, ends, lambda key, data: ev._tag_in_key(key))
+    assert not run.slow.any()
+    assert run.corrupt.tolist() == want_bad
+    assert sum(len(members) for _, _, members in run.groups) == want_bad.count(False)
 
 
 # --------------------------------------------------------------------------- many runs at once
