@@ -222,7 +222,7 @@ class Run:
     it itself (``slow``) or it failed its checksum (``corrupt``); ``groups`` holds each
     tag's key and its decoded records (indices, file order)."""
 
-    __slots__ = ("_lists", "_odd", "corrupt", "groups", "slow", "steps", "values", "walls")
+    __slots__ = ("_lists", "_members", "_odd", "_pieces", "corrupt", "groups", "slow", "steps", "values", "walls")
 
     def __init__(self, m: int):
         self.groups: list[tuple[str, bytes, object]] = []
@@ -230,6 +230,8 @@ class Run:
         self.corrupt = np.zeros(m, dtype=bool)
         self.steps = self.walls = self.values = None
         self._lists: list[tuple] | None = None
+        self._members: list = []
+        self._pieces: dict[tuple[int, int], list[tuple]] = {}  # (lo, hi) -> points, see split
         self._odd: dict[str, list[int]] = {}
 
     def odd(self, which: str, lo: int, m: int) -> list[int]:
@@ -238,13 +240,46 @@ class Run:
         found = self._odd.get(which)
         if found is None:
             found = self._odd[which] = np.flatnonzero(getattr(self, which)).tolist()
+        if not found:  # (the usual case)
+            return []
         a = bisect_left(found, lo)
         b = bisect_left(found, lo + m, a)
         return [i - lo for i in found[a:b]]
 
-    def points(self, lo: int, hi: int) -> Iterator[tuple]:
-        """``(tag, steps, walls, values)``, lists of the decoded records in ``[lo, hi)``."""
+    def points(self, lo: int, hi: int) -> list[tuple]:
+        """``(first, tag, steps, walls, values)``: lists of the decoded records in ``[lo, hi)``
+        per tag, tags in the order their first record (``first``, an index) comes."""
+        piece = self._pieces.pop((lo, hi), None)
+        if piece is not None:
+            return piece
+        lists = self._take_lists()
+        found = []
+        for tag, members, steps, walls, values in lists:
+            a = bisect_left(members, lo)
+            b = bisect_left(members, hi, a)
+            if a < b:
+                found.append((members[a], tag, steps[a:b], walls[a:b], values[a:b]))
+        found.sort()  # (by first: no two alike)
+        return found
+
+    def split(self, bounds: list[int]) -> None:
+        """Make :meth:`points` of each ``[bounds[i], bounds[i + 1])`` ready at once (many
+        files share one run: one search per tag instead of two per tag and file)."""
+        lists = self._take_lists()
+        cut = np.asarray(bounds)
+        found: list[list] = [[] for _ in range(len(bounds) - 1)]
+        for (tag, members, steps, walls, values), arr in zip(lists, self._members, strict=True):
+            at = np.searchsorted(arr, cut).tolist()
+            for i in np.flatnonzero(np.diff(at)).tolist():
+                a, b = at[i], at[i + 1]
+                found[i].append((members[a], tag, steps[a:b], walls[a:b], values[a:b]))
+        for i, got in enumerate(found):
+            got.sort()  # (by first: no two alike)
+            self._pieces[bounds[i], bounds[i + 1]] = got
+
+    def _take_lists(self) -> list[tuple]:
         if self._lists is None:  # once: many files may share one run (read_runs_scalars)
+            self._members = [members for _, _, members in self.groups]
             self._lists = [
                 (
                     tag,
@@ -255,11 +290,7 @@ class Run:
                 )
                 for tag, _, members in self.groups
             ]
-        for tag, members, steps, walls, values in self._lists:
-            a = bisect_left(members, lo)
-            b = bisect_left(members, hi, a)
-            if a < b:
-                yield tag, steps[a:b], walls[a:b], values[a:b]
+        return self._lists
 
 
 def decode_run(

@@ -580,6 +580,15 @@ def _file_version_only(data: bytes) -> bool:
     return not meta or (meta[0] == 0x0A and len(meta) == 2 + meta[1] and meta[2:].isascii())
 
 
+def _version_record(buf: bytes, a: int, b: int) -> bool:
+    """Whether ``buf[a:b]`` is exactly one record, its header already checked, whose data
+    passes its CRC and holds only a file version (see :func:`_file_version_only`)."""
+    if a + 16 + _U64_CRC.unpack_from(buf, a)[0] != b:
+        return False
+    data = buf[a + 12 : b - 4]
+    return _file_version_only(data) and masked_crc32c(data) == _U32.unpack_from(buf, b - 4)[0]
+
+
 def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
     """Parse one Event with the protobuf classes.
 
@@ -890,12 +899,12 @@ class EventFileReader:
         """Read ``views.buf[lo:hi]`` (file offset ``base`` at ``lo``), split into runs and
         gaps by ``event_bulk.runs_and_gaps``. A run is decoded here, or comes decoded in
         ``run`` (several files decoded at once) with its first record's index there."""
-        from . import event_bulk as bulk
-
         buf = views.buf
         for kind, a, b, *first in segments:
             if kind == "run":
                 if run is None:
+                    from . import event_bulk as bulk
+
                     decoded = bulk.decode_run(views, a, b, _known_tag)
                     self._take_run(views, decoded, 0, a, b, base - lo)
                 else:
@@ -903,7 +912,7 @@ class EventFileReader:
             elif b is None:  # the rest of the region: the loop judges its end
                 consumed, damaged, need = self._scan_loop(buf[a:hi], base + a - lo)
                 return a - lo + consumed, damaged, need
-            else:
+            elif not _version_record(buf, a, b):  # (every file starts with one)
                 self._scan_loop(buf[a:b], base + a - lo)
         return hi - lo, False, 0
 
@@ -920,7 +929,7 @@ class EventFileReader:
         corrupt = run.odd("corrupt", i0, m)
         lo = 0
         for i in sorted([*slow, *corrupt, m]) if slow or corrupt else (m,):
-            for tag, steps, walls, values in run.points(i0 + lo, i0 + i):
+            for _, tag, steps, walls, values in run.points(i0 + lo, i0 + i):
                 s = self._new.get(tag)
                 if s is not None and s.steps:
                     s.extend(ScalarSeries(steps, walls, values))
@@ -1099,7 +1108,11 @@ class RunScalars:
     scalars: dict[str, ScalarSeries]
     texts: dict[str, list[tuple[int, str]]]
     warnings: list[str]
-    files: list[Path]
+    file_names: list[str]  # the event files read, in the order they were merged
+
+    @property
+    def files(self) -> list[Path]:
+        return [Path(p) for p in self.file_names]
 
 
 class RunEventReader:
@@ -1112,16 +1125,20 @@ class RunEventReader:
     """
 
     def __init__(self, run_dir: str | Path):
-        self.run_dir = Path(run_dir)
+        self._dir = os.fspath(run_dir)
         self._readers: dict[str, EventFileReader] = {}  # "train/events.out..." -> reader
         self._plugins: dict[str, dict[str, str]] = {}  # per sub-directory prefix
         self._cache: RunScalars | None = None
         self._warnings: list[str] = []
 
+    @property
+    def run_dir(self) -> Path:
+        return Path(self._dir)
+
     def _find_files(self) -> list[str]:
         """Relative paths ("train/events.out.tfevents...") of the run's event files."""
         found: list[str] = []
-        stack = [("", str(self.run_dir))]
+        stack = [("", self._dir)]
         while stack:
             rel, path = stack.pop()
             try:
@@ -1162,7 +1179,7 @@ class RunEventReader:
             if rel not in self._readers:
                 prefix = rel[: rel.rfind("/") + 1]
                 self._readers[rel] = EventFileReader(
-                    os.path.join(self.run_dir, rel), plugins=self._plugins.setdefault(prefix, {})
+                    os.path.join(self._dir, rel), plugins=self._plugins.setdefault(prefix, {})
                 )
                 changed = True
         return changed
@@ -1202,7 +1219,7 @@ class RunEventReader:
             for tag, t in reader.texts.items():
                 texts.setdefault(prefix + tag, []).extend(t)
             warnings.extend(reader.warnings)
-        result = RunScalars(scalars, texts, warnings, [self._readers[r].path for r in rels])
+        result = RunScalars(scalars, texts, warnings, [self._readers[r]._spath for r in rels])
         if not share:
             self._cache = result
         return result
@@ -1266,6 +1283,7 @@ def read_together(files: list[EventFileReader], return_new: bool = False) -> lis
         views = bulk.Views(b"".join(datas))
         index = bulk.tail_index(views)
         starts, ends = [], []
+        bounds: list[int] = []  # the first record of each file's runs, in the joined run
         count = 0
         lo = 0
         for f, data in zip(batch, datas, strict=True):
@@ -1274,6 +1292,7 @@ def read_together(files: list[EventFileReader], return_new: bool = False) -> lis
             for kind, a, b in bulk.runs_and_gaps(views, lo, hi, index):
                 if kind == "run":
                     segments.append((kind, a, b, count))
+                    bounds.append(count)
                     starts.append(a)
                     ends.append(b)
                     count += len(a)
@@ -1283,6 +1302,7 @@ def read_together(files: list[EventFileReader], return_new: bool = False) -> lis
             lo = hi
         if starts:  # (decoding touches no reader: the files are still read in order below)
             run = bulk.decode_run(views, np.concatenate(starts), np.concatenate(ends), _known_tag)
+            run.split(bounds + [count])
     for f in files:
         plan = plans.get(f)
         if plan is None:  # big, unchanged or unreadable: on its own (and its warnings)

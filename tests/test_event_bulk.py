@@ -280,6 +280,25 @@ def test_many_runs_read_together_same_as_one_by_one(tmp_path, monkeypatch):
         ev.read_runs_scalars([*runs, tmp_path / "missing"])
 
 
+def test_runs_read_together_keep_each_files_tag_order(tmp_path):
+    """Files that log the same tags in other orders: each run's tags come in its own
+    file order, as when read alone (the joined decode meets them in another order)."""
+    orders = [("a_loss", "b_acc", "c_lr"), ("c_lr", "a_loss", "b_acc"), ("b_acc", "c_lr", "a_loss")]
+    runs = []
+    for i, order in enumerate(orders * 2):
+        run = tmp_path / f"run-{i}"
+        with EventWriter(run) as w:
+            for step in range(40):
+                for tag in order[step // 20 :] if i >= 3 else order:  # (later: some stop early)
+                    w.add_scalar(tag, step * 0.5, step)
+        runs.append(run)
+    one = [ev.read_run_scalars(r) for r in runs]
+    many = ev.read_runs_scalars(runs)
+    for i, (a, b) in enumerate(zip(one, many, strict=True)):
+        assert list(a.scalars) == list(orders[i % 3]), i
+        _same_results(a, b)
+
+
 def test_load_many_curves_reads_each_kind_and_reports_errors_in_place(tmp_path):
     from keraslab.core import KeraslabError, load_curves, load_many_curves
     from keraslab.core.store import RunWriter
