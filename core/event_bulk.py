@@ -20,6 +20,7 @@ fails) are handed back to the caller, in file order.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ from .events import (
     masked_crc32c,
 )
 
-__all__ = ["Run", "Views", "decode_run", "runs_and_gaps", "tail_index"]
+__all__ = ["Run", "Views", "decode_run", "file_segments", "runs_and_gaps", "tail_index"]
 
 _TAIL_HEAD = np.uint64(int.from_bytes(_FAST_TAIL[:8], "little"))
 _TAIL_END = np.uint64(int.from_bytes(_FAST_TAIL[-8:], "little"))
@@ -162,6 +163,74 @@ def runs_and_gaps(v: Views, lo: int = 0, hi: int | None = None, index=None) -> I
         if stop is None:
             return
         pos = stop
+
+
+def file_segments(v: Views, los: list[int], his: list[int], index) -> list[list[tuple]]:
+    """``list(runs_and_gaps(v, lo, hi, index))`` of each region (files joined in one buffer),
+    for all regions of the usual shape at once: one record (the file version), then one
+    run to the region's end. Other regions go through :func:`runs_and_gaps` itself."""
+    ends, ends_list, breaks = index
+    lo = np.asarray(los, dtype=np.int64)
+    hi = np.asarray(his, dtype=np.int64)
+    usual = np.zeros(len(lo), dtype=bool)
+    if len(ends) and len(lo):
+        ne, n = len(ends), v.n
+        room = (hi - lo >= 12) & (lo + 12 <= n)
+        length0, p1 = _next_record(v, np.where(room, lo, 0))  # the first record: [lo, p1)
+        room &= (length0 >= 0) & (p1 + 12 <= hi)
+        j0 = np.minimum(np.searchsorted(ends, lo, side="right"), ne - 1)
+        room &= ends[j0] != p1  # (a file starting with a scalar: a run right away)
+        p1 = np.where(room, p1, 0)
+        length1, e1 = _next_record(v, p1)  # the run's first record: [p1, e1)
+        j1 = np.searchsorted(ends, p1, side="right")
+        room &= (length1 >= 0) & (j1 < ne) & (ends[np.minimum(j1, ne - 1)] == e1) & (e1 <= hi)
+        last = np.searchsorted(ends, hi, side="right") - 1
+        brk = np.asarray(breaks, dtype=np.int64)
+        b = np.searchsorted(brk, j1, side="right")
+        k = np.minimum(np.where(b < len(brk), brk[np.minimum(b, len(brk) - 1)] - 1, last), last)
+        usual = room & (k >= j1) & (ends[np.clip(k, 0, ne - 1)] == hi)
+    out: list[list[tuple]] = []
+    if usual.any():
+        u = np.flatnonzero(usual)
+        j1u, ku = j1[u], k[u]
+        sizes = ku - j1u + 1
+        at = np.zeros(len(u) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=at[1:])
+        pick = np.repeat(j1u - at[:-1], sizes) + np.arange(int(at[-1]))
+        e_all = ends[pick]
+        s_all = np.empty_like(e_all)
+        s_all[1:] = e_all[:-1]
+        s_all[at[:-1]] = p1[u]
+        where = dict(zip(u.tolist(), itertools.pairwise(at.tolist()), strict=True))
+        p1s = p1.tolist()
+    else:
+        where = {}
+    for i, (a, z) in enumerate(zip(los, his, strict=True)):
+        span = where.get(i)
+        if span is None:
+            out.append(list(runs_and_gaps(v, a, z, index)))
+        else:
+            c0, c1 = span
+            out.append([("gap", a, p1s[i]), ("run", s_all[c0:c1], e_all[c0:c1])])
+    return out
+
+
+def _next_record(v: Views, pos):
+    """Per position: the length of the record starting there and where it ends, or
+    ``(-1, -1)`` when its header is not valid (``pos + 12`` must be within the buffer)."""
+    length = v.u64[pos]
+    fine = length < np.uint64(v.n)
+    length = np.where(fine, length, np.uint64(0)).astype(np.int64)
+    _, want = _header_crcs(length)
+    fine &= v.u32[pos + 8] == want
+    return np.where(fine, length, -1), np.where(fine, pos + 16 + length, -1)
+
+
+def _header_crcs(lengths) -> tuple:
+    """The distinct ``lengths`` and each one's header CRC (as :func:`_header_crc`)."""
+    uniq, inv = np.unique(lengths, return_inverse=True)
+    crcs = np.array([_header_crc(int(x)) for x in uniq.tolist()], dtype=np.uint32)
+    return uniq, crcs[inv.reshape(-1)]
 
 
 _CRC_TABLES: dict[tuple, list] = {}

@@ -1285,11 +1285,12 @@ def read_together(files: list[EventFileReader], return_new: bool = False) -> lis
         starts, ends = [], []
         bounds: list[int] = []  # the first record of each file's runs, in the joined run
         count = 0
-        lo = 0
-        for f, data in zip(batch, datas, strict=True):
-            hi = lo + len(data)
+        his = list(itertools.accumulate(map(len, datas)))
+        los = [0, *his[:-1]]
+        found_all = bulk.file_segments(views, los, his, index)
+        for f, lo, hi, found in zip(batch, los, his, found_all, strict=True):
             segments = []
-            for kind, a, b in bulk.runs_and_gaps(views, lo, hi, index):
+            for kind, a, b in found:
                 if kind == "run":
                     segments.append((kind, a, b, count))
                     bounds.append(count)
@@ -1299,7 +1300,6 @@ def read_together(files: list[EventFileReader], return_new: bool = False) -> lis
                 else:
                     segments.append((kind, a, b))
             plans[f] = (lo, hi, segments)
-            lo = hi
         if starts:  # (decoding touches no reader: the files are still read in order below)
             run = bulk.decode_run(views, np.concatenate(starts), np.concatenate(ends), _known_tag)
             run.split(bounds + [count])

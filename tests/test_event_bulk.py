@@ -7,6 +7,7 @@ files and on hundreds of damaged copies of them.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import struct
@@ -278,6 +279,48 @@ def test_many_runs_read_together_same_as_one_by_one(tmp_path, monkeypatch):
     assert len(many[6].scalars["train/epoch_accuracy"]) == n
     with pytest.raises(ev.RunStoreError):
         ev.read_runs_scalars([*runs, tmp_path / "missing"])
+
+
+def _segments(found) -> list[tuple]:
+    return [tuple(x.tolist() if isinstance(x, np.ndarray) else x for x in seg) for seg in found]
+
+
+def test_file_segments_split_joined_files_as_runs_and_gaps_does(tmp_path, monkeypatch):
+    """Files of the usual shape (a version record, then scalars) are split all at once;
+    damaged, cut, headless or mixed ones each the slow way: the same segments either way."""
+    mixed = write_mixed(tmp_path / "mixed").read_bytes()
+    with EventWriter(tmp_path / "plain") as w:
+        for step in range(60):
+            for tag in ("epoch_loss", "epoch_accuracy"):
+                w.add_scalar(tag, step / 7, step)
+    plain = w.path.read_bytes()
+    rng = random.Random(3)
+    bodies = []
+    usual = 0
+    for _ in range(120):
+        body = bytearray(rng.choice([plain, plain, mixed]))
+        kind = rng.choice(["none", "none", "flip", "cut", "headless", "tiny"])
+        usual += body == plain and kind == "none"
+        if kind == "flip":
+            body[rng.randrange(len(body))] ^= 1 << rng.randrange(8)
+        elif kind == "cut":
+            del body[rng.randrange(len(body)) :]
+        elif kind == "headless":
+            del body[: 16 + struct.unpack_from("<Q", body)[0]]
+        elif kind == "tiny":
+            del body[rng.randrange(13) :]
+        bodies.append(bytes(body))
+    his = list(itertools.accumulate(map(len, bodies)))
+    los = [0, *his[:-1]]
+    v = event_bulk.Views(b"".join(bodies))
+    index = event_bulk.tail_index(v)
+    want = [_segments(event_bulk.runs_and_gaps(v, a, b, index)) for a, b in zip(los, his, strict=True)]
+    calls = []
+    slow = event_bulk.runs_and_gaps
+    monkeypatch.setattr(event_bulk, "runs_and_gaps", lambda *a: calls.append(1) or slow(*a))
+    got = [_segments(found) for found in event_bulk.file_segments(v, los, his, index)]
+    assert got == want
+    assert 10 < len(calls) <= len(bodies) - usual  # both ways were taken
 
 
 def test_runs_read_together_keep_each_files_tag_order(tmp_path):
