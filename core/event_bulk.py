@@ -20,6 +20,7 @@ fails) are handed back to the caller, in file order.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import struct
 from bisect import bisect_left, bisect_right
@@ -74,8 +75,7 @@ def _tail_ends(v: Views):
     # the tail at t..t+12 and its data CRC after it: the record ends at t + 17 <= n;
     # look for its first byte (a plain byte compare is the fastest scan), then check it whole
     t = np.flatnonzero(v.b[12 : n - _TAIL_LEN - 3] == _FAST_TAIL[0]) + 12
-    t = t[v.u64[t + (_TAIL_LEN - 8)] == _TAIL_END]
-    t = t[v.u64[t] == _TAIL_HEAD]
+    t = t[(v.u64[t + (_TAIL_LEN - 8)] == _TAIL_END) & (v.u64[t] == _TAIL_HEAD)]
     return t + (_TAIL_LEN + 4)
 
 
@@ -85,25 +85,23 @@ def _links_ok(v: Views, ends):
     if len(ends) < 2:
         return ok
     starts = ends[:-1]
-    lengths = v.u64[starts]
-    fits = lengths == (ends[1:] - starts - 16).astype(np.uint64)
-    idx = np.flatnonzero(fits)
-    if len(idx):
-        lens = lengths[idx]
-        if int(lens.max()) < _TABLE_LENGTHS:
-            # each length's header CRC from a table over the lengths (no sort: a few
-            # distinct lengths among many records)
-            seen = np.zeros(int(lens.max()) + 1, dtype=bool)
-            seen[lens] = True
-            table = np.zeros(len(seen), dtype=np.uint32)
-            for x in np.flatnonzero(seen).tolist():
-                table[x] = _header_crc(x)
-            want = table[lens]
-        else:  # a huge record: no table as big as it
-            uniq, inv = np.unique(lens, return_inverse=True)
-            want = np.array([_header_crc(int(x)) for x in uniq], dtype=np.uint32)[inv]
-        good = v.u32[starts[idx] + 8] == want
-        ok[idx[good] + 1] = True
+    lengths = v.u64[starts].astype(np.int64)  # (a garbage length is no fit: any sign will do)
+    fits = lengths == ends[1:] - starts - 16
+    lengths[~fits] = 0
+    top = int(lengths.max())
+    if top < _TABLE_LENGTHS:
+        # each length's header CRC from a table over the lengths (no sort: a few
+        # distinct lengths among many records)
+        seen = np.zeros(top + 1, dtype=bool)
+        seen[lengths] = True
+        table = np.zeros(len(seen), dtype=np.uint32)
+        for x in np.flatnonzero(seen).tolist():
+            table[x] = _header_crc(x)
+        want = table[lengths]
+    else:  # a huge record: no table as big as it
+        uniq, inv = np.unique(lengths, return_inverse=True)
+        want = np.array([_header_crc(int(x)) for x in uniq], dtype=np.uint32)[inv.reshape(-1)]
+    ok[1:] = fits & (v.u32[starts + 8] == want)
     return ok
 
 
@@ -115,11 +113,25 @@ def _ends_at(buf: bytes, pos: int, end: int) -> bool:
     return pos + 16 + length == end and _header_crc(length) == hcrc
 
 
-def tail_index(v: Views) -> tuple:
-    """What :func:`runs_and_gaps` needs of a whole buffer: candidate ends and chain breaks."""
-    ends = _tail_ends(v)
-    ok = _links_ok(v, ends)
-    return ends, ends.tolist(), np.flatnonzero(~ok).tolist()  # breaks always include 0
+class TailIndex:
+    """What :func:`runs_and_gaps` needs of a whole buffer: the candidate record ends and
+    the chain breaks among them (always including 0), as arrays and, on demand, lists."""
+
+    def __init__(self, v: Views):
+        self.ends = _tail_ends(v)
+        self.breaks = np.flatnonzero(~_links_ok(v, self.ends))
+
+    @functools.cached_property
+    def ends_list(self) -> list[int]:
+        return self.ends.tolist()
+
+    @functools.cached_property
+    def breaks_list(self) -> list[int]:
+        return self.breaks.tolist()
+
+
+def tail_index(v: Views) -> TailIndex:
+    return TailIndex(v)
 
 
 def runs_and_gaps(v: Views, lo: int = 0, hi: int | None = None, index=None) -> Iterator[tuple]:
@@ -133,7 +145,8 @@ def runs_and_gaps(v: Views, lo: int = 0, hi: int | None = None, index=None) -> I
     """
     buf = v.buf
     hi = v.n if hi is None else hi
-    ends, ends_list, breaks = tail_index(v) if index is None else index
+    index = tail_index(v) if index is None else index
+    ends, ends_list, breaks = index.ends, index.ends_list, index.breaks_list
     last = bisect_right(ends_list, hi) - 1  # no run goes past hi
     pos = lo
     while pos < hi:
@@ -169,7 +182,7 @@ def file_segments(v: Views, los: list[int], his: list[int], index) -> list[list[
     """``list(runs_and_gaps(v, lo, hi, index))`` of each region (files joined in one buffer),
     for all regions of the usual shape at once: one record (the file version), then one
     run to the region's end. Other regions go through :func:`runs_and_gaps` itself."""
-    ends, ends_list, breaks = index
+    ends, brk = index.ends, index.breaks
     lo = np.asarray(los, dtype=np.int64)
     hi = np.asarray(his, dtype=np.int64)
     usual = np.zeros(len(lo), dtype=bool)
@@ -185,7 +198,6 @@ def file_segments(v: Views, los: list[int], his: list[int], index) -> list[list[
         j1 = np.searchsorted(ends, p1, side="right")
         room &= (length1 >= 0) & (j1 < ne) & (ends[np.minimum(j1, ne - 1)] == e1) & (e1 <= hi)
         last = np.searchsorted(ends, hi, side="right") - 1
-        brk = np.asarray(breaks, dtype=np.int64)
         b = np.searchsorted(brk, j1, side="right")
         k = np.minimum(np.where(b < len(brk), brk[np.minimum(b, len(brk) - 1)] - 1, last), last)
         usual = room & (k >= j1) & (ends[np.clip(k, 0, ne - 1)] == hi)
