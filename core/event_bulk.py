@@ -303,15 +303,14 @@ class Run:
     it itself (``slow``) or it failed its checksum (``corrupt``); ``groups`` holds each
     tag's key and its decoded records (indices, file order)."""
 
-    __slots__ = ("_lists", "_members", "_odd", "_pieces", "corrupt", "groups", "slow", "steps", "values", "walls")
+    __slots__ = ("_columns", "_odd", "_pieces", "corrupt", "groups", "slow", "steps", "values", "walls")
 
     def __init__(self, m: int):
         self.groups: list[tuple[str, bytes, object]] = []
         self.slow = np.ones(m, dtype=bool)
         self.corrupt = np.zeros(m, dtype=bool)
         self.steps = self.walls = self.values = None
-        self._lists: list[tuple] | None = None
-        self._members: list = []
+        self._columns: list[tuple] | None = None
         self._pieces: dict[tuple[int, int], list[tuple]] = {}  # (lo, hi) -> points, see split
         self._odd: dict[str, list[int]] = {}
 
@@ -333,45 +332,40 @@ class Run:
         piece = self._pieces.pop((lo, hi), None)
         if piece is not None:
             return piece
-        lists = self._take_lists()
         found = []
-        for tag, members, steps, walls, values in lists:
-            a = bisect_left(members, lo)
-            b = bisect_left(members, hi, a)
+        for (tag, _, arr), (steps, walls, values) in zip(self.groups, self._lists(), strict=True):
+            a, b = np.searchsorted(arr, (lo, hi)).tolist()
             if a < b:
-                found.append((members[a], tag, steps[a:b], walls[a:b], values[a:b]))
+                found.append((int(arr[a]), tag, steps[a:b], walls[a:b], values[a:b]))
         found.sort()  # (by first: no two alike)
         return found
 
     def split(self, bounds: list[int]) -> None:
         """Make :meth:`points` of each ``[bounds[i], bounds[i + 1])`` ready at once (many
-        files share one run: one search per tag instead of two per tag and file)."""
-        lists = self._take_lists()
+        files share one run: one search per tag, not one per tag and file)."""
         cut = np.asarray(bounds)
         found: list[list] = [[] for _ in range(len(bounds) - 1)]
-        for (tag, members, steps, walls, values), arr in zip(lists, self._members, strict=True):
-            at = np.searchsorted(arr, cut).tolist()
-            for i in np.flatnonzero(np.diff(at)).tolist():
-                a, b = at[i], at[i + 1]
-                found[i].append((members[a], tag, steps[a:b], walls[a:b], values[a:b]))
+        for (tag, _, arr), (steps, walls, values) in zip(self.groups, self._lists(), strict=True):
+            at = np.searchsorted(arr, cut)
+            some = np.flatnonzero(at[1:] != at[:-1])  # the pieces holding this tag
+            a = at[some]
+            for i, x, y, first in zip(
+                some.tolist(), a.tolist(), at[some + 1].tolist(), arr[a].tolist(), strict=True
+            ):
+                found[i].append((first, tag, steps[x:y], walls[x:y], values[x:y]))
         for i, got in enumerate(found):
             got.sort()  # (by first: no two alike)
             self._pieces[bounds[i], bounds[i + 1]] = got
 
-    def _take_lists(self) -> list[tuple]:
-        if self._lists is None:  # once: many files may share one run (read_runs_scalars)
-            self._members = [members for _, _, members in self.groups]
-            self._lists = [
-                (
-                    tag,
-                    members.tolist(),
-                    self.steps[members].tolist(),
-                    self.walls[members].tolist(),
-                    self.values[members].tolist(),
-                )
-                for tag, _, members in self.groups
+    def _lists(self) -> list[tuple]:
+        """Per group: its steps, wall times and values as lists (made once: many files may
+        share one run)."""
+        if self._columns is None:
+            self._columns = [
+                (self.steps[m].tolist(), self.walls[m].tolist(), self.values[m].tolist())
+                for _, _, m in self.groups
             ]
-        return self._lists
+        return self._columns
 
 
 def decode_run(
