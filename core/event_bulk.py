@@ -401,13 +401,14 @@ def decode_run(
     groups = []
     # group by a fingerprint of the key (its length, first and last bytes), then check
     # every key byte against a group's first record; look-alikes form groups of their own
-    fp = v.u64[np.maximum(ke[idx] - 16, ks[idx])] ^ (kl[idx].astype(np.uint64) * _HASH)
-    fp ^= v.u64[ks[idx]] << np.uint64(1)
+    # (the tag's last bytes: the word before the tensor header, or the key's first word)
+    tagword = v.u64[np.clip(np.maximum(ke - 16, ks), 0, len(v.u64) - 1)]
+    fp = tagword[idx] ^ (kl[idx].astype(np.uint64) * _HASH)
     for pending in _by_fingerprint(idx, fp):
         while len(pending):
             r = int(pending[0])
             key = buf[int(ks[r]) : int(ke[r])]
-            same = _same_key(v, key, ks[pending], kl[pending])
+            same = _same_key(v, key, ks[pending], kl[pending], tagword[pending])
             members = pending[same]
             pending = pending[~same]
             data = buf[int(ds[r]) : int(de[r])]
@@ -449,12 +450,16 @@ def _by_fingerprint(idx, fp, peel: int = 16) -> Iterator:
         yield from np.split(idx[order], cuts)
 
 
-def _same_key(v: Views, key: bytes, ks, kl):
-    """Whether the records whose keys start at ``ks`` (``kl`` long) carry exactly ``key``."""
+def _same_key(v: Views, key: bytes, ks, kl, tagword):
+    """Whether the records whose keys start at ``ks`` (``kl`` long) carry exactly ``key``;
+    ``tagword`` is their key's word at ``max(kl - 16, 0)``, already read (for the records
+    of one fingerprint it is equal by construction: the check costs no read)."""
     klen = len(key)
     same = kl == klen
     ks = np.where(same, ks, 0)  # (other lengths are not read past their end)
-    for off in (*range(0, klen - 8, 8), klen - 8):
+    known = max(klen - 16, 0)
+    same &= tagword == np.uint64(int.from_bytes(key[known : known + 8], "little"))
+    for off in {0, *range(klen - 8, 0, -8)} - {known}:  # (words from the end, and the first)
         word = np.uint64(int.from_bytes(key[off : off + 8], "little"))
         same &= v.u64[ks + off] == word
     return same

@@ -189,10 +189,14 @@ def test_crc_check_in_bulk_flags_exactly_the_records_crc32c_rejects(seed):
     flipped bit or a wrong CRC: decode_run marks corrupt exactly those that fail crc32c."""
     rng = random.Random(seed)
     tags = ["a", "epoch_loss", "x" * 130, "ü/" + "y" * rng.randrange(1, 300), f"t{seed}"]
-    records, want_bad = [], []
+    # look-alikes: one length, each differing from the first in one byte, first to last
+    tags += ["ab_one/abcdefgh" + "q" * seed, "zb_one/abcdefgh" + "q" * seed]
+    tags += ["ab_onX/abcdefgh" + "q" * seed, "ab_one/abcdefgZ" + "q" * seed]
+    records, want_bad, want_tags = [], [], []
     for _ in range(400):
         step = rng.choice([None, *(rng.randrange(1 << bits) for bits in (7, 14, 35, 64))])
-        data = bytearray(_scalar_record(rng, rng.choice(tags), step))
+        want_tags.append(rng.choice(tags))
+        data = bytearray(_scalar_record(rng, want_tags[-1], step))
         crc = ev.masked_crc32c(bytes(data))
         bad = False
         if rng.random() < 0.2:  # a bit of the wall time, step or value flipped: same key
@@ -217,6 +221,8 @@ def test_crc_check_in_bulk_flags_exactly_the_records_crc32c_rejects(seed):
     assert not run.slow.any()
     assert run.corrupt.tolist() == want_bad
     assert sum(len(members) for _, _, members in run.groups) == want_bad.count(False)
+    for tag, _, members in run.groups:
+        assert {want_tags[i] for i in members.tolist()} == {tag}
 
 
 # --------------------------------------------------------------------------- many runs at once
