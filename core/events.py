@@ -392,8 +392,8 @@ def _read_from(path, offset: int, scan, warnings: list, head: list | None = None
 
 
 def _read_small(path: str, offset: int, limit: int, head: list) -> bytes | None:
-    """The 1 to ``limit`` bytes of ``path`` from ``offset`` on, in one read; None when
-    there are none or more, or the file cannot be read (its own read then judges it).
+    """The up to ``limit`` bytes of ``path`` from ``offset`` on, in one read; None when
+    there are more, the file shrank or cannot be read (its own read then judges it).
     A read from offset 0 appends the file's first HEAD_BYTES bytes to ``head``."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -402,7 +402,7 @@ def _read_small(path: str, offset: int, limit: int, head: list) -> bytes | None:
     try:
         want = os.fstat(fd).st_size - offset
         if not 0 < want <= limit:
-            return None
+            return b"" if want == 0 else None
         if offset:
             os.lseek(fd, offset, os.SEEK_SET)
         data = os.read(fd, want)
@@ -1239,6 +1239,7 @@ def read_run_scalars(run_dir: str | Path) -> RunScalars:
 
 
 _BATCH_MAX = 4 << 20  # files with more new bytes than this are read on their own
+_BLOCK = 1 << 20  # read_together decodes files a block of about this many bytes at a time
 
 
 def read_runs_scalars(run_dirs) -> list[RunScalars]:
@@ -1258,57 +1259,69 @@ def read_runs_scalars(run_dirs) -> list[RunScalars]:
 
 def read_together(files: list[EventFileReader], return_new: bool = False) -> list[dict[str, ScalarSeries]]:
     """:meth:`EventFileReader.read_new` of each of ``files``, in order, their small new
-    parts decoded in one pass; the new points of each file when ``return_new``."""
+    parts decoded together, a block of files at a time; the new points of each file
+    when ``return_new``."""
     news: list[dict[str, ScalarSeries]] = []
     if not files:
         return news
-    batch: list[EventFileReader] = []
-    datas: list[bytes] = []
+    block: list[tuple[EventFileReader, bytes]] = []
+    size = 0
     np = _numpy()
-    if np is not None:
-        for f in files:
+    for f in files:
+        data = None
+        if np is not None:
             head: list[bytes] = []
             data = _read_small(f._spath, f.offset, _BATCH_MAX, head)
-            if data is not None:  # (otherwise: read on its own below, which warns)
-                f._begin()
-                batch.append(f)
-                datas.append(data)
-                if head:
-                    f.head = head[0]
-    plans: dict[EventFileReader, tuple] = {}
-    run = None
-    if batch:
-        from . import event_bulk as bulk
-
-        views = bulk.Views(b"".join(datas))
-        index = bulk.tail_index(views)
-        starts, ends = [], []
-        bounds: list[int] = []  # the first record of each file's runs, in the joined run
-        count = 0
-        his = list(itertools.accumulate(map(len, datas)))
-        los = [0, *his[:-1]]
-        found_all = bulk.file_segments(views, los, his, index)
-        for f, lo, hi, found in zip(batch, los, his, found_all, strict=True):
-            segments = []
-            for kind, a, b in found:
-                if kind == "run":
-                    segments.append((kind, a, b, count))
-                    bounds.append(count)
-                    starts.append(a)
-                    ends.append(b)
-                    count += len(a)
-                else:
-                    segments.append((kind, a, b))
-            plans[f] = (lo, hi, segments)
-        if starts:  # (decoding touches no reader: the files are still read in order below)
-            run = bulk.decode_run(views, np.concatenate(starts), np.concatenate(ends), _known_tag)
-            run.split(bounds + [count])
-    for f in files:
-        plan = plans.get(f)
-        if plan is None:  # big, unchanged or unreadable: on its own (and its warnings)
+            if head:
+                f.head = head[0]
+        if data is None or size + len(data) > _BLOCK:
+            news += _read_block(block, return_new)
+            block, size = [], 0
+        if data is None:  # big, unchanged or unreadable: on its own (and its warnings)
             news.append(f._read(return_new))
-            continue
-        lo, hi, segments = plan
+        else:
+            block.append((f, data))
+            size += len(data)
+    news += _read_block(block, return_new)
+    return news
+
+
+def _read_block(block: list[tuple[EventFileReader, bytes]], return_new: bool) -> list[dict[str, ScalarSeries]]:
+    """Read ``(reader, its new bytes)`` of a few files at once: their bytes joined in one
+    buffer (small enough to stay in a core's cache), its runs of scalar records decoded
+    in one pass, and each file then takes its part, in order."""
+    if not block:
+        return []
+    from . import event_bulk as bulk
+
+    views = bulk.Views(b"".join(data for _, data in block))
+    index = bulk.tail_index(views)
+    his = list(itertools.accumulate(len(data) for _, data in block))
+    los = [0, *his[:-1]]
+    plans = []
+    starts, ends = [], []
+    bounds: list[int] = []  # the first record of each file's runs, in the joined run
+    count = 0
+    for found in bulk.file_segments(views, los, his, index):
+        segments = []
+        for kind, a, b in found:
+            if kind == "run":
+                segments.append((kind, a, b, count))
+                bounds.append(count)
+                starts.append(a)
+                ends.append(b)
+                count += len(a)
+            else:
+                segments.append((kind, a, b))
+        plans.append(segments)
+    run = None
+    if starts:
+        np = _numpy()
+        run = bulk.decode_run(views, np.concatenate(starts), np.concatenate(ends), _known_tag)
+        run.split(bounds + [count])
+    news = []
+    for (f, _), lo, hi, segments in zip(block, los, his, plans, strict=True):
+        f._begin()
         start = f.offset
         consumed, _, _ = f._scan_segments(views, segments, lo, hi, start, run)
         f.offset = start + consumed

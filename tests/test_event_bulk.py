@@ -236,8 +236,10 @@ def _same_results(a, b) -> None:
     assert a.texts == b.texts and a.warnings == b.warnings and a.files == b.files
 
 
-def test_many_runs_read_together_same_as_one_by_one(tmp_path, monkeypatch):
-    """Files are joined into one buffer: a damaged or cut file must not spill into the next."""
+@pytest.mark.parametrize("block", [1 << 30, 1 << 20, 1])
+def test_many_runs_read_together_same_as_one_by_one(tmp_path, monkeypatch, block):
+    """Files are joined into buffers of about ``block`` bytes: a damaged or cut file must not
+    spill into the next (all files in one; a few; each on its own)."""
     data = write_mixed(tmp_path / "src").read_bytes()
     runs = []
     damages = ["none", "cut", "flip", "empty", "header", "cut-header", "headless", "none"]
@@ -272,8 +274,12 @@ def test_many_runs_read_together_same_as_one_by_one(tmp_path, monkeypatch):
     calls = []
     decode = event_bulk.decode_run
     monkeypatch.setattr(event_bulk, "decode_run", lambda *a: calls.append(len(a[1])) or decode(*a))
+    monkeypatch.setattr(ev, "_BLOCK", block)
     many = ev.read_runs_scalars(runs)
-    assert len(calls) == 1 and calls[0] > 10_000  # every file's runs in one decode
+    sizes = [f.stat().st_size for r in runs for f in sorted(r.rglob("events.out.*"))]
+    blocks = 1 if block > sum(sizes) else 14 if block == 1 else len(calls)
+    assert len(calls) == blocks and sum(calls) > 10_000  # every file's runs, a block at a time
+    assert block != 1 << 20 or 1 < len(calls) < 14
     assert len(many) == len(runs)
     for a, b in zip(one, many, strict=True):
         _same_results(a, b)
