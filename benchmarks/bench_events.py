@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from keraslab.core.events import EventWriter, read_run_scalars
+from keraslab.core.events import EventWriter, read_run_scalars, read_runs_scalars
 
 TRAIN_TAGS = ("epoch_loss", "epoch_accuracy", "epoch_learning_rate")
 VAL_TAGS = ("epoch_loss", "epoch_accuracy")
@@ -84,11 +84,12 @@ def event_dirs(run: Path) -> list[Path]:
 
 
 def load_ours(runs: list[Path]) -> int:
-    points = 0
-    for run in runs:
-        res = read_run_scalars(run)
-        points += sum(len(s) for s in res.scalars.values())
-    return points
+    """As ``keraslab compare`` and ``export`` read them: all runs at once."""
+    return sum(len(s) for res in read_runs_scalars(runs) for s in res.scalars.values())
+
+
+def load_ours_one_by_one(runs: list[Path]) -> int:
+    return sum(len(s) for run in runs for s in read_run_scalars(run).scalars.values())
 
 
 def load_tensorboard(runs: list[Path]) -> int:
@@ -133,6 +134,8 @@ def timed(label: str, fn, runs: list[Path], repeat: int) -> tuple[float, int]:
 def compare(title: str, runs: list[Path], skip_tb: bool, repeat: int) -> None:
     print(title)
     ours, p1 = timed("keraslab reader", load_ours, runs, repeat)
+    if len(runs) > 1:
+        timed("  (one run after another)", load_ours_one_by_one, runs, repeat)
     if skip_tb:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
