@@ -11,7 +11,8 @@ every element of every list: ~5 ms of a 500-run load) to find them alive. So the
 moved to the oldest generation unwalked, with ``gc.freeze()`` and ``gc.unfreeze()``, as
 objects that live on are in the end. (Young objects of other threads go along: cycles
 among them wait for the next full collection. A process that froze objects itself, as
-before a fork, keeps them frozen: then nothing is moved.)
+both apps do with their imports' objects, keeps them frozen: then nothing is moved, so
+this helps the CLI's compare and export.)
 """
 
 from __future__ import annotations
