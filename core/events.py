@@ -1125,7 +1125,7 @@ class RunEventReader:
     """
 
     def __init__(self, run_dir: str | Path):
-        self._dir = os.fspath(run_dir)
+        self._dir = os.path.normpath(run_dir)  # (as Path() would show it in warnings)
         self._readers: dict[str, EventFileReader] = {}  # "train/events.out..." -> reader
         self._plugins: dict[str, dict[str, str]] = {}  # per sub-directory prefix
         self._cache: RunScalars | None = None

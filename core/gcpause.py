@@ -5,14 +5,6 @@ small containers (lists, series, stats) at once, none of them garbage cycles; th
 collector would walk them again and again as they come (10-15% of a 500-run load).
 ``paused()`` turns it off for the block and back on after the last block of any thread
 ends, if it was on when the first began.
-
-Turned back on, the collector would walk all of them at once (every young object, and
-every element of every list: ~5 ms of a 500-run load) to find them alive. So they are
-moved to the oldest generation unwalked, with ``gc.freeze()`` and ``gc.unfreeze()``, as
-objects that live on are in the end. (Young objects of other threads go along: cycles
-among them wait for the next full collection. A process that froze objects itself, as
-both apps do with their imports' objects, keeps them frozen: then nothing is moved, so
-this helps the CLI's compare and export.)
 """
 
 from __future__ import annotations
@@ -41,7 +33,4 @@ def paused() -> Iterator[None]:
         with _lock:
             _active -= 1
             if _active == 0 and _was_enabled:
-                if gc.get_freeze_count() == 0:
-                    gc.freeze()
-                    gc.unfreeze()
                 gc.enable()

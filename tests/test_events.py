@@ -22,6 +22,7 @@ from keraslab.core.events import (
     masked_crc32c,
     read_records,
     read_run_scalars,
+    read_runs_scalars,
 )
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
 
@@ -654,6 +655,10 @@ def test_flipped_length_byte_stops_with_warning(tmp_path, ten_epochs):
     assert len(recs) == 4 and off == offsets[4] and len(warns) == 1
     res = read_run_scalars(tmp_path)
     assert len(res.warnings) == 1 and res.scalars["loss"].steps == [0, 1, 2]
+    # a run named the way a user types it: the warning names the file plainly
+    for name in (f"{tmp_path}//", f"{tmp_path}/./"):
+        for res in (read_run_scalars(name), read_runs_scalars([name])[0]):
+            assert res.warnings[0].startswith(f"{bad}: "), res.warnings
 
 
 def test_huge_garbage_length_never_allocated(tmp_path):
