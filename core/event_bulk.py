@@ -303,7 +303,9 @@ class Run:
     it itself (``slow``) or it failed its checksum (``corrupt``); ``groups`` holds each
     tag's key and its decoded records (indices, file order)."""
 
-    __slots__ = ("_columns", "_odd", "_pieces", "corrupt", "groups", "slow", "steps", "values", "walls")
+    __slots__ = (
+        "_columns", "_odd", "_pieces", "corrupt", "groups", "slow", "steps", "values", "walls"
+    )
 
     def __init__(self, m: int):
         self.groups: list[tuple[str, bytes, object]] = []
@@ -465,27 +467,28 @@ def _same_key(v: Views, key: bytes, ks, kl, tagword):
     return same
 
 
-_ZERO_RUNS: dict[int, np.ndarray] = {}
+_ZERO_RUNS: dict[int, np.ndarray] = {}  # k -> _zero_run(k), for the sizes met (bounded)
+_ZERO_POWERS: list[np.ndarray] = []  # _zero_run(2 ** i)
 
 
 def _zero_run(k: int) -> np.ndarray:
     """What appending ``k`` zero bytes does to a CRC-32C's linear part: ``(4, 256)`` tables,
     the new value of ``c`` being the XOR of ``t[j][(c >> 8j) & 0xFF]`` over its four bytes.
-    Built by doubling (``k`` may be large: a record as long as its tag)."""
+    Composed from runs of 1, 2, 4, ... zero bytes (``k`` may be large: a record as long as
+    its tag)."""
     z = _ZERO_RUNS.get(k)
     if z is not None:
         return z
-    if k == 0:
-        byte = np.arange(256, dtype=np.uint32)
-        z = byte[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
-    elif k == 1:
+    if not _ZERO_POWERS:
         step = np.array(_CRC_TABLE, dtype=np.uint32)  # one zero byte: c -> (c >> 8) ^ T[c & 0xFF]
-        c = _zero_run(0)
-        z = (c >> np.uint32(8)) ^ step[c & np.uint32(0xFF)]
-    else:
-        a = _zero_run(k // 2)
-        b = _zero_run(k - k // 2)
-        z = _apply(b, a)  # a, then b
+        c = np.arange(256, dtype=np.uint32)[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
+        _ZERO_POWERS.append((c >> np.uint32(8)) ^ step[c & np.uint32(0xFF)])
+    z = np.arange(256, dtype=np.uint32)[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
+    for i in range(k.bit_length()):
+        while len(_ZERO_POWERS) <= i:
+            _ZERO_POWERS.append(_apply(_ZERO_POWERS[-1], _ZERO_POWERS[-1]))
+        if k >> i & 1:
+            z = _apply(_ZERO_POWERS[i], z)
     if len(_ZERO_RUNS) < 1024:
         _ZERO_RUNS[k] = z
     return z

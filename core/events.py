@@ -1245,8 +1245,8 @@ _BLOCK = 1 << 20  # read_together decodes files a block of about this many bytes
 def read_runs_scalars(run_dirs) -> list[RunScalars]:
     """:func:`read_run_scalars` of many runs at once, the same results in the same order.
 
-    Runs hold small files (a few hundred records each): one numpy pass over all of
-    them together beats a record-by-record loop per file (see event_bulk). A run
+    Runs hold small files (a few hundred records each): numpy passes over a block of
+    them at a time beat a record-by-record loop per file (see event_bulk). A run
     directory that cannot be read raises RunStoreError, as read_run_scalars does.
     """
     with paused():
@@ -1286,7 +1286,9 @@ def read_together(files: list[EventFileReader], return_new: bool = False) -> lis
     return news
 
 
-def _read_block(block: list[tuple[EventFileReader, bytes]], return_new: bool) -> list[dict[str, ScalarSeries]]:
+def _read_block(
+    block: list[tuple[EventFileReader, bytes]], return_new: bool
+) -> list[dict[str, ScalarSeries]]:
     """Read ``(reader, its new bytes)`` of a few files at once: their bytes joined in one
     buffer (small enough to stay in a core's cache), its runs of scalar records decoded
     in one pass, and each file then takes its part, in order."""

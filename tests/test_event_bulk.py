@@ -326,7 +326,8 @@ def test_file_segments_split_joined_files_as_runs_and_gaps_does(tmp_path, monkey
     los = [0, *his[:-1]]
     v = event_bulk.Views(b"".join(bodies))
     index = event_bulk.tail_index(v)
-    want = [_segments(event_bulk.runs_and_gaps(v, a, b, index)) for a, b in zip(los, his, strict=True)]
+    regions = zip(los, his, strict=True)
+    want = [_segments(event_bulk.runs_and_gaps(v, a, b, index)) for a, b in regions]
     calls = []
     slow = event_bulk.runs_and_gaps
     monkeypatch.setattr(event_bulk, "runs_and_gaps", lambda *a: calls.append(1) or slow(*a))
