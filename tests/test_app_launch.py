@@ -84,6 +84,25 @@ def test_launch_screen_never_imports_tensorflow(tmp_path):
     assert proc.stdout.strip().endswith("clean")
 
 
+def test_the_command_line_parser_loads_nothing_the_app_does_not_need():
+    """`keraslab` builds its whole parser before it opens the app: the version (looked up
+    with importlib.metadata) and the runs-reading modules wait until a command needs them."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from keraslab.tui import cli
+        cli.build_parser().parse_args([])
+        loaded = sorted(m for m in sys.modules if m == "importlib.metadata"
+                        or m in ("keraslab.core.discovery", "keraslab.core.curves", "keraslab.core.events"))
+        assert not loaded, loaded
+        print("clean")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("clean")
+
+
 async def test_pick_dataset_and_preset_updates_the_preview(app):
     async with app.run_test(size=(120, 36)) as pilot:
         screen = launch(app)

@@ -79,6 +79,19 @@ def _add_logdir(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Version(argparse.Action):
+    """``--version``: the version is looked up when asked for (importlib.metadata takes
+    ~10 ms, paid at every start, the app's first paint included, by argparse's own)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the version and exit")  # fmt: skip
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"keraslab {core.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="keraslab",
@@ -86,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"keraslab {core.__version__}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument(
         "--logdir", dest="app_logdir", metavar="DIR", help="with no command: the log directory the app uses"
     )
