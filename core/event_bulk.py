@@ -304,7 +304,8 @@ class Run:
     tag's key and its decoded records (indices, file order)."""
 
     __slots__ = (
-        "_columns", "_odd", "_pieces", "corrupt", "groups", "slow", "steps", "values", "walls"
+        "_columns", "_members", "_odd", "_pieces", "corrupt", "groups", "slow", "steps",
+        "values", "walls",
     )
 
     def __init__(self, m: int):
@@ -313,6 +314,7 @@ class Run:
         self.corrupt = np.zeros(m, dtype=bool)
         self.steps = self.walls = self.values = None
         self._columns: list[tuple] | None = None
+        self._members: list[tuple] | None = None  # per group: tag, members and columns, as lists
         self._pieces: dict[tuple[int, int], list[tuple]] = {}  # (lo, hi) -> points, see split
         self._odd: dict[str, list[int]] = {}
 
@@ -334,11 +336,17 @@ class Run:
         piece = self._pieces.pop((lo, hi), None)
         if piece is not None:
             return piece
+        if self._members is None:  # (a file with odd records: many calls, each a few rows)
+            self._members = [
+                (tag, m.tolist(), *columns)
+                for (tag, _, m), columns in zip(self.groups, self._lists(), strict=True)
+            ]
         found = []
-        for (tag, _, arr), (steps, walls, values) in zip(self.groups, self._lists(), strict=True):
-            a, b = np.searchsorted(arr, (lo, hi)).tolist()
+        for tag, members, steps, walls, values in self._members:
+            a = bisect_left(members, lo)
+            b = bisect_left(members, hi, a)
             if a < b:
-                found.append((int(arr[a]), tag, steps[a:b], walls[a:b], values[a:b]))
+                found.append((members[a], tag, steps[a:b], walls[a:b], values[a:b]))
         found.sort()  # (by first: no two alike)
         return found
 
