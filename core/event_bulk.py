@@ -88,20 +88,7 @@ def _links_ok(v: Views, ends):
     lengths = v.u64[starts].astype(np.int64)  # (a garbage length is no fit: any sign will do)
     fits = lengths == ends[1:] - starts - 16
     lengths[~fits] = 0
-    top = int(lengths.max())
-    if top < _TABLE_LENGTHS:
-        # each length's header CRC from a table over the lengths (no sort: a few
-        # distinct lengths among many records)
-        seen = np.zeros(top + 1, dtype=bool)
-        seen[lengths] = True
-        table = np.zeros(len(seen), dtype=np.uint32)
-        for x in np.flatnonzero(seen).tolist():
-            table[x] = _header_crc(x)
-        want = table[lengths]
-    else:  # a huge record: no table as big as it
-        uniq, inv = np.unique(lengths, return_inverse=True)
-        want = np.array([_header_crc(int(x)) for x in uniq], dtype=np.uint32)[inv.reshape(-1)]
-    ok[1:] = fits & (v.u32[starts + 8] == want)
+    ok[1:] = fits & (v.u32[starts + 8] == _header_crcs(lengths))
     return ok
 
 
@@ -233,16 +220,15 @@ def _next_record(v: Views, pos):
     length = v.u64[pos]
     fine = length < np.uint64(v.n)
     length = np.where(fine, length, np.uint64(0)).astype(np.int64)
-    _, want = _header_crcs(length)
-    fine &= v.u32[pos + 8] == want
+    fine &= v.u32[pos + 8] == _header_crcs(length)
     return np.where(fine, length, -1), np.where(fine, pos + 16 + length, -1)
 
 
-def _header_crcs(lengths) -> tuple:
-    """The distinct ``lengths`` and each one's header CRC (as :func:`_header_crc`)."""
-    uniq, inv = np.unique(lengths, return_inverse=True)
-    crcs = np.array([_header_crc(int(x)) for x in uniq.tolist()], dtype=np.uint32)
-    return uniq, crcs[inv.reshape(-1)]
+def _header_crcs(lengths):
+    """Each of ``lengths`` (ints >= 0, at least one) with its header CRC (as
+    :func:`_header_crc`), computed once per distinct length: a few among many records."""
+    kinds, ids = _dense_ids(lengths, int(lengths.max()))
+    return np.array([_header_crc(x) for x in kinds], dtype=np.uint32)[ids]
 
 
 _CRC_TABLES: dict[tuple, list] = {}
@@ -477,6 +463,8 @@ def _same_key(v: Views, key: bytes, ks, kl, tagword):
 
 _ZERO_RUNS: dict[int, np.ndarray] = {}  # k -> _zero_run(k), for the sizes met (bounded)
 _ZERO_POWERS: list[np.ndarray] = []  # _zero_run(2 ** i)
+# _zero_run(0): each byte of c, in its place, is c
+_NO_ZEROS = np.arange(256, dtype=np.uint32)[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
 
 
 def _zero_run(k: int) -> np.ndarray:
@@ -489,9 +477,9 @@ def _zero_run(k: int) -> np.ndarray:
         return z
     if not _ZERO_POWERS:
         step = np.array(_CRC_TABLE, dtype=np.uint32)  # one zero byte: c -> (c >> 8) ^ T[c & 0xFF]
-        c = np.arange(256, dtype=np.uint32)[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
+        c = _NO_ZEROS
         _ZERO_POWERS.append((c >> np.uint32(8)) ^ step[c & np.uint32(0xFF)])
-    z = np.arange(256, dtype=np.uint32)[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
+    z = _NO_ZEROS
     for i in range(k.bit_length()):
         while len(_ZERO_POWERS) <= i:
             _ZERO_POWERS.append(_apply(_ZERO_POWERS[-1], _ZERO_POWERS[-1]))
@@ -533,7 +521,7 @@ def _crc_ok(v: Views, groups: list, ds, de, size, nvar, columns):
     if len(idx) == m:  # (the usual case: every record is a scalar of a known tag)
         walls, head, values = columns[0].view(np.int64), columns[1].view(np.int64), columns[2]
         values = values.astype(np.int64)
-        d, e, size, nvar, gid = ds, de, size, nvar, gid
+        d, e = ds, de
     else:
         walls, head, values = (c[idx].astype(np.int64) for c in columns)
         d, e, size, nvar, gid = ds[idx], de[idx], size[idx], nvar[idx], gid[idx]
