@@ -135,7 +135,7 @@ def run_session(config: core.RunConfig, logdir: Path) -> dict:
 
 
 class PlotTimer:
-    """Counts and times CurvePlot.render (the plotext drawing) while installed."""
+    """Counts and times CurvePlot.build_strips (plotext drawing into screen lines) while installed."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -145,24 +145,24 @@ class PlotTimer:
     def __enter__(self) -> PlotTimer:
         from keraslab.tui.widgets.curves import CurvePlot
 
-        original = self._original = CurvePlot.render
+        original = self._original = CurvePlot.build_strips
         timer = self
 
-        def render(widget):
+        def build_strips(widget, size):
             t = time.perf_counter()
             try:
-                return original(widget)
+                return original(widget, size)
             finally:
                 timer.calls += 1
                 timer.seconds += time.perf_counter() - t
 
-        CurvePlot.render = render
+        CurvePlot.build_strips = build_strips
         return self
 
     def __exit__(self, *exc) -> None:
         from keraslab.tui.widgets.curves import CurvePlot
 
-        CurvePlot.render = self._original
+        CurvePlot.build_strips = self._original
 
 
 async def _drive_app(config: core.RunConfig, logdir: Path, profile: cProfile.Profile | None) -> dict:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 from keraslab.core import downsample
-from textual_plotext import PlotextPlot
+
+from ..widgets.plotext_lines import PlotextLines
 
 
-class CurvePlot(PlotextPlot):
+class CurvePlot(PlotextLines):
     """Line chart of named series; ``show()`` replaces the data and repaints."""
 
     DEFAULT_CSS = """

@@ -1,13 +1,10 @@
-"""A metric's train and validation curves on textual-plotext; the x axis is in epochs."""
+"""A metric's train and validation curves on plotext; the x axis is in epochs."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
-from textual.geometry import Region
-from textual.strip import Strip
-from textual_plotext import PlotextPlot
+from .plotext_lines import PlotextLines
 
 Points = Sequence[tuple[float, float]]
 MAX_POINTS = 300
@@ -24,13 +21,13 @@ def thin(points: Points, limit: int = MAX_POINTS) -> list[tuple[float, float]]:
     return out
 
 
-class CurvePlot(PlotextPlot):
+class CurvePlot(PlotextLines):
     """Train (within-epoch and epoch-end) and validation points of one metric.
 
-    `set_data` only stores the points; the plot is drawn in `render`, which Textual calls
-    at most once per refresh, so many updates between frames cost one drawing.
-    `draw_seconds` is what the last drawing cost (plotext, then its text turned into
-    screen lines), so a caller can keep redraws within a CPU budget.
+    `set_data` only stores the points; the figure is drawn when Textual next paints the
+    widget, so many updates between frames cost one drawing. The train curve is thinned to
+    what the plot can show: braille draws two dots per cell, so more points than twice the
+    width only overlap (and each costs plotext time).
     """
 
     def __init__(self, title: str, **kwargs) -> None:
@@ -40,39 +37,28 @@ class CurvePlot(PlotextPlot):
         self.val: list[tuple[float, float]] = []
         self.epochs = 1
         self.points_drawn = 0
-        self.draw_seconds = 0.0
-        self._drawn = False
 
     def set_data(self, train: Points, val: Points, epochs: int) -> None:
-        self.train = thin(train)
+        self.train = list(train)
         self.val = list(val)
         self.epochs = max(1, epochs)
         self.refresh()
 
-    def render(self):
+    def prepare(self) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title(self.title)
         plt.xlabel("epoch")
-        right = max(1.0, max((x for x, _ in self.train[-1:] + self.val[-1:]), default=1.0))
+        train = thin(self.train, min(MAX_POINTS, 2 * max(1, self.size.width)))
+        right = max(1.0, max((x for x, _ in train[-1:] + self.val[-1:]), default=1.0))
         plt.xlim(0, max(right, min(self.epochs, right * 1.25)))
-        if self.train:
-            xs, ys = zip(*self.train, strict=True)
+        if train:
+            xs, ys = zip(*train, strict=True)
             plt.plot(xs, ys, label="train", marker="braille", color="cyan")
         if self.val:
             xs, ys = zip(*self.val, strict=True)
             plt.plot(xs, ys, label="val", marker="braille", color="orange")
             if len(self.val) < 3:
                 plt.scatter(xs, ys, marker="dot", color="orange")
-        self.points_drawn = len(self.train) + len(self.val)
-        self._drawn = True
-        return super().render()
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._drawn = False
-        start = time.perf_counter()
-        lines = super().render_lines(crop)
-        if self._drawn:  # not a cached repaint: the plot was drawn anew
-            self.draw_seconds = time.perf_counter() - start
-        return lines
+        self.points_drawn = len(train) + len(self.val)
