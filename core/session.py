@@ -21,6 +21,7 @@ from .backend import describe_device, import_keras, package_versions
 from .config import RunConfig
 from .datasets import Dataset, get_info, is_npz_path, load_dataset
 from .errors import DatasetError, KeraslabError
+from .gcfreeze import RunFreeze
 from .progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
 from .store import (
     CHECKPOINT_FILE,
@@ -106,6 +107,7 @@ class TrainingSession:
         self._thread: threading.Thread | None = None
         self._writer: RunWriter | None = None
         self._record: dict[str, Any] = {}
+        self._freeze = RunFreeze()  # the model's objects, out of full collections while it trains
 
     # -- public API -----------------------------------------------------------------------
     def start(self) -> Path:
@@ -129,7 +131,7 @@ class TrainingSession:
         self._writer.write_config(self._record)
         self._writer.start(epochs_done=0, epochs=self.config.epochs)
         self._thread = threading.Thread(
-            target=self._run, name=f"keraslab-train-{self.run_dir.name}", daemon=True
+            target=self._main, name=f"keraslab-train-{self.run_dir.name}", daemon=True
         )
         threading.Thread(target=self._heartbeat, name="keraslab-heartbeat", daemon=True).start()
         self._thread.start()
@@ -225,6 +227,16 @@ class TrainingSession:
             except OSError:
                 pass
 
+    def _main(self) -> None:
+        """The training thread: the run, then (its model now unreachable) its garbage, then done."""
+        try:
+            self._run()
+        finally:
+            self._freeze.release()
+            self._done.set()
+            if self.result is not None:
+                self._emit(self.result)
+
     def _run(self) -> None:
         assert self._writer is not None and self.run_dir is not None
         writer, t0 = self._writer, time.monotonic()
@@ -288,8 +300,6 @@ class TrainingSession:
                 self.result = Finished(
                     status, self.run_dir, reason, test, best_epoch, epochs_done, elapsed
                 )
-                self._done.set()
-                self._emit(self.result)
 
     def _prepare(self, keras, data: Dataset, stack):
         from .layers import output_is_probabilities
@@ -582,6 +592,7 @@ def _make_bridge(keras):
                     time.monotonic() - self._t0, improved,
                 )  # fmt: skip
             )
+            self.session._freeze.settle()  # (the first epoch traced what the run keeps)
 
     _BRIDGE_CLASS = SessionBridge
     return SessionBridge

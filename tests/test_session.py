@@ -53,6 +53,24 @@ def test_train_digits_end_to_end(logdir):
     assert float((preds["y_pred"] == preds["y_true"]).mean()) == pytest.approx(acc, abs=1e-6)
 
 
+def test_the_models_objects_are_frozen_while_it_trains_and_collected_after(logdir):
+    """After the first epoch traced everything, the run's objects leave the collector's full
+    walks (each took ~40 ms holding the GIL while the app drew); after the run its garbage is
+    collected, so runs one after another leave nothing frozen behind."""
+    config = RunConfig(dataset="digits", model="mlp", epochs=3, batch_size=64)
+    session = TrainingSession(config, logdir, progress_interval=0.0)
+    frozen: list[tuple[str, bool]] = []
+
+    def listener(event):
+        if isinstance(event, (EpochEnd, Finished)):
+            frozen.append((type(event).__name__, session._freeze.frozen))
+
+    session.subscribe(listener)
+    result = session.run()
+    assert result.status == "completed", result.reason
+    assert frozen == [("EpochEnd", False), ("EpochEnd", True), ("EpochEnd", True), ("Finished", False)]
+
+
 def test_stop_mid_training_keeps_what_was_learned(logdir):
     config = RunConfig(dataset="digits", model="mlp", epochs=200, batch_size=16)
     session = TrainingSession(config, logdir, progress_interval=0.0)
@@ -227,7 +245,7 @@ def test_a_best_epoch_reaches_the_checkpoint_within_checkpoint_every_without_mor
     status: dict = {}
     writer = SimpleNamespace(checkpoint_path=tmp_path / "best_model.keras", log_epoch=lambda *a, **k: None,
                              update_status=status.update)  # fmt: skip
-    session = SimpleNamespace(_writer=writer, _emit=lambda event: None,
+    session = SimpleNamespace(_writer=writer, _emit=lambda event: None, _freeze=session_mod.RunFreeze(),
                               config=SimpleNamespace(epochs=10, batch_size=32))  # fmt: skip
     bridge = session_mod._make_bridge(import_keras())(session, 1, "val_loss")
     model = Model()
@@ -255,3 +273,5 @@ def test_a_best_epoch_reaches_the_checkpoint_within_checkpoint_every_without_mor
     bridge.finish_checkpoint()
     assert "best_model.keras not written" in bridge.checkpoint_error and "No space" in bridge.checkpoint_error
     assert [p.name for p in tmp_path.iterdir()] == ["best_model.keras"]  # no temporary file left
+    assert session._freeze.frozen  # the first epoch end froze the run's objects
+    session._freeze.release()
