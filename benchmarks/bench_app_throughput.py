@@ -13,14 +13,17 @@ train samples / epoch wall time; an epoch's time is the gap between consecutive 
 (`time` of the epoch lines in metrics.jsonl for session and app, the same clock in a callback
 for fit), so validation and checkpointing count. The variants alternate (ABCABC...) because a
 small VM is noisy; the script prints every round, the spread and the overhead ratios against the
-goal (the app loses at most 3% against plain fit). It also reports how much CPU the UI (main)
+goal (the app loses at most 3% against plain fit): medians over rounds, paired rounds, and the
+upper quartile of all epochs, the steadiest on a 2-core VM where an epoch takes one of two
+speeds about 20% apart in every variant, so that how many epochs fall in the slow one sways the
+medians by more than the goal. It also reports how much CPU the UI (main)
 thread used while the app trained, and how often and how long the curve plots drew.
 
-The default data is scikit-learn digits tiled to a few thousand samples (written once to a
+The default data is scikit-learn digits tiled to about 15,000 samples (written once to a
 temporary .npz that all three variants load); `--dataset mnist --limit 6000` works when MNIST
 is available offline.
 
-    .venv/bin/python benchmarks/bench_app_throughput.py [--epochs 6] [--batch-size 128] [--rounds 2]
+    .venv/bin/python benchmarks/bench_app_throughput.py [--epochs 6] [--batch-size 128] [--rounds 6]
     .venv/bin/python benchmarks/bench_app_throughput.py --only app --rounds 1 --profile
 """
 
@@ -251,9 +254,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--dataset", default="digits", help="a dataset name or an .npz path")
-    parser.add_argument("--tile", type=int, default=6, help="repeat the training set this often")
+    parser.add_argument("--tile", type=int, default=12, help="repeat the training set this often")
     parser.add_argument("--limit", type=int, default=None, help="cap the training samples")
     parser.add_argument("--model", default="cnn", help="a preset name or a layer notation")
     parser.add_argument("--only", choices=VARIANTS, action="append",
@@ -325,6 +328,14 @@ def main() -> None:
             goal = f"  goal <= {GOAL:.0%}: {'OK' if loss <= GOAL else 'ABOVE'}" if v == "app" else ""
             print(f"  {v:<8} ratio {med[v] / med['fit']:.3f}  loss {loss * 100:+5.1f}%  "
                   f"(pooled epochs: {pooled * 100:+5.1f}%){goal}")
+    if "fit" in variants and len(variants) > 1:
+        print("upper quartile of all epochs 2..N (the least noisy of the three: on a small VM an "
+              "epoch runs in one of two speeds, ~20% apart, whose mix sways the medians):")
+        uq = {v: statistics.quantiles(per_epoch[v], n=4)[2] for v in variants}
+        for v in variants[1:]:
+            loss = 1 - uq[v] / uq["fit"]
+            goal = f"  goal <= {GOAL:.0%}: {'OK' if loss <= GOAL else 'ABOVE'}" if v == "app" else ""
+            print(f"  {v:<8} {uq[v]:8.0f} vs fit {uq['fit']:.0f} samples/s  loss {loss * 100:+5.1f}%{goal}")
     if "fit" in variants and len(variants) > 1 and args.rounds > 1:
         print("paired by round (each variant against the fit run just before it; the noise of a "
               "shared VM drifts slower than a round):")
