@@ -3,9 +3,9 @@
 textual-plotext's ``PlotextPlot.render`` returns ``Text.from_ansi(plot.build())``, which Textual
 then turns into content and wraps, formats and crops line by line: for a plot of 60x15 cells
 that is about as costly as plotext's own drawing. Here the ANSI text plotext builds is split
-into segments with a regular expression (plotext only writes SGR colour codes and a reset at
-the end of each run), each distinct code sequence parsed by Rich once, and the lines kept
-until the next refresh or resize.
+into segments with a regular expression (plotext writes SGR colour codes, and a reset at the
+end of each run of one colour), each distinct code sequence parsed by Rich once, and the
+lines kept until the next refresh or resize.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+# An escape sequence: a CSI one (group 1 its parameters, group 2 its final byte: "m" for the
+# SGR colour codes plotext writes), an OSC one, or ESC and one character. Any but SGR comes
+# only from text given to plotext (a run's name, an event file's tag) and is dropped, as are
+# control characters (a tab becomes a space): they would reach the terminal as they are.
+_ESCAPE = re.compile(r"\x1b(?:\[([0-?]*)[ -/]*([@-~])|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)", re.DOTALL)
+_CONTROLS = {c: None for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))} | {ord("\t"): " "}
 _STYLES: dict[str, Style] = {}  # an SGR parameter string (as accumulated since a reset) -> style
 
 
@@ -43,18 +48,20 @@ def ansi_strips(text: str, base: Style, width: int) -> list[Strip]:
     for line in lines:
         segments = []
         codes, pos = "", 0
-        for match in _SGR.finditer(line):
+        for match in _ESCAPE.finditer(line):
             start = match.start()
             if start > pos:
-                segments.append(Segment(line[pos:start], _sgr_style(codes)))
+                segments.append(Segment(line[pos:start].translate(_CONTROLS), _sgr_style(codes)))
+            pos = match.end()
+            if match.group(2) != "m":
+                continue
             code = match.group(1)
             if code in ("", "0"):
                 codes = ""
             else:
                 codes = f"{codes};{code}" if codes else code
-            pos = match.end()
         if pos < len(line):
-            segments.append(Segment(line[pos:], _sgr_style(codes)))
+            segments.append(Segment(line[pos:].translate(_CONTROLS), _sgr_style(codes)))
         strip = Strip(Segment.apply_style(segments, base))
         if strip.cell_length != width:
             strip = strip.crop_extend(0, width, base)
