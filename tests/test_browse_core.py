@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from browse_helpers import keras_tb_run, keraslab_run
-from keraslab.core.curves import axis_label, load_curves, smooth
+from keraslab.core.curves import axis_label, downsample, load_curves, smooth
 from keraslab.core.discovery import RunWatcher, discover_runs, find_run_dirs, metric_name
 from keraslab.core.events import EventWriter, read_run_scalars
 from keraslab.core.filters import FilterError, filter_runs, parse_filter, sort_runs
@@ -824,3 +824,17 @@ def test_a_file_read_again_from_its_start_is_then_followed_from_where_it_ended(t
     assert states["mnist-cnn-1"].stats["loss"].count == 4
     assert states["plain"].bytes_read == before["plain"]  # nothing new: not read again
     assert states["plain"].stats["loss"].count == 3
+
+
+@pytest.mark.parametrize("limit", [4, 5, 100, 301])
+def test_downsample_keeps_the_ends_the_order_and_every_spike_within_the_limit(limit):
+    n = 10_007
+    xs = [i * 0.5 for i in range(n)]
+    ys = [math.sin(i / 50) for i in range(n)]
+    ys[4321], ys[8765] = 9.0, -9.0  # a spike and a dip, each one point wide
+    dx, dy = downsample(xs, ys, limit)
+    assert len(dx) == len(dy) <= limit
+    assert (dx[0], dx[-1]) == (xs[0], xs[-1]) and dx == sorted(set(dx))
+    assert all(ys[int(x * 2)] == y for x, y in zip(dx, dy, strict=True))  # real points, paired
+    assert 9.0 in dy and -9.0 in dy
+    assert downsample(xs[:limit], ys[:limit], limit) == (xs[:limit], ys[:limit])  # short: as is

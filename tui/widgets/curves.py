@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from keraslab.core import downsample
+
 from .plotext_lines import PlotextLines
 
 Points = Sequence[tuple[float, float]]
 MAX_POINTS = 300
-
-
-def thin(points: Points, limit: int = MAX_POINTS) -> list[tuple[float, float]]:
-    """At most ``limit`` points, evenly spaced, always keeping the last one."""
-    n = len(points)
-    if n <= limit:
-        return list(points)
-    step = n / limit
-    out = [points[int(i * step)] for i in range(limit - 1)]
-    out.append(points[-1])
-    return out
 
 
 class CurvePlot(PlotextLines):
@@ -26,8 +17,8 @@ class CurvePlot(PlotextLines):
 
     `set_data` only stores the points; the figure is drawn when Textual next paints the
     widget, so many updates between frames cost one drawing. The train curve is thinned to
-    what the plot can show: braille draws two dots per cell, so more points than twice the
-    width only overlap (and each costs plotext time).
+    what the plot can show (each point costs plotext time): braille draws two dots per cell,
+    so at most twice the width, keeping each stretch's lowest and highest point.
     """
 
     def __init__(self, title: str, **kwargs) -> None:
@@ -50,15 +41,16 @@ class CurvePlot(PlotextLines):
         plt.clear_figure()
         plt.title(self.title)
         plt.xlabel("epoch")
-        train = thin(self.train, min(MAX_POINTS, 2 * max(1, self.size.width)))
-        right = max(1.0, max((x for x, _ in train[-1:] + self.val[-1:]), default=1.0))
+        xs = [x for x, _ in self.train]
+        ys = [y for _, y in self.train]
+        xs, ys = downsample(xs, ys, min(MAX_POINTS, max(4, 2 * self.size.width)))
+        right = max(1.0, max(xs[-1:] + [x for x, _ in self.val[-1:]], default=1.0))
         plt.xlim(0, max(right, min(self.epochs, right * 1.25)))
-        if train:
-            xs, ys = zip(*train, strict=True)
+        if xs:
             plt.plot(xs, ys, label="train", marker="braille", color="cyan")
         if self.val:
-            xs, ys = zip(*self.val, strict=True)
-            plt.plot(xs, ys, label="val", marker="braille", color="orange")
+            vx, vy = zip(*self.val, strict=True)
+            plt.plot(vx, vy, label="val", marker="braille", color="orange")
             if len(self.val) < 3:
-                plt.scatter(xs, ys, marker="dot", color="orange")
-        self.points_drawn = len(train) + len(self.val)
+                plt.scatter(vx, vy, marker="dot", color="orange")
+        self.points_drawn = len(xs) + len(self.val)
