@@ -6,11 +6,13 @@ collections walk every object not frozen, and they come every few seconds when a
 allocates a lot, as the app's screen does while it draws curves: ~40 ms each on a 2-core VM
 for the benchmark CNN, holding the GIL, so training's Python loop and the screen both wait.
 
-``RunFreeze.settle()``, once the first epoch has traced everything, freezes what exists
-(``gc.freeze``: later full collections skip it). ``release()``, when the run is over and its
-objects are unreachable, unfreezes, collects the garbage cycles the run left (a model is
-full of them) and freezes the survivors again, as they were (the imports were frozen at
-start-up): so runs one after another in one process do not pile up frozen garbage.
+``RunFreeze.settle()``, once the first epoch has traced everything, collects the young
+garbage (tracing leaves some) and freezes what exists (``gc.freeze``: later full collections
+skip it). ``release()``, when the run is over and its objects are unreachable, unfreezes,
+collects the garbage cycles the run left (a model is full of them) and freezes whatever is
+alive then (the imports, frozen at start-up anyway, and the app's screens), so runs one after
+another in one process do not pile up frozen garbage. What the app drops after that (a closed
+screen, say) waits for the next run's release to be collected: bounded, not growing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class RunFreeze:
         """Freeze every object alive now (once; cheap: no walk)."""
         with _lock:
             if not self.frozen:
+                gc.collect(1)
                 gc.freeze()
                 self.frozen = True
 

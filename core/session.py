@@ -180,7 +180,7 @@ class TrainingSession:
     def abort(self, reason: str) -> None:
         """Mark the run interrupted right now (the process is about to exit mid-training)."""
         self._stop.set()
-        if self._writer is not None and not self._done.is_set():
+        if self._writer is not None and self.result is None:  # (set once the run's end is written)
             self._writer.finish("interrupted", reason)
 
     @property
@@ -231,8 +231,11 @@ class TrainingSession:
         """The training thread: the run, then (its model now unreachable) its garbage, then done."""
         try:
             self._run()
-        finally:
+        except Exception:  # noqa: BLE001 - writing the run's end failed (a full disk): reported,
+            traceback.print_exc()  # and out of this block, so that its frames let go of the model
+        try:
             self._freeze.release()
+        finally:
             self._done.set()
             if self.result is not None:
                 self._emit(self.result)

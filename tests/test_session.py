@@ -71,6 +71,26 @@ def test_the_models_objects_are_frozen_while_it_trains_and_collected_after(logdi
     assert frozen == [("EpochEnd", False), ("EpochEnd", True), ("EpochEnd", True), ("Finished", False)]
 
 
+def test_an_abort_after_the_runs_end_is_written_leaves_its_status(logdir, monkeypatch):
+    """A second Ctrl+C while the finished run's garbage is collected must not mark it interrupted."""
+    from keraslab.core import gcfreeze
+
+    config = RunConfig(dataset="digits", model="mlp", epochs=1, batch_size=128)
+    session = TrainingSession(config, logdir, progress_interval=0.0)
+    aborted = []
+    release = gcfreeze.RunFreeze.release
+
+    def release_then_abort(self):
+        aborted.append(session.done)
+        session.abort("the process is exiting")
+        return release(self)
+
+    monkeypatch.setattr(gcfreeze.RunFreeze, "release", release_then_abort)
+    result = session.run()
+    assert aborted == [False] and result.status == "completed"
+    assert load_run(result.run_dir).status == "completed"
+
+
 def test_stop_mid_training_keeps_what_was_learned(logdir):
     config = RunConfig(dataset="digits", model="mlp", epochs=200, batch_size=16)
     session = TrainingSession(config, logdir, progress_interval=0.0)
