@@ -139,6 +139,32 @@ async def test_hidden_training_view_catches_up_when_shown_again(logdir, tmp_path
         assert screen.query_one("#loss-plot", CurvePlot).points_drawn >= 3
 
 
+async def test_a_run_that_ran_while_the_view_was_hidden_is_what_it_shows_next(logdir, tmp_path):
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        first = await fake_run(app, pilot, tmp_path / "run-1")
+        screen = app.screen
+        post(app, core.Finished(status="completed", run_dir=tmp_path / "run-1", epochs_done=1))
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        second = RunState(2, first.config)
+        second.status = "running"
+        app.runs.append(second)
+        app.current = second
+        for event in (core.Started(run_dir=tmp_path / "run-2", device="CPU", params=1000, epochs=EPOCHS,
+                                   steps_per_epoch=BATCHES, train_samples=BATCHES * 32),  # fmt: skip
+                      epoch_end(1), core.Finished(status="stopped", run_dir=tmp_path / "run-2", epochs_done=1)):
+            app.post_message(TrainingEvent(2, event))
+        await pilot.pause()
+        assert app.current is None and screen.state is first  # hidden: nothing drawn
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.screen is screen and screen.state is second
+        assert "run-2" in screen.query_one("#run-title").render().plain
+        assert screen.query_one("#epoch-table", LineTable).row_count == 1
+
+
 async def test_progress_panel_shows_position_eta_rate_and_bar(logdir, tmp_path):
     app = KeraslabApp(logdir=logdir)
     async with app.run_test(size=(100, 30)) as pilot:

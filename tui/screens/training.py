@@ -150,8 +150,11 @@ class TrainingScreen(Screen):
             self.show_state(app.runs[-1])
 
     def on_screen_resume(self) -> None:
+        """Show the run in progress, else the last one that ran (a queued run may have
+        started and ended while this screen was hidden)."""
         app = self.app
-        state = getattr(app, "current", None) or self.state
+        ran = [r for r in getattr(app, "runs", ()) if r.status not in ("queued", "dropped")]
+        state = getattr(app, "current", None) or (ran[-1] if ran else self.state)
         if state is not None:
             self.show_state(state)
 
