@@ -143,12 +143,11 @@ class PlotTimer:
     def __init__(self) -> None:
         self.calls = 0
         self.seconds = 0.0
-        self._original = None
 
     def __enter__(self) -> PlotTimer:
         from keraslab.tui.widgets.curves import CurvePlot
 
-        original = self._original = CurvePlot.build_strips
+        original = CurvePlot.build_strips
         timer = self
 
         def build_strips(widget, size):
@@ -165,7 +164,7 @@ class PlotTimer:
     def __exit__(self, *exc) -> None:
         from keraslab.tui.widgets.curves import CurvePlot
 
-        CurvePlot.build_strips = self._original
+        del CurvePlot.build_strips  # (inherited: back to PlotextLines' own)
 
 
 async def _drive_app(config: core.RunConfig, logdir: Path, profile: cProfile.Profile | None) -> dict:
