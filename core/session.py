@@ -388,16 +388,12 @@ class TrainingSession:
                 )
             )
         self._emit(Started(self.run_dir, device, params, cfg.epochs, steps, n_train))
-        fit_kwargs = dict(
-            x=data.x_train,
-            y=y_train,
-            batch_size=cfg.batch_size,
-            epochs=cfg.epochs,
-            validation_data=(data.x_val, y_val) if has_val else None,
-            callbacks=callbacks,
-            verbose=0,
-            shuffle=True,
-        )
+        from .tfdata import fit_data
+
+        validation = (data.x_val, y_val) if has_val else None
+        fit_kwargs = fit_data(keras.backend.backend(), data.x_train, y_train, validation,
+                              cfg.batch_size, cfg.seed)  # fmt: skip
+        fit_kwargs.update(epochs=cfg.epochs, callbacks=callbacks, verbose=0)
         return model, bridge, fit_kwargs
 
     def _evaluate(self, model, bridge, data: Dataset) -> dict[str, float]:

@@ -20,11 +20,13 @@ from keraslab.core import (
 )
 
 
-def test_train_digits_end_to_end(logdir):
+def test_train_digits_end_to_end(logdir, recwarn):
     config = RunConfig(dataset="digits", model="mlp", epochs=4, batch_size=64, learning_rate=3e-3)
     session = TrainingSession(config, logdir, progress_interval=0.0)
     result = session.run()
     events = session.poll()
+    shown = [str(w.message) for w in recwarn if issubclass(w.category, UserWarning)]
+    assert shown == []  # (Python shows these on a terminal; Keras warned of an ignored shuffle)
     assert result.status == "completed", result.reason
     assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1, 2, 3, 4]
     assert any(isinstance(e, Started) for e in events)

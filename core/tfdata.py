@@ -1,0 +1,53 @@
+"""In-memory arrays as batches for the TensorFlow backend: tf.data without its autotuner.
+
+``model.fit`` on NumPy arrays feeds them through tf.data with ``AUTOTUNE`` (a parallel gather of
+each batch, a tuned prefetch buffer). On a small CPU machine the tuning competes with training
+for the cores: on a 2-core VM about a third of the epochs ran ~25% slower than the others, at
+random, in plain Keras as in keraslab. The same pipeline with the autotuner off, two gathers in
+parallel and two batches prefetched runs every epoch at the fast speed; a GPU, fed from memory,
+needs no more. Only the TensorFlow backend calls this (``tensorflow`` is imported here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PARALLEL_GATHERS = 2
+PREFETCH = 2
+
+
+def array_batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int):
+    """A ``tf.data.Dataset`` of ``(x, y)`` batches, reshuffled each epoch when ``shuffle``.
+
+    As Keras does, the arrays become one tensor each (zipped in, not captured in a function:
+    no 2 GB graph limit) and each batch is gathered by index; the last batch may be short.
+    """
+    import tensorflow as tf
+
+    n = int(x.shape[0])
+    indices = tf.data.Dataset.range(n)
+    if shuffle:
+        indices = indices.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    arrays = tf.data.Dataset.from_tensors((tf.convert_to_tensor(x), tf.convert_to_tensor(y))).repeat()
+    batches = tf.data.Dataset.zip((indices.batch(batch_size), arrays)).map(
+        lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)),
+        num_parallel_calls=PARALLEL_GATHERS,
+        deterministic=True,
+    )
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return batches.prefetch(PREFETCH).with_options(options)
+
+
+def fit_data(backend: str, x, y, validation, batch_size: int, seed: int) -> dict:
+    """``model.fit``'s data arguments for these arrays (``validation``: ``(x, y)`` or None):
+    ``array_batches`` on TensorFlow, the arrays themselves on other backends (which batch
+    them with their own iterators)."""
+    if backend != "tensorflow":
+        return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": validation}
+    return {
+        "x": array_batches(x, y, batch_size, shuffle=True, seed=seed),
+        "shuffle": False,  # (the batches are: fit's default would only warn)
+        "validation_data": None if validation is None
+        else array_batches(*validation, batch_size, shuffle=False, seed=seed),
+    }
