@@ -2,11 +2,14 @@
 
 One process, the same model (keraslab's own builder), data, batch size and optimizer, three ways:
 
-- fit      plain `model.fit(verbose=0)` with the data and model a session would use,
+- fit      plain `model.fit(verbose=0)` with the data, input batches and model a session would
+           use (on TensorFlow the batches of `core.tfdata`: tf.data without its autotuner),
 - session  a headless `core.TrainingSession` (its progress events drained),
 - app      the real `KeraslabApp` under `run_test()` (headless, 120x36): the settings are typed
            into the launch screen and `t` starts the run, so the live curves, progress bar and
-           epoch table update as in real use; `sys.setswitchinterval` is set as `run_app` sets it.
+           epoch table update as in real use; `sys.setswitchinterval` is set as `run_app` sets it,
+- numpy    (only with `--only numpy`, add `--only fit` to compare) `model.fit` on the NumPy
+           arrays as Keras batches them itself, with tf.data's autotuner.
 
 Samples/s is the median over epochs 2..N (epoch 1 holds tracing and compilation) of
 train samples / epoch wall time; an epoch's time is the gap between consecutive epoch ends
@@ -51,7 +54,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from keraslab import core  # noqa: E402
 
 GOAL = 0.03  # the app may cost at most 3% of plain fit's throughput
-VARIANTS = ("fit", "session", "app")
+VARIANTS = ("fit", "session", "app", "numpy")  # numpy: only when asked (--only numpy)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -88,13 +91,15 @@ def train_size(config: core.RunConfig) -> int:
 
 
 # -- the three variants ------------------------------------------------------------------------
-def run_fit(config: core.RunConfig, logdir: Path) -> dict:
-    """Plain model.fit with what a session would build: same stack, scaling, optimizer, loss."""
+def run_fit(config: core.RunConfig, logdir: Path, numpy: bool = False) -> dict:
+    """Plain model.fit with what a session would build: same stack, scaling, optimizer, loss
+    and input batches (or, with ``numpy``, the arrays as they are, batched by Keras)."""
     import numpy as np
     from keraslab.core.backend import import_keras
     from keraslab.core.layers import output_is_probabilities
     from keraslab.core.modelbuild import build_model
     from keraslab.core.optim import make_loss, make_optimizer, needs_one_hot
+    from keraslab.core.tfdata import fit_data
 
     keras = import_keras()
     data = core.load_dataset(config.dataset, validation_split=config.validation_split,
@@ -116,10 +121,15 @@ def run_fit(config: core.RunConfig, logdir: Path) -> dict:
         y_train, y_val = eye[y_train], eye[y_val]
     ends: list[float] = []
     clock = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: ends.append(time.time()))
+    validation = (data.x_val, y_val) if data.x_val.shape[0] else None
+    if numpy:  # Keras' own input pipeline for NumPy arrays (tf.data with AUTOTUNE)
+        inputs = {"x": data.x_train, "y": y_train, "batch_size": config.batch_size, "shuffle": True,
+                  "validation_data": validation}  # fmt: skip
+    else:  # the batches a session feeds fit()
+        inputs = fit_data(keras.backend.backend(), data.x_train, y_train, validation,
+                          config.batch_size, config.seed)  # fmt: skip
     t0 = time.perf_counter()
-    model.fit(data.x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
-              validation_data=(data.x_val, y_val) if data.x_val.shape[0] else None,
-              callbacks=[clock], verbose=0, shuffle=True)
+    model.fit(**inputs, epochs=config.epochs, callbacks=[clock], verbose=0)
     return {"ends": ends, "n_train": n_train, "wall": time.perf_counter() - t0}
 
 
@@ -189,8 +199,12 @@ async def _drive_app(config: core.RunConfig, logdir: Path, profile: cProfile.Pro
             profile.enable()
         await pilot.press("t")  # the launch screen's own binding: submit, show the training view
         state = app.runs[0]
+        marks: list[tuple[float, float]] = []  # (UI CPU, wall) at the end of epoch 1 and of the last
         while state.finished is None:
             await asyncio.sleep(0.2)  # no pilot.pause: it forces extra screen updates
+            done = len(state.epochs)
+            if (not marks and done >= 1) or (len(marks) == 1 and done >= config.epochs):
+                marks.append((time.thread_time(), time.perf_counter()))
         if profile is not None:
             profile.disable()
         ui_cpu, wall = time.thread_time() - ui_cpu0, time.perf_counter() - t0
@@ -202,8 +216,9 @@ async def _drive_app(config: core.RunConfig, logdir: Path, profile: cProfile.Pro
         assert state.finished.status == "completed", state.finished
         run_dir = state.finished.run_dir
         events = state.events
+    steady = (marks[1][0] - marks[0][0], marks[1][1] - marks[0][1]) if len(marks) == 2 else (0.0, 0.0)
     return {"ends": epoch_ends_from_metrics(run_dir), "events": events, "wall": wall,
-            "ui_cpu": ui_cpu}
+            "ui_cpu": ui_cpu, "ui_steady": steady}
 
 
 def run_app(config: core.RunConfig, logdir: Path, profile: cProfile.Profile | None = None,
@@ -267,7 +282,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.epochs < 3:
         parser.error("--epochs must be at least 3 (epoch 1 is excluded)")
-    variants = tuple(v for v in VARIANTS if not args.only or v in args.only)
+    variants = tuple(v for v in VARIANTS if (v in args.only if args.only else v != "numpy"))
 
     tmp = Path(tempfile.mkdtemp(prefix="keraslab-bench-"))
     logdir = tmp / "runs"
@@ -286,7 +301,8 @@ def main() -> None:
     warm_tensorflow_niced()
     import keras
 
-    runners = {"fit": run_fit, "session": run_session, "app": run_app}
+    runners = {"fit": run_fit, "session": run_session, "app": run_app,
+               "numpy": lambda config, logdir: run_fit(config, logdir, numpy=True)}
     rates: dict[str, list[float]] = {v: [] for v in variants}
     per_epoch: dict[str, list[float]] = {v: [] for v in variants}
     profile = cProfile.Profile() if args.profile else None
@@ -349,6 +365,11 @@ def main() -> None:
         wall = sum(s["wall"] for s in app_stats)
         plots = sum(s["plots"] for s in app_stats)
         plot_s = sum(s["plot_s"] for s in app_stats)
+        steady_cpu = sum(s["ui_steady"][0] for s in app_stats)
+        steady_wall = sum(s["ui_steady"][1] for s in app_stats)
+        if steady_wall:
+            print(f"app UI thread from the end of epoch 1 to the last (what the measured epochs pay): "
+                  f"{steady_cpu / steady_wall * 100:.1f}% of one core")
         print(f"app UI thread: {ui:.2f}s CPU over {wall:.1f}s ({ui / wall * 100:.1f}% of one core); "
               f"curve plots drawn {plots}x, {plot_s:.2f}s in all "
               f"({plot_s / wall * 100:.1f}% of one core)")
