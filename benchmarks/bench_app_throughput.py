@@ -17,10 +17,10 @@ train samples / epoch wall time; an epoch's time is the gap between consecutive 
 for fit), so validation and checkpointing count. The variants alternate (ABCABC...) because a
 small VM is noisy; the script prints every round, the spread and the overhead ratios against the
 goal (the app loses at most 3% against plain fit): medians over rounds, paired rounds, and the
-upper quartile of all epochs, the steadiest on a 2-core VM where an epoch takes one of two
-speeds about 20% apart in every variant, so that how many epochs fall in the slow one sways the
-medians by more than the goal. It also reports how much CPU the UI (main)
-thread used while the app trained, and how often and how long the curve plots drew.
+upper quartile of all epochs (the least swayed by epochs that a busy machine slows down; with
+Keras' autotuned pipeline, the numpy variant, a third of the epochs ran 25-35% slower). It
+also reports how much CPU the UI (main) thread used while the app trained, and how often and
+how long the curve plots drew.
 
 The default data is scikit-learn digits tiled to about 15,000 samples (written once to a
 temporary .npz that all three variants load); `--dataset mnist --limit 6000` works when MNIST
@@ -344,8 +344,8 @@ def main() -> None:
             print(f"  {v:<8} ratio {med[v] / med['fit']:.3f}  loss {loss * 100:+5.1f}%  "
                   f"(pooled epochs: {pooled * 100:+5.1f}%){goal}")
     if "fit" in variants and len(variants) > 1:
-        print("upper quartile of all epochs 2..N (the least noisy of the three: on a small VM an "
-              "epoch runs in one of two speeds, ~20% apart, whose mix sways the medians):")
+        print("upper quartile of all epochs 2..N (the least swayed by epochs that something else "
+              "on the machine slowed down):")
         uq = {v: statistics.quantiles(per_epoch[v], n=4)[2] for v in variants}
         for v in variants[1:]:
             loss = 1 - uq[v] / uq["fit"]
