@@ -266,6 +266,7 @@ class TrainingSession:
                 status, reason = "stopped", "stopped before training began"
                 return
             model.fit(**fit_kwargs)
+            del fit_kwargs  # (the training batches hold a copy of the training set)
             epochs_done = bridge.epochs_done
             best_epoch = bridge.best_epoch
             if bridge.failure:

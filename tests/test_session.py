@@ -93,6 +93,20 @@ def test_an_abort_after_the_runs_end_is_written_leaves_its_status(logdir, monkey
     assert load_run(result.run_dir).status == "completed"
 
 
+def test_the_same_seed_trains_the_same_run(logdir):
+    """The Reproduce command in a run's summary relies on it: same config, same curves."""
+    config = RunConfig(dataset="digits", model="mlp", epochs=2, batch_size=64, seed=3)
+    histories = []
+    for _ in range(2):
+        session = TrainingSession(config, logdir, progress_interval=0.0)
+        assert session.run().status == "completed"
+        histories.append([e.logs for e in session.poll() if isinstance(e, EpochEnd)])
+    assert len(histories[0]) == 2 and histories[0] == histories[1]
+    other = TrainingSession(RunConfig(dataset="digits", model="mlp", epochs=2, batch_size=64, seed=4), logdir)
+    assert other.run().status == "completed"
+    assert [e.logs for e in other.poll() if isinstance(e, EpochEnd)] != histories[0]
+
+
 def test_stop_mid_training_keeps_what_was_learned(logdir):
     config = RunConfig(dataset="digits", model="mlp", epochs=200, batch_size=16)
     session = TrainingSession(config, logdir, progress_interval=0.0)

@@ -23,6 +23,7 @@ def test_every_sample_once_an_epoch_in_a_new_order_each_epoch_the_same_for_a_see
     sizes = [b[0].shape[0] for b in array_batches(x, y, 10, shuffle=True, seed=7)]
     assert sizes == [10] * 10 + [3]  # the last batch is short
     batches = array_batches(x, y, 10, shuffle=True, seed=7)
+    assert int(batches.cardinality()) == 11  # known: fit's steps, progress and last batch rely on it
     first, second = epochs_of(batches, 2)
     for xs, ys in (first, second):
         assert xs.dtype == np.uint8 and ys.dtype == np.int64
@@ -37,13 +38,15 @@ def test_every_sample_once_an_epoch_in_a_new_order_each_epoch_the_same_for_a_see
 
 
 def test_validation_batches_keep_their_order_and_other_backends_get_the_arrays():
-    x, y = np.zeros((25, 3), "float32"), np.arange(25)
+    x, y = np.zeros((25, 3), "float64"), np.arange(25)
     (xs, ys), = epochs_of(array_batches(x, y, 8, shuffle=False, seed=0), 1)
     assert ys.tolist() == list(range(25))
+    assert xs.dtype == np.float32 and ys.dtype == y.dtype  # other floats as float32, once
     data = fit_data("tensorflow", x, y, (x[:5], y[:5]), 8, seed=0)
     assert data["shuffle"] is False and isinstance(data["x"], tf.data.Dataset)
     assert isinstance(data["validation_data"], tf.data.Dataset) and "y" not in data
     assert fit_data("tensorflow", x, y, None, 8, seed=0)["validation_data"] is None
-    jax = fit_data("jax", x, y, (x[:5], y[:5]), 8, seed=0)
-    assert jax["x"] is x and jax["y"] is y and jax["batch_size"] == 8 and jax["shuffle"] is True
-    assert jax["validation_data"][1] is not None
+    validation = (x[:5], y[:5])
+    jax = fit_data("jax", x, y, validation, 8, seed=0)
+    assert jax["x"] is x and jax["y"] is y and jax["validation_data"] is validation  # as they are
+    assert jax["batch_size"] == 8 and jax["shuffle"] is True
