@@ -28,7 +28,7 @@ class RunFreeze:
         self.frozen = False
 
     def settle(self) -> None:
-        """Freeze every object alive now (once; cheap: no walk)."""
+        """Freeze every object alive now (once; it walks the young generations only)."""
         with _lock:
             if not self.frozen:
                 gc.collect(1)

@@ -2,8 +2,8 @@
 
 ``model.fit`` on NumPy arrays feeds them through tf.data with ``AUTOTUNE`` (a parallel gather of
 each batch, a tuned prefetch buffer). On a small CPU machine the tuning competes with training
-for the cores: on a 2-core VM about a third of the epochs ran ~25% slower than the others, at
-random, in plain Keras as in keraslab. The same pipeline with the autotuner off, two gathers in
+for the cores: on a 2-core VM many epochs ran 25-35% slower than the others, at random (13 in
+18 for a CNN on MNIST), in plain Keras as in keraslab. The same pipeline with the autotuner off, two gathers in
 parallel and two batches prefetched runs every epoch at the fast speed; a GPU, fed from memory,
 needs no more. Only the TensorFlow backend calls this (``tensorflow`` is imported here).
 """
