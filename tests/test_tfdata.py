@@ -50,3 +50,10 @@ def test_validation_batches_keep_their_order_and_other_backends_get_the_arrays()
     jax = fit_data("jax", x, y, validation, 8, seed=0)
     assert jax["x"] is x and jax["y"] is y and jax["validation_data"] is validation  # as they are
     assert jax["batch_size"] == 8 and jax["shuffle"] is True
+
+
+@pytest.mark.parametrize(("n", "batch", "sizes"), [(7, 10, [7]), (20, 10, [10, 10]), (1, 1, [1])])
+def test_a_batch_bigger_than_the_data_or_dividing_it_makes_no_empty_batch(n, batch, sizes):
+    x, y = np.ones((n, 2), "float32"), np.arange(n)
+    batches = array_batches(x, y, batch, shuffle=True, seed=0)
+    assert [b[0].shape[0] for b in batches] == sizes and int(batches.cardinality()) == len(sizes)
