@@ -38,7 +38,7 @@ from .events import (
     masked_crc32c,
 )
 
-__all__ = ["Run", "Views", "decode_run", "file_segments", "runs_and_gaps", "tail_index"]
+__all__ = ["Run", "TailIndex", "Views", "decode_run", "file_segments", "runs_and_gaps"]
 
 _TAIL_HEAD = np.uint64(int.from_bytes(_FAST_TAIL[:8], "little"))
 _TAIL_END = np.uint64(int.from_bytes(_FAST_TAIL[-8:], "little"))
@@ -117,10 +117,6 @@ class TailIndex:
         return self.breaks.tolist()
 
 
-def tail_index(v: Views) -> TailIndex:
-    return TailIndex(v)
-
-
 def runs_and_gaps(v: Views, lo: int = 0, hi: int | None = None, index=None) -> Iterator[tuple]:
     """Split ``v.buf[lo:hi]`` (starting at a record boundary) into runs and gaps, in order.
 
@@ -128,11 +124,11 @@ def runs_and_gaps(v: Views, lo: int = 0, hi: int | None = None, index=None) -> I
     tail (numpy arrays of byte offsets into ``v.buf``) and ``("gap", start, stop)`` for
     the bytes between runs, where ``stop`` is ``None`` when the gap reaches ``hi`` (it
     may end in an incomplete or damaged record: the caller's loop judges). ``index``
-    is :func:`tail_index` of the whole buffer, when several regions share it.
+    is the :class:`TailIndex` of the whole buffer, when several regions share it.
     """
     buf = v.buf
     hi = v.n if hi is None else hi
-    index = tail_index(v) if index is None else index
+    index = TailIndex(v) if index is None else index
     ends, ends_list, breaks = index.ends, index.ends_list, index.breaks_list
     last = bisect_right(ends_list, hi) - 1  # no run goes past hi
     pos = lo
@@ -490,11 +486,13 @@ def _zero_run(k: int) -> np.ndarray:
     return z
 
 
-def _apply(z: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """``z`` (see :func:`_zero_run`) applied to every value of ``c``."""
-    out = z[0][c & np.uint32(0xFF)]
+def _apply(z: np.ndarray, c: np.ndarray, base=0) -> np.ndarray:
+    """``z`` (see :func:`_zero_run`) applied to every value of ``c``. With the tables of
+    several runs side by side (``z`` of shape ``(4, kinds * 256)``), ``base`` is where each
+    value's own tables start."""
+    out = z[0][base + (c & 0xFF)]
     for j in (1, 2, 3):
-        out ^= z[j][(c >> np.uint32(8 * j)) & np.uint32(0xFF)]
+        out ^= z[j][base + ((c >> (8 * j)) & 0xFF)]
     return out
 
 
@@ -545,10 +543,7 @@ def _crc_ok(v: Views, groups: list, ds, de, size, nvar, columns):
         z = np.stack([_zero_run(x) for x in kinds])  # [kid][j][byte] ...
         z = z.transpose(1, 0, 2).reshape(4, -1)  # ... as [j][kid * 256 + byte]
         base = kid * 256
-    out = z[0][base + (crc & 0xFF)]
-    for j in (1, 2, 3):
-        out ^= z[j][base + ((crc >> (8 * j)) & 0xFF)]
-    crc = out
+    crc = _apply(z, crc, base)
     value = _crc_tables(_FAST_SUFFIX, ((0, 2), (2, 2)))  # (at a fixed distance to the end)
     for part, table in zip((values & 0xFFFF, values >> 16), value, strict=True):
         crc ^= table[part]

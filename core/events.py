@@ -1297,7 +1297,7 @@ def _read_block(
     from . import event_bulk as bulk
 
     views = bulk.Views(b"".join(data for _, data in block))
-    index = bulk.tail_index(views)
+    index = bulk.TailIndex(views)
     his = list(itertools.accumulate(len(data) for _, data in block))
     los = [0, *his[:-1]]
     plans = []

@@ -325,7 +325,7 @@ def test_file_segments_split_joined_files_as_runs_and_gaps_does(tmp_path, monkey
     his = list(itertools.accumulate(map(len, bodies)))
     los = [0, *his[:-1]]
     v = event_bulk.Views(b"".join(bodies))
-    index = event_bulk.tail_index(v)
+    index = event_bulk.TailIndex(v)
     regions = zip(los, his, strict=True)
     want = [_segments(event_bulk.runs_and_gaps(v, a, b, index)) for a, b in regions]
     calls = []
