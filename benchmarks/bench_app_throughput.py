@@ -99,7 +99,7 @@ def run_fit(config: core.RunConfig, logdir: Path, numpy: bool = False) -> dict:
     from keraslab.core.layers import output_is_probabilities
     from keraslab.core.modelbuild import build_model
     from keraslab.core.optim import make_loss, make_optimizer, needs_one_hot
-    from keraslab.core.tfdata import fit_data
+    from keraslab.core.tfdata import fit_data, keras_batched
 
     keras = import_keras()
     data = core.load_dataset(config.dataset, validation_split=config.validation_split,
@@ -123,8 +123,7 @@ def run_fit(config: core.RunConfig, logdir: Path, numpy: bool = False) -> dict:
     clock = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: ends.append(time.time()))
     validation = (data.x_val, y_val) if data.x_val.shape[0] else None
     if numpy:  # Keras' own input pipeline for NumPy arrays (tf.data with AUTOTUNE)
-        inputs = {"x": data.x_train, "y": y_train, "batch_size": config.batch_size, "shuffle": True,
-                  "validation_data": validation}  # fmt: skip
+        inputs = keras_batched(data.x_train, y_train, validation, config.batch_size)
     else:  # the batches a session feeds fit()
         inputs = fit_data(keras.backend.backend(), data.x_train, y_train, validation,
                           config.batch_size, config.seed)  # fmt: skip

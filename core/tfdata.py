@@ -60,12 +60,17 @@ def array_batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: boo
     return batches.prefetch(PREFETCH).with_options(options)
 
 
+def keras_batched(x, y, validation, batch_size: int) -> dict:
+    """``model.fit``'s data arguments for the arrays themselves, batched by Keras."""
+    return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": validation}
+
+
 def fit_data(backend: str, x, y, validation, batch_size: int, seed: int) -> dict:
     """``model.fit``'s data arguments for these arrays (``validation``: ``(x, y)`` or None):
     ``array_batches`` on TensorFlow, the arrays themselves on other backends (which batch
     them with their own iterators)."""
     if backend != "tensorflow":
-        return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": validation}
+        return keras_batched(x, y, validation, batch_size)
     return {
         "x": array_batches(x, y, batch_size, shuffle=True, seed=seed),
         "shuffle": False,  # (the batches are: fit's default would only warn)
