@@ -95,11 +95,11 @@ def run_fit(config: core.RunConfig, logdir: Path, numpy: bool = False) -> dict:
     """Plain model.fit with what a session would build: same stack, scaling, optimizer, loss
     and input batches (or, with ``numpy``, the arrays as they are, batched by Keras)."""
     import numpy as np
-    from keraslab.core.backend import import_keras
-    from keraslab.core.layers import output_is_probabilities
-    from keraslab.core.modelbuild import build_model
-    from keraslab.core.optim import make_loss, make_optimizer, needs_one_hot
-    from keraslab.core.tfdata import fit_data, keras_batched
+    from keraslab.core.model.layers import output_is_probabilities
+    from keraslab.core.train.backend import import_keras
+    from keraslab.core.train.build import build_model
+    from keraslab.core.train.optim import make_loss, make_optimizer, needs_one_hot
+    from keraslab.core.train.pipeline import fit_data, keras_batched
 
     keras = import_keras()
     data = core.load_dataset(config.dataset, validation_split=config.validation_split,
@@ -242,7 +242,7 @@ def warm_tensorflow_niced() -> None:
     TensorFlow's worker pools are created by the first op and inherit that thread's niceness;
     in the app the niced training thread creates them, so do the same here (once per process).
     """
-    from keraslab.core.backend import import_keras
+    from keraslab.core.train.backend import import_keras
     from keraslab.tui.app import _nice_this_thread
 
     def warm() -> None:

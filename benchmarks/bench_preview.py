@@ -39,9 +39,9 @@ def main() -> int:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    from keraslab.core.lint import lint_stack
-    from keraslab.core.notation import parse_stack
-    from keraslab.core.preview import preview_stack
+    from keraslab.core.model.lint import lint_stack
+    from keraslab.core.model.notation import parse_stack
+    from keraslab.core.model.preview import preview_stack
     import_ms = (time.perf_counter() - start) * 1000
 
     stack = parse_stack(STACK)
@@ -73,7 +73,7 @@ def main() -> int:
     import keras
 
     keras_import_ms = (time.perf_counter() - start) * 1000
-    from keraslab.core.modelbuild import build_model
+    from keraslab.core.train.build import build_model
 
     build_model(stack, INPUT_SHAPE, NUM_CLASSES)  # warm up
     build_ms = median_ms(lambda: build_model(stack, INPUT_SHAPE, NUM_CLASSES), args.keras_runs)

@@ -8,8 +8,8 @@ import random
 import time
 from pathlib import Path
 
-from keraslab.core.events import EventWriter
-from keraslab.core.store import RunWriter
+from keraslab.core.rundir.writer import RunWriter
+from keraslab.core.tfevents.events import EventWriter
 
 
 def keraslab_run(run: Path, r: int, epochs: int, rng: random.Random, t0: float) -> None:

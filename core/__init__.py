@@ -25,32 +25,32 @@ def _export(module: str, *names: str, **renamed: str) -> None:
 _export("config", "LOSSES", "LR_SCHEDULES", "NORMALIZATIONS", "OPTIMIZERS", "RunConfig")
 _export("errors", "ConfigError", "DatasetError", "KeraslabError", "RunStoreError", "SpecError")
 _export(
-    "datasets", "DATASETS", "Availability", "Dataset", "DatasetInfo", "availability",
+    "data.datasets", "DATASETS", "Availability", "Dataset", "DatasetInfo", "availability",
     "keras_cache_dir", "list_datasets", "load_dataset", get_dataset_info="get_info",
 )  # fmt: skip
-_export("layers", "LayerSpec", "output_is_probabilities")
-_export("lint", "Finding", "lint_stack")
-_export("notation", "format_stack", "parse_stack", "stack_from_json", "stack_to_json")
-_export("presets", "PRESETS", "Preset", "get_preset", "resolve_model")
-_export("preview", "LayerRow", "Preview", "preview_stack")
-_export("progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
-_export("runs", "RunRecord", "find_runs", "load_run", "resolve_run")
-_export("session", "TrainingSession", "config_command", "resolve_stack")
-_export("store", "default_logdir")
+_export("model.layers", "LayerSpec", "output_is_probabilities")
+_export("model.lint", "Finding", "lint_stack")
+_export("model.notation", "format_stack", "parse_stack", "stack_from_json", "stack_to_json")
+_export("model.presets", "PRESETS", "Preset", "get_preset", "resolve_model")
+_export("model.preview", "LayerRow", "Preview", "preview_stack")
+_export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
+_export("rundir.reader", "RunRecord", "find_runs", "load_run", "resolve_run")
+_export("train.session", "TrainingSession", "config_command", "resolve_stack")
+_export("rundir.writer", "default_logdir")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
-_export("curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
+_export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
 _export(
-    "discovery", "RunSummary", "RunWatcher", "discover_runs", "find_run_dirs",
+    "browse.discovery", "RunSummary", "RunWatcher", "discover_runs", "find_run_dirs",
     "load_summary", "metric_name", "resolve_runs", "run_kind",
 )  # fmt: skip
-_export("metricstats", "MetricStats")
+_export("rundir.metricstats", "MetricStats")
 _export(
-    "filters", "COLUMNS", "FilterError", "field_value", "filter_runs", "parse_filter",
+    "browse.filters", "COLUMNS", "FilterError", "field_value", "filter_runs", "parse_filter",
     "sort_runs", "unknown_fields",
 )  # fmt: skip
-_export("runexport", "EXPORT_FORMATS", "export_runs", "hparam_diff")
+_export("browse.export", "EXPORT_FORMATS", "export_runs", "hparam_diff")
 _export(
-    "runmeta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
+    "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
     "write_notes", "write_tags",
 )  # fmt: skip
 
@@ -81,8 +81,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
-    from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
-    from .curves import (
+    from .browse.curves import (
         Curve,
         RunCurves,
         axis_label,
@@ -91,18 +90,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         load_many_curves,
         smooth,
     )
-    from .datasets import (
-        DATASETS,
-        Availability,
-        Dataset,
-        DatasetInfo,
-        availability,
-        keras_cache_dir,
-        list_datasets,
-        load_dataset,
-    )  # fmt: skip
-    from .datasets import get_info as get_dataset_info
-    from .discovery import (
+    from .browse.discovery import (
         RunSummary,
         RunWatcher,
         discover_runs,
@@ -112,8 +100,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         resolve_runs,
         run_kind,
     )  # fmt: skip
-    from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
-    from .filters import (
+    from .browse.export import EXPORT_FORMATS, export_runs, hparam_diff
+    from .browse.filters import (
         COLUMNS,
         FilterError,
         field_value,
@@ -122,15 +110,25 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         sort_runs,
         unknown_fields,
     )  # fmt: skip
-    from .layers import LayerSpec, output_is_probabilities
-    from .lint import Finding, lint_stack
-    from .metricstats import MetricStats
-    from .notation import format_stack, parse_stack, stack_from_json, stack_to_json
-    from .presets import PRESETS, Preset, get_preset, resolve_model
-    from .preview import LayerRow, Preview, preview_stack
-    from .progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
-    from .runexport import EXPORT_FORMATS, export_runs, hparam_diff
-    from .runmeta import (
+    from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
+    from .data.datasets import (
+        DATASETS,
+        Availability,
+        Dataset,
+        DatasetInfo,
+        availability,
+        keras_cache_dir,
+        list_datasets,
+        load_dataset,
+    )  # fmt: skip
+    from .data.datasets import get_info as get_dataset_info
+    from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
+    from .model.layers import LayerSpec, output_is_probabilities
+    from .model.lint import Finding, lint_stack
+    from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json
+    from .model.presets import PRESETS, Preset, get_preset, resolve_model
+    from .model.preview import LayerRow, Preview, preview_stack
+    from .rundir.meta import (
         archive_run,
         delete_run,
         parse_tags,
@@ -139,6 +137,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         write_notes,
         write_tags,
     )  # fmt: skip
-    from .runs import RunRecord, find_runs, load_run, resolve_run
-    from .session import TrainingSession, config_command, resolve_stack
-    from .store import default_logdir
+    from .rundir.metricstats import MetricStats
+    from .rundir.reader import RunRecord, find_runs, load_run, resolve_run
+    from .rundir.writer import default_logdir
+    from .train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
+    from .train.session import TrainingSession, config_command, resolve_stack

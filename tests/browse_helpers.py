@@ -6,8 +6,8 @@ import math
 import time
 from pathlib import Path
 
-from keraslab.core.events import EventWriter
-from keraslab.core.store import RunWriter, create_run_dir
+from keraslab.core.rundir.writer import RunWriter, create_run_dir
+from keraslab.core.tfevents.events import EventWriter
 
 
 def keraslab_run(

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from browse_helpers import keras_tb_run, keraslab_run
-from keraslab.core.curves import axis_label, downsample, load_curves, smooth
-from keraslab.core.discovery import RunWatcher, discover_runs, find_run_dirs, metric_name
-from keraslab.core.events import EventWriter, read_run_scalars
-from keraslab.core.filters import FilterError, filter_runs, parse_filter, sort_runs
-from keraslab.core.runexport import hparam_diff
-from keraslab.core.runmeta import archive_run, read_notes, write_notes, write_tags
-from keraslab.core.store import STATUS_FILE
+from keraslab.core.browse.curves import axis_label, downsample, load_curves, smooth
+from keraslab.core.browse.discovery import RunWatcher, discover_runs, find_run_dirs, metric_name
+from keraslab.core.browse.export import hparam_diff
+from keraslab.core.browse.filters import FilterError, filter_runs, parse_filter, sort_runs
+from keraslab.core.rundir.meta import archive_run, read_notes, write_notes, write_tags
+from keraslab.core.rundir.writer import STATUS_FILE
+from keraslab.core.tfevents.events import EventWriter, read_run_scalars
 
 TF_SCRIPT = textwrap.dedent(
     """
@@ -448,8 +448,8 @@ FOLLOW_CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[2])
-    from keraslab.core.store import RunWriter
-    from keraslab.core.events import EventWriter
+    from keraslab.core.rundir.writer import RunWriter
+    from keraslab.core.tfevents.events import EventWriter
     run = Path(sys.argv[1]) / "live-1"
     run.mkdir(parents=True)
     w = RunWriter(run)
@@ -531,7 +531,7 @@ def test_browse_path_never_imports_tensorflow_and_core_never_imports_textual(tmp
 def test_unreadable_event_file_warns_by_name_and_keeps_the_rest(tmp_path, monkeypatch):
     """A file the user may not read (tests run as root, so chmod cannot make one): the
     reader's opens fail with PermissionError for that file only."""
-    from keraslab.core import events
+    from keraslab.core.tfevents import events
 
     run = keras_tb_run(tmp_path / "logs" / "locked", epochs=4)
     (locked,) = (run / "train").glob("events.out.tfevents.*")
@@ -563,10 +563,10 @@ def test_showing_cached_runs_imports_no_event_decoding_modules(tmp_path):
     code = textwrap.dedent(
         f"""
         import sys
-        from keraslab.core.discovery import RunWatcher
+        from keraslab.core.browse.discovery import RunWatcher
         w = RunWatcher([{str(tmp_path)!r}])
         assert w.preload() and len(w.summaries()) == 2
-        import keraslab.core.filters, keraslab.tui.screens.runs_browser
+        import keraslab.core.browse.filters, keraslab.tui.screens.runs_browser
         print("loaded:", [m for m in ("numpy", "crc32c", "tensorboard", "google.protobuf") if m in sys.modules])
         w.scan()  # checks the cache: nothing changed, nothing read
         print("after scan:", [m for m in ("numpy", "crc32c") if m in sys.modules])
@@ -581,7 +581,7 @@ def test_showing_cached_runs_imports_no_event_decoding_modules(tmp_path):
 def test_metric_stats_add_many_equals_add_point_by_point():
     import random
 
-    from keraslab.core.metricstats import MetricStats
+    from keraslab.core.rundir.metricstats import MetricStats
 
     rng = random.Random(7)
     for _ in range(300):
@@ -605,7 +605,7 @@ def test_metric_lines_parsed_as_json_loads_per_line_would():
     per line), with the same records and the same count of damaged lines."""
     import random
 
-    from keraslab.core.runs import parse_metric_lines
+    from keraslab.core.rundir.reader import parse_metric_lines
 
     def per_line(data: bytes):
         consumed = data.rfind(b"\n") + 1
@@ -641,7 +641,7 @@ def test_metric_lines_parsed_as_json_loads_per_line_would():
 def test_tensorboard_runs_read_together_as_one_by_one(tmp_path):
     """A scan reads the event files of all new TensorBoard runs in one pass: the stats,
     warnings and offsets are those of reading each run on its own, damage included."""
-    from keraslab.core.discovery import TensorBoardRunState, refresh_tensorboard_runs
+    from keraslab.core.browse.discovery import TensorBoardRunState, refresh_tensorboard_runs
 
     for i in range(6):
         keras_tb_run(tmp_path / f"r{i}", epochs=3 + i, t0=1.7e9 + i)
@@ -666,7 +666,7 @@ def test_tensorboard_runs_read_together_as_one_by_one(tmp_path):
 
 
 def test_a_file_removed_between_listing_and_reading_leaves_no_warning(tmp_path, monkeypatch):
-    from keraslab.core import discovery
+    from keraslab.core.browse import discovery
 
     for run in ("a", "b"):
         keras_tb_run(tmp_path / run, epochs=3)
@@ -737,8 +737,8 @@ def test_metrics_lines_become_the_stats_that_point_by_point_adding_gives(tmp_pat
     grows: the same stats as adding every number of every epoch line one by one."""
     import random
 
-    from keraslab.core.discovery import KeraslabRunState
-    from keraslab.core.metricstats import MetricStats
+    from keraslab.core.browse.discovery import KeraslabRunState
+    from keraslab.core.rundir.metricstats import MetricStats
 
     rng = random.Random(5)
     for trial in range(40):
@@ -779,7 +779,7 @@ def test_metrics_lines_become_the_stats_that_point_by_point_adding_gives(tmp_pat
 
 
 def test_a_first_scan_reports_the_runs_read_so_far(tmp_path, monkeypatch):
-    from keraslab.core import discovery
+    from keraslab.core.browse import discovery
 
     monkeypatch.setattr(discovery, "PROGRESS_EVERY", 0.0)
     for i in range(230):

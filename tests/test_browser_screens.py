@@ -150,7 +150,7 @@ FOLLOW_CHILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from keraslab.core.store import RunWriter
+    from keraslab.core.rundir.writer import RunWriter
     root = Path(sys.argv[1])
     run = root / "live-1"
     run.mkdir()
@@ -212,7 +212,7 @@ async def test_cached_table_shows_before_the_scan_ends(logdir, monkeypatch):
     import threading
 
     from keraslab.core import discover_runs
-    from keraslab.core.discovery import RunWatcher
+    from keraslab.core.browse.discovery import RunWatcher
 
     assert len(discover_runs(logdir)) == 4  # writes the summary cache
     release = threading.Event()
@@ -241,7 +241,7 @@ async def test_a_first_scan_fills_the_table_as_it_reads(tmp_path, monkeypatch):
     import threading
 
     from browse_helpers import keras_tb_run
-    from keraslab.core import discovery
+    from keraslab.core.browse import discovery
 
     for i in range(150):
         keras_tb_run(tmp_path / f"run{i:03d}", epochs=2)

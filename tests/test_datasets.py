@@ -10,7 +10,7 @@ import tarfile
 import numpy as np
 import pytest
 from keraslab.core import DatasetError, availability, get_dataset_info, load_dataset
-from keraslab.core.datafiles import read_idx
+from keraslab.core.data.files import read_idx
 
 
 def write_idx(path, array: np.ndarray) -> None:

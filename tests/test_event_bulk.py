@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from keraslab.core import event_bulk
-from keraslab.core import events as ev
-from keraslab.core.events import EventFileReader, EventWriter
+from keraslab.core.tfevents import bulk as event_bulk
+from keraslab.core.tfevents import events as ev
+from keraslab.core.tfevents.events import EventFileReader, EventWriter
 from tensorboard.compat.proto import summary_pb2, tensor_pb2
 
 
@@ -357,7 +357,7 @@ def test_runs_read_together_keep_each_files_tag_order(tmp_path):
 
 def test_load_many_curves_reads_each_kind_and_reports_errors_in_place(tmp_path):
     from keraslab.core import KeraslabError, load_curves, load_many_curves
-    from keraslab.core.store import RunWriter
+    from keraslab.core.rundir.writer import RunWriter
 
     tb = tmp_path / "tb"
     write_mixed(tb / "train")

@@ -1,4 +1,4 @@
-"""Tests of keraslab.core.events against real event files written by TensorFlow, Keras and TensorBoard."""
+"""Tests of keraslab.core.tfevents.events against real event files written by TensorFlow, Keras and TensorBoard."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from keraslab.core import events as ev
-from keraslab.core.events import (
+from keraslab.core.tfevents import events as ev
+from keraslab.core.tfevents.events import (
     EventFileReader,
     EventWriter,
     RunEventReader,
@@ -749,7 +749,7 @@ def test_reader_never_imports_tensorflow(real_logs):
     code = textwrap.dedent(
         f"""
         import sys
-        import keraslab.core.events as ev
+        import keraslab.core.tfevents.events as ev
         res = ev.read_run_scalars({str(root / "keras")!r})
         assert res.scalars["train/epoch_loss"].steps == [0, 1, 2], res
         with ev.EventWriter({str(root / "notf")!r}) as w:
@@ -919,7 +919,7 @@ def test_scalar_only_logs_are_read_without_protobuf_or_the_crc32c_package_init(t
     code = textwrap.dedent(
         f"""
         import sys
-        import keraslab.core.events as ev
+        import keraslab.core.tfevents.events as ev
         one = ev.read_run_scalars({str(tmp_path / "a")!r})
         both = ev.read_runs_scalars([{str(tmp_path / "a")!r}, {str(tmp_path / "b")!r}])
         assert one.scalars["train/epoch_loss"].values[:2] == [1.0, 0.5] and not one.warnings

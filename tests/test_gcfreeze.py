@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from keraslab.core.gcfreeze import RunFreeze
+from keraslab.core.train.gcfreeze import RunFreeze
 
 
 class Node:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from keraslab.core.kerasmodel import parse_keras_model
+from keraslab.core.tfevents.kerasgraph import parse_keras_model
 
 
 def model_json(layers=None, compile_config=None, **extra) -> str:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from keraslab.core.errors import SpecError
-from keraslab.core.layers import (
+from keraslab.core.model.layers import (
     CLASSES,
     LAYER_TYPES,
     WORDS,
@@ -15,7 +15,7 @@ from keraslab.core.layers import (
     output_activation,
     output_is_probabilities,
 )
-from keraslab.core.notation import (
+from keraslab.core.model.notation import (
     format_stack,
     parse_stack,
     parse_token,
@@ -147,10 +147,10 @@ def test_output_is_probabilities_tells_which_loss_flag_to_use():
 def test_parsing_previewing_and_linting_never_import_tensorflow():
     code = (
         "import sys\n"
-        "import keraslab.core.preview, keraslab.core.lint, keraslab.core.presets, keraslab.core.modelbuild\n"
-        "from keraslab.core.presets import PRESETS\n"
-        "from keraslab.core.lint import lint_stack\n"
-        "from keraslab.core.preview import preview_stack\n"
+        "import keraslab.core.model.preview, keraslab.core.model.lint, keraslab.core.model.presets, keraslab.core.train.build\n"
+        "from keraslab.core.model.presets import PRESETS\n"
+        "from keraslab.core.model.lint import lint_stack\n"
+        "from keraslab.core.model.preview import preview_stack\n"
         "for p in PRESETS.values():\n"
         "    preview_stack(p.stack, p.input_shape, p.num_classes)\n"
         "    lint_stack(p.stack, p.input_shape, p.num_classes, loss=p.loss)\n"

@@ -9,9 +9,9 @@ import shutil
 
 import numpy as np
 import pytest
-from keraslab.core.discovery import KeraslabRunState
-from keraslab.core.metricstats import MetricsTally, MetricStats, add_epoch_records
-from keraslab.core.store import METRICS_FILE, STATUS_FILE, RunWriter
+from keraslab.core.browse.discovery import KeraslabRunState
+from keraslab.core.rundir.metricstats import MetricsTally, MetricStats, add_epoch_records
+from keraslab.core.rundir.writer import METRICS_FILE, STATUS_FILE, RunWriter
 
 
 def _odd_value(rng: random.Random):

@@ -6,11 +6,11 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keraslab.core.errors import SpecError
-from keraslab.core.layers import ACTIVATIONS, FLIP_MODES, LAYER_TYPES, LayerSpec
-from keraslab.core.lint import lint_stack
-from keraslab.core.notation import format_stack, parse_stack, stack_from_json, stack_to_json
-from keraslab.core.presets import PRESETS
-from keraslab.core.preview import preview_stack
+from keraslab.core.model.layers import ACTIVATIONS, FLIP_MODES, LAYER_TYPES, LayerSpec
+from keraslab.core.model.lint import lint_stack
+from keraslab.core.model.notation import format_stack, parse_stack, stack_from_json, stack_to_json
+from keraslab.core.model.presets import PRESETS
+from keraslab.core.model.preview import preview_stack
 
 # KERASLAB_FUZZ_EXAMPLES=5000 for a deeper run
 FUZZ = settings(max_examples=int(os.environ.get("KERASLAB_FUZZ_EXAMPLES", "300")), derandomize=True,

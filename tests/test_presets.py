@@ -10,10 +10,10 @@ import math  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from keraslab.core.errors import SpecError  # noqa: E402
-from keraslab.core.layers import output_is_probabilities  # noqa: E402
-from keraslab.core.notation import format_stack, parse_stack  # noqa: E402
-from keraslab.core.presets import DEFAULT_PRESET, PRESETS, get_preset, resolve_model  # noqa: E402
-from keraslab.core.preview import preview_stack  # noqa: E402
+from keraslab.core.model.layers import output_is_probabilities  # noqa: E402
+from keraslab.core.model.notation import format_stack, parse_stack  # noqa: E402
+from keraslab.core.model.presets import DEFAULT_PRESET, PRESETS, get_preset, resolve_model  # noqa: E402
+from keraslab.core.model.preview import preview_stack  # noqa: E402
 
 # total parameters on the dataset each preset was designed for (as Keras counts them)
 EXPECTED_TOTAL = {
@@ -83,7 +83,7 @@ def test_resolve_model_takes_a_preset_name_notation_or_json():
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_every_preset_builds_and_trains_on_its_dataset_shape(name):
     keras = pytest.importorskip("keras")
-    from keraslab.core.modelbuild import build_model
+    from keraslab.core.train.build import build_model
 
     preset = PRESETS[name]
     model = build_model(preset.stack, preset.input_shape, preset.num_classes, input_scaling=(1 / 255.0, 0.0))

@@ -9,11 +9,11 @@ import random  # noqa: E402
 
 import pytest  # noqa: E402
 from keraslab.core.errors import SpecError  # noqa: E402
-from keraslab.core.layers import ACTIVATIONS, LayerSpec, ShapeError  # noqa: E402
-from keraslab.core.modelbuild import build_model  # noqa: E402
-from keraslab.core.notation import format_stack, parse_stack  # noqa: E402
-from keraslab.core.presets import PRESETS  # noqa: E402
-from keraslab.core.preview import format_table, preview_stack  # noqa: E402
+from keraslab.core.model.layers import ACTIVATIONS, LayerSpec, ShapeError  # noqa: E402
+from keraslab.core.model.notation import format_stack, parse_stack  # noqa: E402
+from keraslab.core.model.presets import PRESETS  # noqa: E402
+from keraslab.core.model.preview import format_table, preview_stack  # noqa: E402
+from keraslab.core.train.build import build_model  # noqa: E402
 
 keras = pytest.importorskip("keras")
 

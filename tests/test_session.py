@@ -75,7 +75,7 @@ def test_the_models_objects_are_frozen_while_it_trains_and_collected_after(logdi
 
 def test_an_abort_after_the_runs_end_is_written_leaves_its_status(logdir, monkeypatch):
     """A second Ctrl+C while the finished run's garbage is collected must not mark it interrupted."""
-    from keraslab.core import gcfreeze
+    from keraslab.core.train import gcfreeze
 
     config = RunConfig(dataset="digits", model="mlp", epochs=1, batch_size=128)
     session = TrainingSession(config, logdir, progress_interval=0.0)
@@ -157,7 +157,7 @@ def test_keras_import_objects_are_frozen_out_of_the_collector():
     ~0.2 s: the app froze each time one ran while training. import_keras freezes them."""
     code = (
         "import gc\n"
-        "from keraslab.core.backend import import_keras\n"
+        "from keraslab.core.train.backend import import_keras\n"
         "import_keras()\n"
         "print(gc.get_freeze_count())\n"
     )
@@ -221,7 +221,7 @@ def test_stop_ends_a_pause_for_give_way(logdir):
 def test_the_best_checkpoint_is_written_at_most_every_so_often_and_at_the_end(logdir, monkeypatch, every):
     """A checkpoint costs ~0.1 s: while training, best_model.keras is rewritten only when it is
     CHECKPOINT_EVERY seconds behind; at the end it holds the best epoch either way."""
-    from keraslab.core import session as session_mod
+    from keraslab.core.train import session as session_mod
 
     monkeypatch.setattr(session_mod, "CHECKPOINT_EVERY", every)
     config = RunConfig(dataset="digits", model="mlp", epochs=4, batch_size=64, seed=1)
@@ -258,8 +258,8 @@ def test_a_best_epoch_reaches_the_checkpoint_within_checkpoint_every_without_mor
     from pathlib import Path
     from types import SimpleNamespace
 
-    from keraslab.core import session as session_mod
-    from keraslab.core.backend import import_keras
+    from keraslab.core.train import session as session_mod
+    from keraslab.core.train.backend import import_keras
 
     class Model:  # what the bridge touches
         optimizer = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from keraslab.core.tfdata import array_batches, fit_data
+from keraslab.core.train.pipeline import array_batches, fit_data
 
 tf = pytest.importorskip("tensorflow")
 

@@ -17,13 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .backend import describe_device, import_keras, package_versions
-from .config import RunConfig
-from .datasets import Dataset, get_info, is_npz_path, load_dataset
-from .errors import DatasetError, KeraslabError
-from .gcfreeze import RunFreeze
-from .progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
-from .store import (
+from ..config import RunConfig
+from ..data.datasets import Dataset, get_info, is_npz_path, load_dataset
+from ..errors import DatasetError, KeraslabError
+from ..rundir.writer import (
     CHECKPOINT_FILE,
     PREDICTIONS_FILE,
     RunWriter,
@@ -31,6 +28,9 @@ from .store import (
     default_logdir,
     now_iso,
 )
+from ..train.backend import describe_device, import_keras, package_versions
+from ..train.gcfreeze import RunFreeze
+from ..train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
 
 MONITOR = "val_loss"
 CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras may lag the best epoch while training
@@ -38,8 +38,8 @@ CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras may lag the best ep
 
 def resolve_stack(config: RunConfig):
     """The layer stack a config describes: its JSON ``layers``, else a preset name or notation."""
-    from .notation import stack_from_json
-    from .presets import resolve_model
+    from ..model.notation import stack_from_json
+    from ..model.presets import resolve_model
 
     if config.layers is not None:
         return stack_from_json(config.layers)
@@ -63,7 +63,7 @@ def config_command(config: RunConfig) -> str:
         else:
             parts += [flag, str(value)]
     if config.layers is not None:
-        from .notation import format_stack, stack_from_json
+        from ..model.notation import format_stack, stack_from_json
 
         parts += ["--model", format_stack(stack_from_json(config.layers))]
     return shlex.join(parts)
@@ -306,10 +306,10 @@ class TrainingSession:
                 )
 
     def _prepare(self, keras, data: Dataset, stack):
-        from .layers import output_is_probabilities
-        from .modelbuild import build_model
-        from .notation import format_stack, stack_to_json
-        from .optim import make_loss, make_optimizer, needs_one_hot
+        from ..model.layers import output_is_probabilities
+        from ..model.notation import format_stack, stack_to_json
+        from ..train.build import build_model
+        from ..train.optim import make_loss, make_optimizer, needs_one_hot
 
         cfg = self.config
         keras.utils.set_random_seed(cfg.seed)
@@ -389,7 +389,7 @@ class TrainingSession:
                 )
             )
         self._emit(Started(self.run_dir, device, params, cfg.epochs, steps, n_train))
-        from .tfdata import fit_data
+        from ..train.pipeline import fit_data
 
         validation = (data.x_val, y_val) if has_val else None
         fit_kwargs = fit_data(keras.backend.backend(), data.x_train, y_train, validation,
@@ -399,7 +399,7 @@ class TrainingSession:
 
     def _evaluate(self, model, bridge, data: Dataset) -> dict[str, float]:
         """Test-set metrics of the best weights; predictions saved for confusion matrices."""
-        from .optim import needs_one_hot
+        from ..train.optim import needs_one_hot
 
         bridge.finish_checkpoint()
         test: dict[str, float] = {}
@@ -564,7 +564,7 @@ def _make_bridge(keras):
 
         def on_epoch_end(self, epoch, logs=None):
             values = _floats(logs)
-            from .optim import current_learning_rate
+            from ..train.optim import current_learning_rate
 
             lr = current_learning_rate(self.model.optimizer)
             if lr is not None:

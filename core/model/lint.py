@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .errors import SpecError
-from .layers import (
+from ..errors import SpecError
+from ..model.layers import (
     LayerSpec,
     ShapeError,
     is_constant_init,
@@ -15,7 +15,7 @@ from .layers import (
     pair,
     shape_str,
 )
-from .preview import check_input, check_output_shape
+from ..model.preview import check_input, check_output_shape
 
 SEVERITIES = ("error", "warning", "hint")
 CROSSENTROPY = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy")

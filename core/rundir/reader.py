@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import RunStoreError
-from .store import (
+from ..errors import RunStoreError
+from ..rundir.writer import (
     CONFIG_FILE,
     METRICS_FILE,
     RESULTS_FILE,

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import datafiles
-from .errors import DatasetError
+from ..data import files as datafiles
+from ..errors import DatasetError
 
 if TYPE_CHECKING:  # numpy loads on first use: the launch screen never needs it
     import numpy as np
@@ -242,7 +242,7 @@ def _offline_default() -> bool:
 
 def _download(name: str) -> dict[str, np.ndarray]:
     """Fetch a built-in dataset through keras.datasets (needs network)."""
-    from .backend import import_keras
+    from ..train.backend import import_keras
 
     keras = import_keras()
     loader = {

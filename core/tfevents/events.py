@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunStoreError
-from .gcpause import paused
+from ..errors import RunStoreError
+from ..gcpause import paused
 
 if TYPE_CHECKING:
     from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
@@ -637,7 +637,7 @@ def _parse_event_pb(data: bytes, plugins: dict) -> tuple[float, int, list]:
 
 
 def _keras_model(text: str):
-    from .kerasmodel import parse_keras_model
+    from ..tfevents.kerasgraph import parse_keras_model
 
     try:
         return parse_keras_model(text)
@@ -890,7 +890,7 @@ class EventFileReader:
 
     def _scan_bulk(self, buf, base) -> tuple[int, bool, int]:
         """Big chunks: runs of TF2 scalar records decoded with numpy (see event_bulk)."""
-        from . import event_bulk as bulk
+        from ..tfevents import bulk as bulk
 
         views = bulk.Views(buf)
         return self._scan_segments(views, bulk.runs_and_gaps(views), 0, len(buf), base)
@@ -903,7 +903,7 @@ class EventFileReader:
         for kind, a, b, *first in segments:
             if kind == "run":
                 if run is None:
-                    from . import event_bulk as bulk
+                    from ..tfevents import bulk as bulk
 
                     decoded = bulk.decode_run(views, a, b, _known_tag)
                     self._take_run(views, decoded, 0, a, b, base - lo)
@@ -1294,7 +1294,7 @@ def _read_block(
     in one pass, and each file then takes its part, in order."""
     if not block:
         return []
-    from . import event_bulk as bulk
+    from ..tfevents import bulk as bulk
 
     views = bulk.Views(b"".join(data for _, data in block))
     index = bulk.TailIndex(views)

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import RunStoreError
-from .metricstats import MetricsTally
+from ..errors import RunStoreError
+from ..rundir.metricstats import MetricsTally
 
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
@@ -185,7 +185,7 @@ class RunWriter:
 
     # -- metrics --------------------------------------------------------------------------
     def _events(self, split: str):
-        from .events import EventWriter
+        from ..tfevents.events import EventWriter
 
         if split == "train":
             if self._train_events is None:

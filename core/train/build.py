@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .layers import BuildContext, LayerSpec
-from .preview import preview_stack
+from ..model.layers import BuildContext, LayerSpec
+from ..model.preview import preview_stack
 
 
 def build_model(stack: Sequence[LayerSpec], input_shape: Sequence[int], num_classes: int, *,

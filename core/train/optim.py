@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import RunConfig
+from ..config import RunConfig
 
 
 def make_learning_rate(keras, config: RunConfig, steps_per_epoch: int) -> Any:

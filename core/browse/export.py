@@ -9,11 +9,11 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, KeraslabError
-from .store import CONFIG_FILE
+from ..errors import ConfigError, KeraslabError
+from ..rundir.writer import CONFIG_FILE
 
 if TYPE_CHECKING:
-    from .discovery import RunSummary
+    from ..browse.discovery import RunSummary
 
 # (discovery and curves, the reading side, load when runs are compared or exported: the
 # CLI's parser names EXPORT_FORMATS at every start, the app's included)
@@ -41,7 +41,7 @@ def hparam_diff(runs: Sequence[RunSummary]) -> list[tuple[str, list[Any]]]:
 
 
 def _config(run: RunSummary) -> dict[str, Any]:
-    from .discovery import KERASLAB
+    from ..browse.discovery import KERASLAB
 
     if run.kind != KERASLAB:
         return {}
@@ -67,7 +67,7 @@ def export_runs(runs: Sequence[RunSummary], fmt: str, *, curves: bool = True) ->
         raise ConfigError(f"unknown export format {fmt!r} (use {', '.join(EXPORT_FORMATS)})")
     loaded: dict = {r.path: None for r in runs}
     if curves:
-        from .curves import load_many_curves
+        from ..browse.curves import load_many_curves
 
         for r, c in zip(runs, load_many_curves([r.path for r in runs]), strict=True):
             if isinstance(c, KeraslabError):

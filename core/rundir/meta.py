@@ -7,9 +7,9 @@ import os
 import shutil
 from pathlib import Path
 
-from .discovery import ARCHIVE_DIR, NOTES_FILE, TAGS_FILE, run_kind
-from .errors import RunStoreError
-from .store import write_text_atomic
+from ..browse.discovery import ARCHIVE_DIR, NOTES_FILE, TAGS_FILE, run_kind
+from ..errors import RunStoreError
+from ..rundir.writer import write_text_atomic
 
 
 def read_notes(run_dir: str | os.PathLike) -> str:

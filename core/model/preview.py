@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .errors import SpecError
-from .layers import LayerSpec, ShapeError, layer_label, shape_str
+from ..errors import SpecError
+from ..model.layers import LayerSpec, ShapeError, layer_label, shape_str
 
 Shape = tuple[int, ...]
 

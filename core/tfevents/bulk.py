@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .events import (
+from ..tfevents.events import (
     _CRC_TABLE,
     _FAST_SUFFIX,
     _FAST_TAIL,

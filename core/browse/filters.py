@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .discovery import RunSummary
-from .errors import KeraslabError
+from ..browse.discovery import RunSummary
+from ..errors import KeraslabError
 
 
 class FilterError(KeraslabError):

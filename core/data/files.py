@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import DatasetError
+from ..errors import DatasetError
 
 if TYPE_CHECKING:  # numpy loads on first use: the launch screen never needs it
     import numpy as np

@@ -14,13 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import RunStoreError
-from .events import HEAD_BYTES, EventFileReader, is_event_file, merge_order, read_together
-from .gcpause import paused
-from .metricstats import MetricsTally, MetricStats, add_epoch_records, stats_json
-from .runs import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
-from .store import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
-from .summary_cache import load_cache, save_cache
+from ..browse.cache import load_cache, save_cache
+from ..errors import RunStoreError
+from ..gcpause import paused
+from ..rundir.metricstats import MetricsTally, MetricStats, add_epoch_records, stats_json
+from ..rundir.reader import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
+from ..rundir.writer import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
+from ..tfevents.events import HEAD_BYTES, EventFileReader, is_event_file, merge_order, read_together
 
 NOTES_FILE = "notes.md"
 TAGS_FILE = "tags.json"

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SpecError
+from ..errors import SpecError
 
 CLASSES = "classes"  # units placeholder: as many units as the dataset has classes
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish", "tanh", "sigmoid", "softmax")

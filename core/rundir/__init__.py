@@ -1,0 +1,1 @@
+"""keraslab.core.rundir."""
