@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .. import hooks
 from ..browse.cache import load_cache, save_cache
 from ..errors import RunStoreError
-from ..gcpause import paused
 from ..rundir.metricstats import MetricsTally, MetricStats, add_epoch_records, stats_json
 from ..rundir.reader import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from ..rundir.writer import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
@@ -874,7 +874,7 @@ class RunWatcher:
         last = time.monotonic() - PROGRESS_EVERY  # (the first hundred at once)
         for i in range(0, len(fresh), _NEW_RUNS_AT_ONCE):
             chunk = fresh[i : i + _NEW_RUNS_AT_ONCE]
-            with paused():  # (many small containers, no garbage cycles: see gcpause)
+            with hooks.bulk_read():
                 read = {key for key, _ in _refresh([(key, state) for key, state, _ in chunk])}
             for key, state, root in chunk:  # (summaries() shows a run once it is read)
                 self.states[key] = state

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import hooks
 from ..errors import RunStoreError
-from ..gcpause import paused
 
 if TYPE_CHECKING:
     from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
@@ -1249,7 +1249,7 @@ def read_runs_scalars(run_dirs) -> list[RunScalars]:
     them at a time beat a record-by-record loop per file (see event_bulk). A run
     directory that cannot be read raises RunStoreError, as read_run_scalars does.
     """
-    with paused():
+    with hooks.bulk_read():
         readers = [RunEventReader(d) for d in run_dirs]
         for r in readers:
             r._add_files()
