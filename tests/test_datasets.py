@@ -90,8 +90,10 @@ def test_offline_error_names_cache_dir_and_files(empty_keras_home):
 
 def test_failed_download_becomes_one_line_error(empty_keras_home):
     """No network here: Keras' own download raises; we turn it into the cache-path message."""
+    from keraslab.core.train.download import keras_download
+
     with pytest.raises(DatasetError) as err:
-        load_dataset("cifar10", offline=False)
+        load_dataset("cifar10", offline=False, download=keras_download)
     message = str(err.value)
     assert "download failed" in message and "cifar-10-python.tar.gz" in message
     assert str(empty_keras_home / "datasets") in message and "\n" not in message

@@ -21,6 +21,7 @@ IDX_FILES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 DIGITS_TEST_FRACTION = 0.2
+MAX_CLASSES = 100_000  # labels are checked against this before anything per class is made
 
 
 @dataclass(frozen=True)
@@ -240,27 +241,18 @@ def _offline_default() -> bool:
     return os.environ.get("KERASLAB_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
-def _download(name: str) -> dict[str, np.ndarray]:
-    """Fetch a built-in dataset through keras.datasets (needs network)."""
-    from ..train.backend import import_keras
-
-    keras = import_keras()
-    loader = {
-        "mnist": keras.datasets.mnist,
-        "fashion_mnist": keras.datasets.fashion_mnist,
-        "cifar10": keras.datasets.cifar10,
-        "cifar100": keras.datasets.cifar100,
-    }[name]
-    (x_train, y_train), (x_test, y_test) = loader.load_data()
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-
-
 def _short_reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _load_raw(name: str, data_dir: str | None, offline: bool) -> tuple[dict, str]:
+Downloader = Callable[[str], dict]
+"""Fetches a built-in dataset by name (needs a network): arrays x_train, y_train, x_test, y_test."""
+
+
+def _load_raw(
+    name: str, data_dir: str | None, offline: bool, download: Downloader | None
+) -> tuple[dict, str]:
     info = DATASETS[name]
     if info.kind == "bundled":
         return _digits_arrays(), "scikit-learn"
@@ -270,8 +262,10 @@ def _load_raw(name: str, data_dir: str | None, offline: bool) -> tuple[dict, str
         return reader(path), str(path)
     if offline:
         raise DatasetError(_missing_message(info, "offline mode (KERASLAB_OFFLINE)"))
+    if download is None:
+        raise DatasetError(_missing_message(info))
     try:
-        return _download(name), f"keras.datasets.{name}"
+        return download(name), f"keras.datasets.{name}"
     except DatasetError:
         raise
     except Exception as exc:  # noqa: BLE001 - Keras raises bare Exceptions on network failure
@@ -303,6 +297,10 @@ def _as_images(x: np.ndarray, where: str) -> np.ndarray:
         )
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise DatasetError(f"{where}: inputs have non-numeric dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.inexact):
+        bad = x.size - int(np.count_nonzero(np.isfinite(x)))
+        if bad:
+            raise DatasetError(f"{where}: inputs hold {bad:,} NaN or infinite value(s)")
     return x
 
 
@@ -318,10 +316,27 @@ def _as_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     if not np.issubdtype(y.dtype, np.integer):
         if not np.issubdtype(y.dtype, np.floating) or not np.all(np.equal(np.mod(y, 1), 0)):
             raise DatasetError(f"{where}: labels must be whole class numbers, got dtype {y.dtype}")
-    y = y.astype(np.int64)
-    if y.size and y.min() < 0:
-        raise DatasetError(f"{where}: labels must be >= 0, found {y.min()}")
-    return y
+    if y.size and not np.all(np.isfinite(y)):
+        i = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise DatasetError(f"{where}: label {y[i]} at index {i} is not a class number")
+    if y.size and (y.min() < 0 or y.max() >= MAX_CLASSES):
+        i = int(np.flatnonzero((y < 0) | (y >= MAX_CLASSES))[0])
+        raise DatasetError(
+            f"{where}: label {y[i]} at index {i} is outside 0..{MAX_CLASSES - 1}; "
+            "labels are class numbers 0..K-1"
+        )
+    return y.astype(np.int64)
+
+
+def _check_classes(y: np.ndarray, num_classes: int, where: str) -> None:
+    """Labels must name one of the dataset's ``num_classes`` classes."""
+    import numpy as np
+
+    if y.size and int(y.max()) >= num_classes:
+        i = int(np.flatnonzero(y >= num_classes)[0])
+        raise DatasetError(
+            f"{where}: label {y[i]} at index {i} is not one of the {num_classes} classes"
+        )
 
 
 def _npz_dataset(name: str, validation_split: float, limit: int | None, seed: int = 0) -> Dataset:
@@ -339,12 +354,17 @@ def _npz_dataset(name: str, validation_split: float, limit: int | None, seed: in
     y_test = _as_labels(raw["y_test"], x_test.shape[0], f"{path}: y_test")
     if x_train.shape[0] == 0:
         raise DatasetError(f"{path}: x_train is empty")
-    num_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    num_classes = int(y_train.max(initial=0)) + 1
+    given = raw.get("class_names")
+    if given is not None and len(given) > MAX_CLASSES:
+        raise DatasetError(f"{path}: class_names lists {len(given):,} classes; at most {MAX_CLASSES:,}")
+    if given is not None and given.ndim == 1 and len(given) >= num_classes:
+        num_classes = len(given)
     if num_classes < 2:
         raise DatasetError(f"{path}: labels hold a single class; need at least 2")
-    names = tuple(str(c) for c in raw.get("class_names", range(num_classes)))
-    if len(names) != num_classes:
-        names = tuple(str(i) for i in range(num_classes))
+    _check_classes(y_test, num_classes, f"{path}: y_test")
+    names = tuple(str(c) for c in given) if given is not None and len(given) == num_classes else ()
+    names = names or tuple(str(i) for i in range(num_classes))
     info = DatasetInfo(
         str(path), path.stem, tuple(int(s) for s in x_train.shape[1:]), num_classes, names,
         x_train.shape[0], x_test.shape[0], "npz", description=f"user dataset {path}",
@@ -393,8 +413,12 @@ def load_dataset(
     limit: int | None = None,
     data_dir: str | None = None,
     offline: bool | None = None,
+    download: Downloader | None = None,
 ) -> Dataset:
     """Load a dataset by name (or .npz path), split off a seeded validation set.
+
+    A built-in dataset found in no data folder is fetched with ``download`` (the training
+    side passes Keras' downloader), unless ``offline``.
 
     ``limit`` caps the number of training samples (before the validation split)
     and of test samples, for quick experiments. Raises DatasetError with a
@@ -404,7 +428,7 @@ def load_dataset(
         return _npz_dataset(name, validation_split, limit, seed)
     info = get_info(name)
     offline = _offline_default() if offline is None else offline
-    raw, source = _load_raw(name, data_dir, offline)
+    raw, source = _load_raw(name, data_dir, offline, download)
     x_train = _as_images(raw["x_train"], f"{source}: x_train")
     x_test = _as_images(raw["x_test"], f"{source}: x_test")
     y_train = _as_labels(raw["y_train"], x_train.shape[0], f"{source}: y_train")
@@ -413,4 +437,6 @@ def load_dataset(
         raise DatasetError(
             f"{source}: images are {x_train.shape[1:]}, expected {info.input_shape} for {name}"
         )
+    _check_classes(y_train, info.num_classes, f"{source}: y_train")
+    _check_classes(y_test, info.num_classes, f"{source}: y_test")
     return _split(info, x_train, y_train, x_test, y_test, source, validation_split, seed, limit)

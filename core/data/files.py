@@ -1,4 +1,4 @@
-"""Readers for dataset files on disk: IDX (MNIST family), .npz archives and CIFAR pickles."""
+"""Readers for dataset files on disk: IDX (MNIST family), .npz archives and CIFAR batches."""
 
 from __future__ import annotations
 
@@ -67,11 +67,64 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _latin1_bytes(text: str, codec: str = "latin1") -> bytes:
+    """``_codecs.encode`` as Python 3 pickles ``bytes`` at protocol 2, for latin-1 only."""
+    if codec not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"codec {codec!r} is not allowed")
+    return text.encode("latin1")
+
+
+def _plain_dtype(*args):
+    import numpy as np
+
+    dtype = np.dtype(*args)
+    if dtype.hasobject:
+        raise pickle.UnpicklingError("object arrays are not allowed")
+    return dtype
+
+
+def _cifar_globals() -> dict[tuple[str, str], object]:
+    import numpy as np
+
+    reconstruct = np.ndarray.__reduce__(np.zeros(0))[0]  # numpy's own _reconstruct
+    frombuffer = np.zeros(0).__reduce_ex__(5)[0]  # and _frombuffer (protocol 5)
+    allowed: dict[tuple[str, str], object] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): _plain_dtype,
+        ("_codecs", "encode"): _latin1_bytes,
+    }
+    for module in ("numpy.core", "numpy._core"):
+        allowed[(f"{module}.multiarray", "_reconstruct")] = reconstruct
+        allowed[(f"{module}.numeric", "_frombuffer")] = frombuffer
+    return allowed
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles only what a CIFAR batch holds: dicts, lists, bytes, numbers and numpy arrays
+    of plain dtypes. Any other global (a function to call, a class to build) is refused, so a
+    crafted batch file cannot run code."""
+
+    def __init__(self, file) -> None:
+        super().__init__(file, encoding="bytes")
+        self._allowed = _cifar_globals()
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR batch") from None
+
+
 def _unpickle(raw: bytes, where: str) -> dict:
+    import io
+
     try:
-        return pickle.loads(raw, encoding="bytes")
+        batch = _CifarUnpickler(io.BytesIO(raw)).load()
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
         raise DatasetError(f"{where}: not a CIFAR batch file ({exc})") from None
+    if not isinstance(batch, dict):
+        raise DatasetError(f"{where}: not a CIFAR batch file (holds {type(batch).__name__})")
+    return batch
 
 
 def _cifar_batch(batch: dict, label_key: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:

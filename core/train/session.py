@@ -31,6 +31,7 @@ from ..rundir.writer import (
 from ..train.backend import describe_device, import_keras, package_versions
 from ..train.gcfreeze import RunFreeze
 from ..train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
+from .download import keras_download
 
 MONITOR = "val_loss"
 CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras may lag the best epoch while training
@@ -254,6 +255,7 @@ class TrainingSession:
                 seed=cfg.seed,
                 limit=cfg.limit,
                 data_dir=cfg.data_dir,
+                download=keras_download,
             )
             if self._stop.is_set():
                 status, reason = "stopped", "stopped before training began"
