@@ -9,7 +9,7 @@ DATA_SRC ?= ../shared/datasets
 KERAS_DATASETS ?= $(if $(KERAS_HOME),$(KERAS_HOME),$(HOME)/.keras)/datasets
 PYTEST_ARGS ?=
 
-.PHONY: run test lint seed-data clean bench
+.PHONY: run test test-fast lint lint-imports seed-data clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/keraslab
 
-test: $(STAMP) seed-data
+test: $(STAMP) seed-data lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+# the edit loop: everything but real training on real data
+test-fast: $(STAMP) lint-imports
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP) lint-imports
 	$(BIN)/ruff check core tui tests benchmarks
+
+# the layering contracts in pyproject.toml ([tool.importlinter])
+lint-imports: $(STAMP)
+	$(BIN)/lint-imports
 
 # Copy the offline MNIST / Fashion-MNIST idx files into the Keras dataset cache (if present).
 seed-data:
