@@ -1,9 +1,9 @@
 """Before training, the linter reviews a stack the way the warm-up lab's "book of grudges" does."""
 
 import pytest
-from keraslab.core.model.layers import CLASSES
 from keraslab.core.model.lint import CODES, SEVERITIES, Finding, has_errors, lint_stack
 from keraslab.core.model.notation import parse_stack
+from keraslab.core.model.params import CLASSES
 from keraslab.core.model.presets import PRESETS
 
 MNIST = (28, 28, 1)

@@ -6,9 +6,10 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keraslab.core.errors import SpecError
-from keraslab.core.model.layers import ACTIVATIONS, FLIP_MODES, LAYER_TYPES, LayerSpec
+from keraslab.core.model.layers import LAYER_TYPES, LayerSpec
 from keraslab.core.model.lint import lint_stack
 from keraslab.core.model.notation import format_stack, parse_stack, stack_from_json, stack_to_json
+from keraslab.core.model.params import ACTIVATIONS, FLIP_MODES
 from keraslab.core.model.presets import PRESETS
 from keraslab.core.model.preview import preview_stack
 

@@ -9,8 +9,9 @@ import random  # noqa: E402
 
 import pytest  # noqa: E402
 from keraslab.core.errors import SpecError  # noqa: E402
-from keraslab.core.model.layers import ACTIVATIONS, LayerSpec, ShapeError  # noqa: E402
+from keraslab.core.model.layers import LayerSpec  # noqa: E402
 from keraslab.core.model.notation import format_stack, parse_stack  # noqa: E402
+from keraslab.core.model.params import ACTIVATIONS, ShapeError  # noqa: E402
 from keraslab.core.model.presets import PRESETS  # noqa: E402
 from keraslab.core.model.preview import format_table, preview_stack  # noqa: E402
 from keraslab.core.train.build import build_model  # noqa: E402

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..data import files as datafiles
 from ..errors import DatasetError
+from . import files as datafiles
 
 if TYPE_CHECKING:  # numpy loads on first use: the launch screen never needs it
     import numpy as np

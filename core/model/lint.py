@@ -6,16 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from ..model.layers import (
-    LayerSpec,
-    ShapeError,
-    is_constant_init,
-    output_activation,
-    output_layer_index,
-    pair,
-    shape_str,
-)
-from ..model.preview import check_input, check_output_shape
+from .layers import LayerSpec, output_activation, output_layer_index
+from .params import ShapeError, is_constant_init, pair, shape_str
+from .preview import check_input, check_output_shape
 
 SEVERITIES = ("error", "warning", "hint")
 CROSSENTROPY = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import SpecError
-from ..model.layers import WORDS, LayerSpec
+from .layers import WORDS, LayerSpec
 
 # A token runs up to a separator ('-', '|') or whitespace; a '-' inside an exponent (1e-4) belongs to it.
 _TOKEN = re.compile(r"(?:[^\s|\-]|(?<=\d[eE])-(?=\d))+")

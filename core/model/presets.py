@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..errors import SpecError
-from ..model.layers import LayerSpec
-from ..model.notation import parse_stack, stack_from_text
+from .layers import LayerSpec
+from .notation import parse_stack, stack_from_text
 
 MNIST = (28, 28, 1)
 CIFAR = (32, 32, 3)

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import SpecError
-from ..model.layers import LayerSpec, ShapeError, layer_label, shape_str
+from .layers import LayerSpec, layer_label
+from .params import ShapeError, shape_str
 
 Shape = tuple[int, ...]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..model.layers import BuildContext, LayerSpec
+from ..model.builders import BuildContext
+from ..model.layers import LayerSpec
 from ..model.preview import preview_stack
 
 
