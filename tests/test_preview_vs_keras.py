@@ -16,7 +16,17 @@ from keraslab.core.model.presets import PRESETS  # noqa: E402
 from keraslab.core.model.preview import format_table, preview_stack  # noqa: E402
 from keraslab.core.train.build import build_model  # noqa: E402
 
-keras = pytest.importorskip("keras")
+
+
+@pytest.fixture(scope="module")
+def keras():
+    """Keras, imported when the first test here runs (collecting the suite stays fast)."""
+    return pytest.importorskip("keras")
+
+
+@pytest.fixture(autouse=True)
+def _needs_keras(keras):
+    return keras
 
 RANDOM_STACKS = 300
 SHAPES = [(8, 8, 1), (12, 12, 3), (9, 7, 2), (6, 6, 1), (10,)]
@@ -124,7 +134,7 @@ def random_stack(rng):
     return stack, shape, num_classes
 
 
-def test_preview_equals_keras_on_a_few_hundred_random_stacks():
+def test_preview_equals_keras_on_a_few_hundred_random_stacks(keras):
     rng = random.Random(20240611)
     for n in range(RANDOM_STACKS):
         stack, shape, num_classes = random_stack(rng)

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from keraslab.core.train.pipeline import array_batches, fit_data
 
-tf = pytest.importorskip("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def tf():
+    """TensorFlow, imported when the first test here runs (collecting the suite stays fast)."""
+    return pytest.importorskip("tensorflow")
 
 
 def epochs_of(dataset, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -17,7 +22,7 @@ def epochs_of(dataset, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def test_every_sample_once_an_epoch_in_a_new_order_each_epoch_the_same_for_a_seed():
+def test_every_sample_once_an_epoch_in_a_new_order_each_epoch_the_same_for_a_seed(tf):
     x = np.arange(103 * 4, dtype="uint8").reshape(103, 2, 2, 1)
     y = np.arange(103, dtype="int64")
     sizes = [b[0].shape[0] for b in array_batches(x, y, 10, shuffle=True, seed=7)]
@@ -37,7 +42,7 @@ def test_every_sample_once_an_epoch_in_a_new_order_each_epoch_the_same_for_a_see
     assert batches.options().autotune.enabled is False
 
 
-def test_validation_batches_keep_their_order_and_other_backends_get_the_arrays():
+def test_validation_batches_keep_their_order_and_other_backends_get_the_arrays(tf):
     x, y = np.zeros((25, 3), "float64"), np.arange(25)
     (xs, ys), = epochs_of(array_batches(x, y, 8, shuffle=False, seed=0), 1)
     assert ys.tolist() == list(range(25))
@@ -53,7 +58,7 @@ def test_validation_batches_keep_their_order_and_other_backends_get_the_arrays()
 
 
 @pytest.mark.parametrize(("n", "batch", "sizes"), [(7, 10, [7]), (20, 10, [10, 10]), (1, 1, [1])])
-def test_a_batch_bigger_than_the_data_or_dividing_it_makes_no_empty_batch(n, batch, sizes):
+def test_a_batch_bigger_than_the_data_or_dividing_it_makes_no_empty_batch(tf, n, batch, sizes):
     x, y = np.ones((n, 2), "float32"), np.arange(n)
     batches = array_batches(x, y, batch, shuffle=True, seed=0)
     assert [b[0].shape[0] for b in batches] == sizes and int(batches.cardinality()) == len(sizes)
