@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .model.params import MAX_LAYERS
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "mse")
 LR_SCHEDULES = ("constant", "cosine", "exponential", "step", "plateau")
 NORMALIZATIONS = ("standardize", "rescale", "none")
+MAX_SEED = 2**32 - 1  # what NumPy's and the backends' seeding take
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 1 << 24
+MAX_NAME = 100  # run names; a run directory is <name>-<N>
+MAX_DEFAULT_NAME = 60
 
 
 @dataclass
@@ -45,7 +52,7 @@ class RunConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> RunConfig:
-        """Check every value; raise ConfigError naming the first bad one."""
+        """Check every value's type and range; raise ConfigError naming the first bad one."""
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("loss", self.loss, LOSSES)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
@@ -54,20 +61,33 @@ class RunConfig:
         _number("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
         _number("l2", self.l2, low=0.0, high=1.0)
         _number("validation_split", self.validation_split, low=0.0, high=0.9)
-        _integer("batch_size", self.batch_size, low=1)
-        _integer("epochs", self.epochs, low=1)
-        _integer("seed", self.seed, low=0)
-        _integer("early_stopping", self.early_stopping, low=0)
+        _integer("batch_size", self.batch_size, low=1, high=MAX_BATCH_SIZE)
+        _integer("epochs", self.epochs, low=1, high=MAX_EPOCHS)
+        _integer("seed", self.seed, low=0, high=MAX_SEED)
+        _integer("early_stopping", self.early_stopping, low=0, high=MAX_EPOCHS)
         if self.limit is not None:
-            _integer("limit", self.limit, low=1)
+            _integer("limit", self.limit, low=1, high=2**63 - 1)
+        if self.from_logits is not None and not isinstance(self.from_logits, bool):
+            raise ConfigError(f"from_logits: {self.from_logits!r} is not true, false or null")
         if not isinstance(self.dataset, str) or not self.dataset.strip():
             raise ConfigError("dataset: must be a dataset name or a path to an .npz file")
-        if self.layers is None and (not isinstance(self.model, str) or not self.model.strip()):
+        if not isinstance(self.model, str) or (self.layers is None and not self.model.strip()):
             raise ConfigError("model: must be a preset name or a layer-stack notation")
-        if self.name is not None and not _safe_name(self.name):
+        if self.layers is not None:
+            if not isinstance(self.layers, list) or not all(isinstance(x, dict) for x in self.layers):
+                raise ConfigError("layers: must be a list of layer objects or null")
+            if len(self.layers) > MAX_LAYERS:
+                raise ConfigError(f"layers: {len(self.layers):,} layers; at most {MAX_LAYERS:,}")
+        if self.name is not None and not (isinstance(self.name, str) and _safe_name(self.name)):
             raise ConfigError(
                 f"name: {self.name!r} may only hold letters, digits, '.', '_' and '-'"
             )
+        if self.name is not None and len(self.name) > MAX_NAME:
+            raise ConfigError(f"name: {len(self.name)} characters; at most {MAX_NAME}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ConfigError(f"data_dir: {self.data_dir!r} is not a folder path")
+        if not isinstance(self.extra, dict):
+            raise ConfigError("extra: must be an object")
         if self.early_stopping and self.validation_split == 0:
             raise ConfigError("early_stopping needs a validation split above 0")
         return self
@@ -81,23 +101,35 @@ class RunConfig:
         return text if _safe_name(text) else "custom"
 
     def default_name(self) -> str:
-        """The run name used when none is given: ``<dataset>-<model>``."""
+        """The run name used when none is given: ``<dataset>-<model>``, shortened with a hash
+        suffix when longer than a file name should be (a long notation is a valid model)."""
         dataset = self.dataset.rsplit("/", 1)[-1].removesuffix(".npz")
         label = "".join(c if c.isalnum() or c in "._-" else "_" for c in dataset)
-        return f"{label}-{self.model_label}"
+        name = f"{label}-{self.model_label}"
+        if len(name) <= MAX_DEFAULT_NAME:
+            return name
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        return f"{name[: MAX_DEFAULT_NAME - 9].rstrip('._-')}-{digest}"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+    def from_dict(cls, data: Any) -> RunConfig:
+        """A config from JSON data; unknown keys and a non-object are errors (call validate())."""
         if not isinstance(data, dict):
-            raise ConfigError("a run config must be a JSON object")
+            raise ConfigError(f"a run config must be a JSON object, not {_json_type(data)}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
         return cls(**data)
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number",
+             str: "a string", list: "a list"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
 
 
 def _safe_name(text: str) -> bool:
@@ -128,8 +160,10 @@ def _number(
         raise ConfigError(f"{key}: {value} is outside {lo}{low:g}, {high:g}{hi}")
 
 
-def _integer(key: str, value: Any, *, low: int) -> None:
+def _integer(key: str, value: Any, *, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{key}: {value!r} is not a whole number")
     if value < low:
         raise ConfigError(f"{key}: {value} must be at least {low}")
+    if value > high:
+        raise ConfigError(f"{key}: {value} must be at most {high:,}")

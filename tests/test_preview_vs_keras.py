@@ -17,7 +17,6 @@ from keraslab.core.model.preview import format_table, preview_stack  # noqa: E40
 from keraslab.core.train.build import build_model  # noqa: E402
 
 
-
 @pytest.fixture(scope="module")
 def keras():
     """Keras, imported when the first test here runs (collecting the suite stays fast)."""

@@ -7,7 +7,6 @@ import pytest
 from keraslab.core.train.pipeline import array_batches, fit_data
 
 
-
 @pytest.fixture(scope="module")
 def tf():
     """TensorFlow, imported when the first test here runs (collecting the suite stays fast)."""

@@ -178,7 +178,7 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
         except (OSError, ValueError) as exc:
             raise CliError(f"--config {args.config}: cannot read JSON ({exc})") from None
         base = data.get("run", data) if isinstance(data, dict) else data
-    config = RunConfig.from_dict(base) if base else RunConfig()
+    config = RunConfig.from_dict(base) if args.config else RunConfig()
     explicit = {
         key: getattr(args, key)
         for key in (
@@ -201,9 +201,10 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
             raise CliError(f"--model-file {args.model_file}: cannot read JSON ({exc})") from None
         layers = data.get("layers") if isinstance(data, dict) else data
         config.layers = core.stack_to_json(core.stack_from_json(layers))
+    config.validate()
     if config.layers is None:
         core.resolve_model(config.model)  # fail fast on a bad preset name or notation
-    return config.validate()
+    return config
 
 
 def _ordered(logs: dict[str, float]) -> list[tuple[str, float]]:

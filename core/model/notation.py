@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import SpecError
 from .layers import WORDS, LayerSpec
+from .params import MAX_LAYERS
 
 # A token runs up to a separator ('-', '|') or whitespace; a '-' inside an exponent (1e-4) belongs to it.
 _TOKEN = re.compile(r"(?:[^\s|\-]|(?<=\d[eE])-(?=\d))+")
@@ -90,6 +91,8 @@ def parse_stack(text: str) -> list[LayerSpec]:
     end = 0
     previous = ""
     for m in _TOKEN.finditer(text):
+        if len(stack) == MAX_LAYERS:
+            raise _fail(f"more than {MAX_LAYERS:,} layers", m.start())
         _check_gap(text, end, m.start(), previous, m.group(0))
         stack.append(parse_token(m.group(0), len(stack), m.start()))
         end, previous = m.end(), m.group(0)
@@ -146,6 +149,8 @@ def stack_from_json(data: Any) -> list[LayerSpec]:
                         "[{\"type\": \"flatten\"}, {\"type\": \"dense\", \"units\": \"classes\"}]")
     if not data:
         raise SpecError("empty layer stack")
+    if len(data) > MAX_LAYERS:
+        raise SpecError(f"{len(data):,} layers; a stack holds at most {MAX_LAYERS:,}")
     stack = []
     for i, item in enumerate(data):
         try:

@@ -26,6 +26,7 @@ INIT_ALIASES = {"zero": "zeros", "one": "ones", "random_normal": "normal0.05", "
 CONSTANT_INITS = ("zeros", "ones", "constant")  # every unit starts identical: symmetry never breaks
 MAX_WIDTH = 100_000  # filters / units
 MAX_SIZE = 1_000     # kernel / pool / stride
+MAX_LAYERS = 1_000   # layers in one stack
 
 FLOAT_RE = r"(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
 FLOAT = re.compile(FLOAT_RE)
