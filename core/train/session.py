@@ -20,6 +20,7 @@ import numpy as np
 from ..config import RunConfig
 from ..data.datasets import Dataset, get_info, is_npz_path, load_dataset
 from ..errors import DatasetError, KeraslabError
+from ..model.preview import preview_stack
 from ..rundir.writer import (
     CHECKPOINT_FILE,
     PREDICTIONS_FILE,
@@ -32,6 +33,7 @@ from ..train.backend import describe_device, import_keras, package_versions
 from ..train.gcfreeze import RunFreeze
 from ..train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
 from .download import keras_download
+from .memory import check_fits
 
 MONITOR = "val_loss"
 CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras may lag the best epoch while training
@@ -262,6 +264,10 @@ class TrainingSession:
                 return
             self._emit(Phase("building model"))
             stack = resolve_stack(cfg)
+            check_fits(
+                preview_stack(stack, data.info.input_shape, data.info.num_classes).total_params,
+                cfg.optimizer, cfg.momentum,
+            )  # fmt: skip
             keras = import_keras()
             model, bridge, fit_kwargs = self._prepare(keras, data, stack)
             if self._stop.is_set():

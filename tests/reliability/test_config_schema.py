@@ -93,3 +93,15 @@ def test_a_long_notation_trains_under_a_short_run_name(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert len(run_dir.name) <= 64 and json.loads((run_dir / "status.json").read_text())["status"] == "completed"
+
+
+def test_a_model_that_cannot_fit_is_refused_before_it_is_built(tmp_path):
+    # ~20 billion parameters: the linter counts them in pure Python; nothing is allocated
+    stack = "flatten-dense100000-dense100000-dense100000-out-softmax"
+    proc = run_cli("train", "--model", stack, "--epochs", "1", "--logdir", str(tmp_path))
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert "20,007,700,010 parameters" in out and "parameters" in out and "GB" in out and "Traceback" not in out
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "failed" and "parameters" in status["reason"]
