@@ -31,9 +31,7 @@ DT_STRING = 7
 SCALARS = "scalars"
 TEXT = "text"
 HPARAMS = "hparams"
-COMPILED = (
-    "compiled"  # (an item kind: the optimizer, learning rate and loss a Keras model graph tells)
-)
+COMPILED = "compiled"  # (an item kind: a Keras model graph's optimizer, learning rate, loss)
 _HPARAMS_START_TAG = "_hparams_/session_start_info"  # where HParams' values are written
 
 
