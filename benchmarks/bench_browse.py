@@ -51,7 +51,7 @@ print(first, again, points, tf)
 
 OURS_SIDE = """
 import json, sys, time
-from keraslab.core.tfevents.events import read_run_scalars, read_runs_scalars
+from keraslab.core.tfevents import read_run_scalars, read_runs_scalars
 paths = json.loads(sys.stdin.read())
 
 def load(together):

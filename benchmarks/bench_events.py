@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from keraslab.core.tfevents.events import EventWriter, read_run_scalars, read_runs_scalars
+from keraslab.core.tfevents import EventWriter, read_run_scalars, read_runs_scalars
 
 TRAIN_TAGS = ("epoch_loss", "epoch_accuracy", "epoch_learning_rate")
 VAL_TAGS = ("epoch_loss", "epoch_accuracy")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from keraslab.core.rundir.writer import RunWriter
-from keraslab.core.tfevents.events import EventWriter
+from keraslab.core.tfevents import EventWriter
 
 
 def keraslab_run(run: Path, r: int, epochs: int, rng: random.Random, t0: float) -> None:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from keraslab.core.rundir.writer import RunWriter, create_run_dir
-from keraslab.core.tfevents.events import EventWriter
+from keraslab.core.tfevents import EventWriter
 
 
 def keraslab_run(

@@ -93,7 +93,7 @@ def test_the_command_line_parser_loads_nothing_the_app_does_not_need():
         from keraslab.tui import cli
         cli.build_parser().parse_args([])
         loaded = sorted(m for m in sys.modules if m == "importlib.metadata"
-                        or m in ("keraslab.core.browse.discovery", "keraslab.core.browse.curves", "keraslab.core.tfevents.events"))
+                        or m in ("keraslab.core.browse.discovery", "keraslab.core.browse.curves", "keraslab.core.tfevents"))
         assert not loaded, loaded
         print("clean")
         """

@@ -20,7 +20,7 @@ from keraslab.core.browse.export import hparam_diff
 from keraslab.core.browse.filters import FilterError, filter_runs, parse_filter, sort_runs
 from keraslab.core.rundir.meta import archive_run, read_notes, write_notes, write_tags
 from keraslab.core.rundir.writer import STATUS_FILE
-from keraslab.core.tfevents.events import EventWriter, read_run_scalars
+from keraslab.core.tfevents import EventWriter, read_run_scalars
 
 TF_SCRIPT = textwrap.dedent(
     """
@@ -449,7 +449,7 @@ FOLLOW_CHILD = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, sys.argv[2])
     from keraslab.core.rundir.writer import RunWriter
-    from keraslab.core.tfevents.events import EventWriter
+    from keraslab.core.tfevents import EventWriter
     run = Path(sys.argv[1]) / "live-1"
     run.mkdir(parents=True)
     w = RunWriter(run)
@@ -531,7 +531,7 @@ def test_browse_path_never_imports_tensorflow_and_core_never_imports_textual(tmp
 def test_unreadable_event_file_warns_by_name_and_keeps_the_rest(tmp_path, monkeypatch):
     """A file the user may not read (tests run as root, so chmod cannot make one): the
     reader's opens fail with PermissionError for that file only."""
-    from keraslab.core.tfevents import events
+    from keraslab.core.tfevents import framing as events
 
     run = keras_tb_run(tmp_path / "logs" / "locked", epochs=4)
     (locked,) = (run / "train").glob("events.out.tfevents.*")

@@ -1,7 +1,7 @@
-"""Bulk decoding of event files (core.event_bulk) against the record-by-record loop.
+"""Bulk decoding of event files (core.tfevents.bulk) against the record-by-record loop.
 
-The loop is checked against TensorBoard's own reader in test_events.py (which also runs
-every test through the bulk path); here the two paths must agree byte for byte on mixed
+The loop is checked against TensorBoard's own reader in test_events.py (which runs its
+reading tests through the bulk path too); here the two paths must agree byte for byte on mixed
 files and on hundreds of damaged copies of them.
 """
 
@@ -15,9 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from keraslab.core.errors import RunStoreError
+from keraslab.core.tfevents import (
+    EventFileReader,
+    EventWriter,
+    encode_record,
+    fastpath,
+    read_run_scalars,
+    read_runs_scalars,
+    reader,
+)
 from keraslab.core.tfevents import bulk as event_bulk
-from keraslab.core.tfevents import events as ev
-from keraslab.core.tfevents.events import EventFileReader, EventWriter
+from keraslab.core.tfevents import crc as tfcrc
 from tensorboard.compat.proto import summary_pb2, tensor_pb2
 
 
@@ -52,8 +61,8 @@ def write_mixed(d: Path, seed: int = 0) -> Path:
 
 
 def read(path: Path, *, bulk: bool, monkeypatch) -> EventFileReader:
-    monkeypatch.setattr(ev, "_BULK_MIN", 0 if bulk else 1 << 62)
-    ev._FAST_TAGS.clear()  # each path learns the tags itself
+    monkeypatch.setattr(reader, "BULK_MIN", 0 if bulk else 1 << 62)
+    fastpath.FAST_TAGS.clear()  # each path learns the tags itself
     r = EventFileReader(path)
     r.read_new()
     return r
@@ -130,7 +139,7 @@ def test_resume_after_a_partial_record(tmp_path, monkeypatch):
     whole = read(next((tmp_path / "src").iterdir()), bulk=False, monkeypatch=monkeypatch)
     dst = tmp_path / "d" / "events.out.tfevents.1.h.1.0.v2"
     dst.parent.mkdir()
-    monkeypatch.setattr(ev, "_BULK_MIN", 0)
+    monkeypatch.setattr(reader, "BULK_MIN", 0)
     for cut in (len(data) // 3, len(data) // 2 + 5, len(data) - 3):
         dst.write_bytes(data[:cut])
         r = EventFileReader(dst)
@@ -145,7 +154,7 @@ def test_resume_after_a_partial_record(tmp_path, monkeypatch):
 def test_big_chunks_take_the_bulk_path_by_default(tmp_path, monkeypatch):
     with EventWriter(tmp_path) as w:
         step = 0
-        while w.path.stat().st_size < ev._BULK_MIN + 4096:
+        while w.path.stat().st_size < reader.BULK_MIN + 4096:
             for t in range(8):
                 w.add_scalar(f"m{t}", math.sin(step + t), step)
             step += 1
@@ -164,7 +173,7 @@ def test_big_chunks_take_the_bulk_path_by_default(tmp_path, monkeypatch):
 
 def _lin(msg: bytes) -> int:
     """The linear part of CRC-32C: what ``msg`` adds to the CRC of as many zero bytes."""
-    return ev._crc32c(msg) ^ ev._crc32c(bytes(len(msg)))
+    return tfcrc.crc32c(msg) ^ tfcrc.crc32c(bytes(len(msg)))
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3, 17, 64, 1000, 70_001])
@@ -179,8 +188,8 @@ def test_zero_run_shifts_a_crc_as_appended_zero_bytes_do(k):
 def _scalar_record(rng: random.Random, tag: str, step: int | None) -> bytes:
     head = b"\x09" + struct.pack("<d", rng.uniform(0, 2e9))
     if step is not None:
-        head += b"\x10" + ev._varint_bytes(step)
-    return head + ev._fast_key(tag) + struct.pack("<f", rng.uniform(-9, 9)) + ev._FAST_TAIL
+        head += b"\x10" + fastpath.varint_bytes(step)
+    return head + fastpath.fast_key(tag) + struct.pack("<f", rng.uniform(-9, 9)) + fastpath.SCALAR_TAIL
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -197,12 +206,12 @@ def test_crc_check_in_bulk_flags_exactly_the_records_crc32c_rejects(seed):
         step = rng.choice([None, *(rng.randrange(1 << bits) for bits in (7, 14, 35, 64))])
         want_tags.append(rng.choice(tags))
         data = bytearray(_scalar_record(rng, want_tags[-1], step))
-        crc = ev.masked_crc32c(bytes(data))
+        crc = tfcrc.masked_crc32c(bytes(data))
         bad = False
         if rng.random() < 0.2:  # a bit of the wall time, step or value flipped: same key
-            nvar = 0 if step is None else len(ev._varint_bytes(step))
+            nvar = 0 if step is None else len(fastpath.varint_bytes(step))
             varying = [*range(1, 9), *range(10, 10 + nvar)]
-            varying += range(len(data) - ev._FAST_SUFFIX, len(data) - ev._FAST_SUFFIX + 4)
+            varying += range(len(data) - fastpath.SCALAR_SUFFIX, len(data) - fastpath.SCALAR_SUFFIX + 4)
             at = rng.choice(varying)
             data[at] ^= 1 << rng.randrange(7 if 10 <= at < 20 else 8)  # (a varint keeps its length)
             bad = True
@@ -210,14 +219,14 @@ def test_crc_check_in_bulk_flags_exactly_the_records_crc32c_rejects(seed):
             crc ^= 1 << rng.randrange(32)
             bad = True
         header = struct.pack("<Q", len(data))
-        header += struct.pack("<I", ev.masked_crc32c(header))
+        header += struct.pack("<I", tfcrc.masked_crc32c(header))
         records.append(header + bytes(data) + struct.pack("<I", crc))
         want_bad.append(bad)
     buf = b"".join(records)
     v = event_bulk.Views(buf)
     starts = np.cumsum([0] + [len(r) for r in records[:-1]])
     ends = starts + np.array([len(r) for r in records])
-    run = event_bulk.decode_run(v, starts, ends, lambda key, data: ev._tag_in_key(key))
+    run = event_bulk.decode_run(v, starts, ends, lambda key, data: fastpath.tag_in_key(key))
     assert not run.slow.any()
     assert run.corrupt.tolist() == want_bad
     assert sum(len(members) for _, _, members in run.groups) == want_bad.count(False)
@@ -268,14 +277,14 @@ def test_many_runs_read_together_same_as_one_by_one(tmp_path, monkeypatch, block
         runs.append(run)
     one = []
     for run in runs:
-        ev._FAST_TAGS.clear()
-        one.append(ev.read_run_scalars(run))
-    ev._FAST_TAGS.clear()
+        fastpath.FAST_TAGS.clear()
+        one.append(read_run_scalars(run))
+    fastpath.FAST_TAGS.clear()
     calls = []
     decode = event_bulk.decode_run
     monkeypatch.setattr(event_bulk, "decode_run", lambda *a: calls.append(len(a[1])) or decode(*a))
-    monkeypatch.setattr(ev, "_BLOCK", block)
-    many = ev.read_runs_scalars(runs)
+    monkeypatch.setattr(reader, "_BLOCK", block)
+    many = read_runs_scalars(runs)
     sizes = [f.stat().st_size for r in runs for f in sorted(r.rglob("events.out.*"))]
     blocks = 1 if block > sum(sizes) else 14 if block == 1 else len(calls)
     assert len(calls) == blocks and sum(calls) > 10_000  # every file's runs, a block at a time
@@ -289,8 +298,8 @@ def test_many_runs_read_together_same_as_one_by_one(tmp_path, monkeypatch, block
     n = len(one[0].scalars["validation/epoch_accuracy"])
     assert len(many[6].scalars["validation/epoch_accuracy"]) == n  # (an epoch_loss was cut)
     assert len(many[6].scalars["train/epoch_accuracy"]) == n
-    with pytest.raises(ev.RunStoreError):
-        ev.read_runs_scalars([*runs, tmp_path / "missing"])
+    with pytest.raises(RunStoreError):
+        read_runs_scalars([*runs, tmp_path / "missing"])
 
 
 def _segments(found) -> list[tuple]:
@@ -348,8 +357,8 @@ def test_runs_read_together_keep_each_files_tag_order(tmp_path):
                 for tag in order[step // 20 :] if i >= 3 else order:  # (later: some stop early)
                     w.add_scalar(tag, step * 0.5, step)
         runs.append(run)
-    one = [ev.read_run_scalars(r) for r in runs]
-    many = ev.read_runs_scalars(runs)
+    one = [read_run_scalars(r) for r in runs]
+    many = read_runs_scalars(runs)
     for i, (a, b) in enumerate(zip(one, many, strict=True)):
         assert list(a.scalars) == list(orders[i % 3]), i
         _same_results(a, b)
@@ -394,23 +403,23 @@ def test_files_are_read_in_name_order_whatever_their_size(tmp_path, monkeypatch)
             v.metadata.plugin_data.plugin_name = "text"
         e = event_pb2.Event(wall_time=1.0, step=step)
         e.summary.value.append(v)
-        return ev.encode_record(e.SerializeToString())
+        return encode_record(e.SerializeToString())
 
     run = tmp_path / "run"
     run.mkdir()
     big = text_event(1, "later", plugin=False) + b"".join(
-        ev.encode_record(event_pb2.Event(wall_time=1.0, step=s, summary=summary_pb2.Summary(
+        encode_record(event_pb2.Event(wall_time=1.0, step=s, summary=summary_pb2.Summary(
             value=[summary_pb2.Summary.Value(tag="loss", simple_value=0.5)])).SerializeToString())
         for s in range(300)
     )  # fmt: skip
     (run / "events.out.tfevents.2.h.1.0.v2").write_bytes(big)  # written first, named second
     (run / "events.out.tfevents.1.h.1.0.v2").write_bytes(text_event(0, "hello", plugin=True))
-    monkeypatch.setattr(ev, "_BATCH_MAX", len(big) - 1)  # the second file is read on its own
+    monkeypatch.setattr(reader, "_BATCH_MAX", len(big) - 1)  # the second file is read on its own
     want = {"note": [(0, "hello"), (1, "later")]}
-    ev._FAST_TAGS.clear()
-    assert ev.read_run_scalars(run).texts == want
-    ev._FAST_TAGS.clear()
-    assert ev.read_runs_scalars([run])[0].texts == want
+    fastpath.FAST_TAGS.clear()
+    assert read_run_scalars(run).texts == want
+    fastpath.FAST_TAGS.clear()
+    assert read_runs_scalars([run])[0].texts == want
 
 
 def test_a_huge_record_ending_like_a_scalar_costs_no_table_its_size(tmp_path, monkeypatch):
@@ -422,7 +431,7 @@ def test_a_huge_record_ending_like_a_scalar_costs_no_table_its_size(tmp_path, mo
     with EventWriter(d) as w:
         for step in range(50):
             w.add_scalar("epoch_loss", 1.0 / (step + 1), step)
-        w.write_record(b"\x09" + bytes(8) + b"\x1a" + b"\x80\x8d\x06" + b"x" * 100_000 + ev._FAST_TAIL)
+        w.write_record(b"\x09" + bytes(8) + b"\x1a" + b"\x80\x8d\x06" + b"x" * 100_000 + fastpath.SCALAR_TAIL)
         for step in range(50, 100):
             w.add_scalar("epoch_loss", 1.0 / (step + 1), step)
     loop = read(w.path, bulk=False, monkeypatch=monkeypatch)

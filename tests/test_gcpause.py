@@ -59,7 +59,7 @@ def test_overlapping_blocks_of_two_threads_turn_it_on_once_the_last_ends():
 
 def test_reading_runs_leaves_the_collector_on(tmp_path):
     from keraslab.core.browse.discovery import discover_runs
-    from keraslab.core.tfevents.events import EventWriter, read_runs_scalars
+    from keraslab.core.tfevents import EventWriter, read_runs_scalars
 
     with EventWriter(tmp_path / "run" / "train") as w:
         w.add_scalar("epoch_loss", 1.0, 0)

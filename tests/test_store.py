@@ -106,7 +106,7 @@ def test_damaged_files_become_warnings(tmp_path):
 
 
 def test_events_written_next_to_metrics_read_by_our_reader(tmp_path):
-    from keraslab.core.tfevents.events import read_run_scalars
+    from keraslab.core.tfevents import read_run_scalars
 
     run_dir = _fake_run(tmp_path)
     scalars = read_run_scalars(run_dir).scalars
@@ -120,7 +120,7 @@ def test_reading_runs_never_imports_tensorflow(tmp_path):
         f"""
         import sys
         from keraslab.core import find_runs, load_run
-        from keraslab.core.tfevents.events import read_run_scalars
+        from keraslab.core.tfevents import read_run_scalars
         runs = find_runs({str(tmp_path)!r})
         assert runs and runs[0].epochs_done == 3
         assert read_run_scalars({str(run_dir)!r}).scalars

@@ -11,7 +11,7 @@ from ..browse.discovery import KERASLAB, TENSORBOARD, run_kind, unique_metric_na
 from ..errors import KeraslabError, RunStoreError
 from ..rundir.reader import read_metric_records
 from ..rundir.writer import METRICS_FILE, SUMMARY_FILE
-from ..tfevents.events import RunScalars, read_run_scalars, read_runs_scalars
+from ..tfevents import RunScalars, read_run_scalars, read_runs_scalars
 
 X_AXES = ("epoch", "step", "time")
 

@@ -20,7 +20,7 @@ from ..errors import RunStoreError
 from ..rundir.metricstats import MetricsTally, MetricStats, add_epoch_records, stats_json
 from ..rundir.reader import HEARTBEAT_STALE_S, RunRecord, parse_metric_lines
 from ..rundir.writer import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE
-from ..tfevents.events import HEAD_BYTES, EventFileReader, is_event_file, merge_order, read_together
+from ..tfevents import HEAD_BYTES, EventFileReader, is_event_file, merge_order, read_together
 
 NOTES_FILE = "notes.md"
 TAGS_FILE = "tags.json"

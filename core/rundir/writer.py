@@ -185,7 +185,7 @@ class RunWriter:
 
     # -- metrics --------------------------------------------------------------------------
     def _events(self, split: str):
-        from ..tfevents.events import EventWriter
+        from ..tfevents import EventWriter
 
         if split == "train":
             if self._train_events is None:

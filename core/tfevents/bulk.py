@@ -1,7 +1,7 @@
-"""Bulk reading of big event-file chunks with numpy (used by :class:`events.EventFileReader`).
+"""Bulk decoding of event-file bytes with numpy: runs of TF2 scalar records checked and decoded at once.
 
 TF2 and Keras 3 write each scalar as one TFRecord whose Event ends with the "scalars"
-plugin tail (see ``events._fast_key``). In a big file almost every record is such a
+plugin tail (see :mod:`.fastpath`). In a big file almost every record is such a
 scalar, so instead of one Python step per record this module:
 
 1. finds every record that ends with that tail (one numpy search over the bytes) and
@@ -22,28 +22,20 @@ from __future__ import annotations
 
 import functools
 import itertools
-import struct
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..tfevents.events import (
-    _CRC_TABLE,
-    _FAST_SUFFIX,
-    _FAST_TAIL,
-    _MASK_DELTA,
-    _crc,
-    _header_crc,
-    masked_crc32c,
-)
+from .crc import MASK_DELTA, byte_table, crc32c_function, header_crc, masked_crc32c
+from .fastpath import SCALAR_SUFFIX, SCALAR_TAIL
+from .framing import FOOTER_LENGTH, HEADER, HEADER_LENGTH, RECORD_OVERHEAD
 
 __all__ = ["Run", "TailIndex", "Views", "decode_run", "file_segments", "runs_and_gaps"]
 
-_TAIL_HEAD = np.uint64(int.from_bytes(_FAST_TAIL[:8], "little"))
-_TAIL_END = np.uint64(int.from_bytes(_FAST_TAIL[-8:], "little"))
-_TAIL_LEN = len(_FAST_TAIL)
-_HEADER = struct.Struct("<QI")
+_TAIL_HEAD = np.uint64(int.from_bytes(SCALAR_TAIL[:8], "little"))
+_TAIL_END = np.uint64(int.from_bytes(SCALAR_TAIL[-8:], "little"))
+_TAIL_LEN = len(SCALAR_TAIL)
 _MIN_KEY = 15  # summary, value and tag headers, a 1-byte tag and the tensor header
 _HASH = np.uint64(0x9E3779B97F4A7C15)
 _TABLE_LENGTHS = 1 << 16  # record lengths up to this: header CRCs from a table (5 bytes each)
@@ -64,19 +56,19 @@ class Views:
 
 
 def _masked(crc):
-    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
+    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(MASK_DELTA)
 
 
 def _tail_ends(v: Views):
     """Sorted ends of every complete record that could end with the scalars tail."""
     n = v.n
-    if n < 12 + _TAIL_LEN + 4:
+    if n < HEADER_LENGTH + _TAIL_LEN + FOOTER_LENGTH:
         return np.zeros(0, dtype=np.int64)
     # the tail at t..t+12 and its data CRC after it: the record ends at t + 17 <= n;
     # look for its first byte (a plain byte compare is the fastest scan), then check it whole
-    t = np.flatnonzero(v.b[12 : n - _TAIL_LEN - 3] == _FAST_TAIL[0]) + 12
+    t = np.flatnonzero(v.b[HEADER_LENGTH : n - _TAIL_LEN - 3] == SCALAR_TAIL[0]) + HEADER_LENGTH
     t = t[(v.u64[t + (_TAIL_LEN - 8)] == _TAIL_END) & (v.u64[t] == _TAIL_HEAD)]
-    return t + (_TAIL_LEN + 4)
+    return t + (_TAIL_LEN + FOOTER_LENGTH)
 
 
 def _links_ok(v: Views, ends):
@@ -86,7 +78,7 @@ def _links_ok(v: Views, ends):
         return ok
     starts = ends[:-1]
     lengths = v.u64[starts].astype(np.int64)  # (a garbage length is no fit: any sign will do)
-    fits = lengths == ends[1:] - starts - 16
+    fits = lengths == ends[1:] - starts - RECORD_OVERHEAD
     lengths[~fits] = 0
     ok[1:] = fits & (v.u32[starts + 8] == _header_crcs(lengths))
     return ok
@@ -94,10 +86,10 @@ def _links_ok(v: Views, ends):
 
 def _ends_at(buf: bytes, pos: int, end: int) -> bool:
     """Whether the record at ``pos`` has a valid header and ends exactly at ``end``."""
-    if pos + 12 > end:
+    if pos + HEADER_LENGTH > end:
         return False
-    length, hcrc = _HEADER.unpack_from(buf, pos)
-    return pos + 16 + length == end and _header_crc(length) == hcrc
+    length, hcrc = HEADER.unpack_from(buf, pos)
+    return pos + RECORD_OVERHEAD + length == end and header_crc(length) == hcrc
 
 
 class TailIndex:
@@ -146,11 +138,11 @@ def runs_and_gaps(v: Views, lo: int = 0, hi: int | None = None, index=None) -> I
         # a gap: follow headers until a run starts, the region ends or a header is bad
         start = p = pos
         stop = None
-        while p + 12 <= hi:
-            length, hcrc = _HEADER.unpack_from(buf, p)
-            if _header_crc(length) != hcrc or p + 16 + length > hi:
+        while p + HEADER_LENGTH <= hi:
+            length, hcrc = HEADER.unpack_from(buf, p)
+            if header_crc(length) != hcrc or p + RECORD_OVERHEAD + length > hi:
                 break
-            p += 16 + length
+            p += RECORD_OVERHEAD + length
             j = bisect_right(ends_list, p)
             if j <= last and _ends_at(buf, p, ends_list[j]):
                 stop = p
@@ -171,9 +163,9 @@ def file_segments(v: Views, los: list[int], his: list[int], index) -> list[list[
     usual = np.zeros(len(lo), dtype=bool)
     if len(ends) and len(lo):
         ne, n = len(ends), v.n
-        room = (hi - lo >= 12) & (lo + 12 <= n)
+        room = (hi - lo >= HEADER_LENGTH) & (lo + HEADER_LENGTH <= n)
         length0, p1 = _next_record(v, np.where(room, lo, 0))  # the first record: [lo, p1)
-        room &= (length0 >= 0) & (p1 + 12 <= hi)
+        room &= (length0 >= 0) & (p1 + HEADER_LENGTH <= hi)
         j0 = np.minimum(np.searchsorted(ends, lo, side="right"), ne - 1)
         room &= ends[j0] != p1  # (a file starting with a scalar: a run right away)
         p1 = np.where(room, p1, 0)
@@ -212,24 +204,22 @@ def file_segments(v: Views, los: list[int], his: list[int], index) -> list[list[
 
 def _next_record(v: Views, pos):
     """Per position: the length of the record starting there and where it ends, or
-    ``(-1, -1)`` when its header is not valid (``pos + 12`` must be within the buffer)."""
+    ``(-1, -1)`` when its header is not valid (its whole header must be within the buffer)."""
     length = v.u64[pos]
     fine = length < np.uint64(v.n)
     length = np.where(fine, length, np.uint64(0)).astype(np.int64)
     fine &= v.u32[pos + 8] == _header_crcs(length)
-    return np.where(fine, length, -1), np.where(fine, pos + 16 + length, -1)
+    return np.where(fine, length, -1), np.where(fine, pos + RECORD_OVERHEAD + length, -1)
 
 
 def _header_crcs(lengths):
     """Each of ``lengths`` (ints >= 0, at least one) with its header CRC (as
-    :func:`_header_crc`), computed once per distinct length: a few among many records."""
+    :func:`.crc.header_crc`), computed once per distinct length: a few among many records."""
     kinds, ids = _dense_ids(lengths, int(lengths.max()))
-    return np.array([_header_crc(x) for x in kinds], dtype=np.uint32)[ids]
+    return np.array([header_crc(x) for x in kinds], dtype=np.uint32)[ids]
 
 
-_CRC_TABLES: dict[tuple, list] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def _crc_tables(length: int, spans: tuple[tuple[int, int], ...]) -> list:
     """Per varying span (position, 1 or 2 bytes): the CRC-32C contribution of each value.
 
@@ -237,27 +227,22 @@ def _crc_tables(length: int, spans: tuple[tuple[int, int], ...]) -> list:
     CRC of its constant bytes XOR each varying byte's contribution, and a byte's
     contribution is the XOR of its set bits' contributions.
     """
-    key = (length, spans)
-    tables = _CRC_TABLES.get(key)
-    if tables is None:
-        _crc32c = _crc()
-        zero = _crc32c(bytes(length))
-        values = np.arange(256)
-        tables = []
-        for start, width in spans:
-            per_byte = []
-            for p in range(start, start + width):
-                t = np.zeros(256, dtype=np.uint32)
-                msg = bytearray(length)
-                for bit in range(8):
-                    msg[p] = 1 << bit
-                    t[(values >> bit) & 1 == 1] ^= np.uint32(_crc32c(bytes(msg)) ^ zero)
-                per_byte.append(t)
-            if width == 2:  # indexed by the little-endian u16 of the two bytes
-                per_byte = [(per_byte[1][:, None] ^ per_byte[0][None, :]).ravel()]
-            tables.append(per_byte[0])
-        if len(_CRC_TABLES) < 256:
-            _CRC_TABLES[key] = tables
+    crc32c = crc32c_function()
+    zero = crc32c(bytes(length))
+    values = np.arange(256)
+    tables = []
+    for start, width in spans:
+        per_byte = []
+        for p in range(start, start + width):
+            t = np.zeros(256, dtype=np.uint32)
+            msg = bytearray(length)
+            for bit in range(8):
+                msg[p] = 1 << bit
+                t[(values >> bit) & 1 == 1] ^= np.uint32(crc32c(bytes(msg)) ^ zero)
+            per_byte.append(t)
+        if width == 2:  # indexed by the little-endian u16 of the two bytes
+            per_byte = [(per_byte[1][:, None] ^ per_byte[0][None, :]).ravel()]
+        tables.append(per_byte[0])
     return tables
 
 
@@ -372,19 +357,19 @@ def decode_run(
     b, n, buf = v.b, v.n, v.buf
     m = len(starts)
     run = Run(m)
-    ds = starts + 12
-    de = ends - 4
+    ds = starts + HEADER_LENGTH
+    de = ends - FOOTER_LENGTH
     size = de - ds
     # each record's bytes 0, 1..8 (wall time), 9..16 (step), value and CRC: one read each
     # (every record ends with the 13-byte tail and its CRC, so none reads past the buffer)
     walls = v.u64[ds + 1]
     head = v.u64[ds + 9]
-    values = v.u32[de - _FAST_SUFFIX]
-    fits = (b[ds] == 0x09) & (size >= 9 + _MIN_KEY + _FAST_SUFFIX)
+    values = v.u32[de - SCALAR_SUFFIX]
+    fits = (b[ds] == 0x09) & (size >= 9 + _MIN_KEY + SCALAR_SUFFIX)
     has_step = fits & ((head & np.uint64(0xFF)) == 0x10)
     steps, nvar, unended = _varint_steps(head, b, ds, has_step, n)
     ks = np.where(has_step, ds + 10 + nvar, ds + 9)
-    ke = de - _FAST_SUFFIX
+    ke = de - SCALAR_SUFFIX
     kl = ke - ks
     fits &= ~unended & (kl >= _MIN_KEY)
     idx = np.flatnonzero(fits)
@@ -429,7 +414,7 @@ def decode_run(
 def _by_fingerprint(idx, fp, peel: int = 16) -> Iterator:
     """``idx`` split into groups of equal ``fp``, each in index order. A log has a few
     tags: the first ``peel`` groups are taken off one at a time (one pass each), and only
-    what is left after them is sorted (sorting 100k fingerprints costs ~8 ms)."""
+    what is left after them is sorted (a sort costs more than a few passes)."""
     for _ in range(peel):
         if not len(idx):
             return
@@ -457,22 +442,19 @@ def _same_key(v: Views, key: bytes, ks, kl, tagword):
     return same
 
 
-_ZERO_RUNS: dict[int, np.ndarray] = {}  # k -> _zero_run(k), for the sizes met (bounded)
 _ZERO_POWERS: list[np.ndarray] = []  # _zero_run(2 ** i)
 # _zero_run(0): each byte of c, in its place, is c
 _NO_ZEROS = np.arange(256, dtype=np.uint32)[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
 
 
+@functools.lru_cache(maxsize=1024)
 def _zero_run(k: int) -> np.ndarray:
     """What appending ``k`` zero bytes does to a CRC-32C's linear part: ``(4, 256)`` tables,
     the new value of ``c`` being the XOR of ``t[j][(c >> 8j) & 0xFF]`` over its four bytes.
     Composed from runs of 1, 2, 4, ... zero bytes (``k`` may be large: a record as long as
     its tag)."""
-    z = _ZERO_RUNS.get(k)
-    if z is not None:
-        return z
     if not _ZERO_POWERS:
-        step = np.array(_CRC_TABLE, dtype=np.uint32)  # one zero byte: c -> (c >> 8) ^ T[c & 0xFF]
+        step = np.array(byte_table(), dtype=np.uint32)  # one zero byte: c -> (c >> 8) ^ T[c & 0xFF]
         c = _NO_ZEROS
         _ZERO_POWERS.append((c >> np.uint32(8)) ^ step[c & np.uint32(0xFF)])
     z = _NO_ZEROS
@@ -481,8 +463,6 @@ def _zero_run(k: int) -> np.ndarray:
             _ZERO_POWERS.append(_apply(_ZERO_POWERS[-1], _ZERO_POWERS[-1]))
         if k >> i & 1:
             z = _apply(_ZERO_POWERS[i], z)
-    if len(_ZERO_RUNS) < 1024:
-        _ZERO_RUNS[k] = z
     return z
 
 
@@ -544,7 +524,7 @@ def _crc_ok(v: Views, groups: list, ds, de, size, nvar, columns):
         z = z.transpose(1, 0, 2).reshape(4, -1)  # ... as [j][kid * 256 + byte]
         base = kid * 256
     crc = _apply(z, crc, base)
-    value = _crc_tables(_FAST_SUFFIX, ((0, 2), (2, 2)))  # (at a fixed distance to the end)
+    value = _crc_tables(SCALAR_SUFFIX, ((0, 2), (2, 2)))  # (at a fixed distance to the end)
     for part, table in zip((values & 0xFFFF, values >> 16), value, strict=True):
         crc ^= table[part]
     # the zeroed record's CRC, per group and size (any member: their other bytes are equal)
@@ -552,15 +532,15 @@ def _crc_ok(v: Views, groups: list, ds, de, size, nvar, columns):
     rep = np.full(len(groups) * len(kinds), -1, dtype=np.int64)
     rep[pair] = idx
     const = np.zeros(len(rep), dtype=np.uint32)
-    _crc32c = _crc()
+    crc32c = crc32c_function()
     buf = v.buf
     for q in np.flatnonzero(rep >= 0).tolist():
         r = int(rep[q])
         rec = bytearray(buf[int(ds[r]) : int(de[r])])
         rec[1:9] = bytes(8)
         rec[10:h] = bytes(h - 10)
-        rec[-_FAST_SUFFIX : 4 - _FAST_SUFFIX] = bytes(4)
-        const[q] = _crc32c(bytes(rec))
+        rec[-SCALAR_SUFFIX : 4 - SCALAR_SUFFIX] = bytes(4)
+        const[q] = crc32c(bytes(rec))
     crc ^= const[pair]
     ok[idx] = _masked(crc) == v.u32[e]
     return ok
