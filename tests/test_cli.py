@@ -113,6 +113,8 @@ def test_show_finds_a_plain_keras_tensorboard_run_as_every_command_does(tmp_path
         assert rows["val_accuracy"][0] == rows["val_accuracy"][1]  # still rising: the last is the best
         assert "validation" in out and "\x1b" not in out  # the curves, plain text without a terminal
     assert outputs[0].stdout == outputs[1].stdout
+    described = run_cli("show", "plainrun", "--logdir", str(logs), "--summary", "--no-plot")
+    assert "compiled with optimizer=sgd" in described.stdout and "Conv2D" in described.stdout
     missing = run_cli("show", "mnist-cnn-9", "--logdir", str(logs))
     assert missing.returncode == 1 and "no run 'mnist-cnn-9'" in missing.stderr
 

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run", metavar="RUN", help="run directory, run name, or a unique prefix of one")
     _add_logdir(s)
     s.add_argument("--no-plot", action="store_true", help="skip the curves")
-    s.add_argument("--summary", action="store_true", help="also print the model summary")
+    s.add_argument("--summary", action="store_true", help="also print the model summary (a Keras TensorBoard run: its model graph)")
 
     ds = sub.add_parser("datasets", help="list datasets and whether they are available offline", description="List datasets with shape, classes and whether their files are here.")
     ds.add_argument("--data-dir", metavar="DIR", help="extra folder with dataset files")
@@ -390,7 +390,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     for warning in dict.fromkeys([*run.warnings, *curves.warnings]):
         print(f"warning: {_text(warning)}", file=sys.stderr)
     if args.summary:
-        texts = [t for tag, ts in curves.texts.items() if tag.rpartition("/")[2] == "summary" for t in ts]
+        # a keraslab run's model summary; a Keras TensorBoard run's model graph, described
+        texts = [t for tag, ts in curves.texts.items() if tag.rpartition("/")[2] in ("summary", "keras") for t in ts]
         if texts:
             print("\n" + "\n".join(_text(line) for line in texts[-1][1].splitlines()))
     if not args.no_plot:
