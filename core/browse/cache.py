@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..rundir.fileio import parse_json, read_file, write_text_atomic
+from ..rundir.fileio import no_warning, parse_json, read_file, write_text_atomic
 
 CACHE_NAME = ".keraslab-cache.json"
 CACHE_VERSION = 4  # a cache of another version is ignored (raise it when the entries change)
@@ -40,14 +40,10 @@ def load_cache(logdir: Path) -> dict[str, dict[str, Any]]:
             continue
         if best is not None and mtime <= best[0]:
             continue
-        data = parse_json(read_file(path, _ignore), path, _ignore, check_depth=False)
+        data = parse_json(read_file(path, no_warning), path, no_warning, check_depth=False)
         if data.get("version") == CACHE_VERSION and isinstance(data.get("runs"), dict):
             best = (mtime, data["runs"])
     return best[1] if best else {}
-
-
-def _ignore(text: str) -> None:
-    """(a damaged cache is no news: the runs are read again)"""
 
 
 def save_cache(logdir: Path, runs: dict[str, dict[str, Any]]) -> Path | None:

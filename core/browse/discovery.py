@@ -12,7 +12,7 @@ from typing import Any
 from .. import hooks
 from ..errors import RunStoreError
 from ..rundir.kind import run_kind
-from ..rundir.layout import KERASLAB, TENSORBOARD, is_plain_relpath
+from ..rundir.layout import KERASLAB, TENSORBOARD, rel_stays_inside
 from .cache import load_cache, save_cache
 from .finding import find_run_dirs, run_name
 from .keraslab_state import KeraslabRunState
@@ -71,11 +71,9 @@ class RunWatcher:
         if not self.use_cache:
             return cached
         for root in self.logdirs:
-            real_root = os.path.realpath(root)
             for rel, data in load_cache(root).items():
                 path = root / rel if rel != "." else root
-                real = os.path.realpath(path)
-                if rel != "." and not (is_plain_relpath(rel) and real.startswith(os.path.join(real_root, ""))):
+                if rel != "." and not rel_stays_inside(root, rel):
                     # a path from a file: a run outside the log directory is none of its runs
                     warning = f"{root}: summary cache names {rel!r}, outside the log directory; ignored"
                     if warning not in self.warnings:

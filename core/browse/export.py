@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, KeraslabError
-from ..rundir.fileio import read_json
+from ..rundir.fileio import no_warning, read_json
 from ..rundir.layout import CONFIG_FILE, KERASLAB
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def _config(run: RunSummary) -> dict[str, Any]:
     run's summary carries the warning)."""
     if run.kind != KERASLAB:
         return {}
-    return read_json(run.path / CONFIG_FILE, lambda text: None)
+    return read_json(run.path / CONFIG_FILE, no_warning)
 
 
 def _num(v: float) -> float | None:

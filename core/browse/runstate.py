@@ -62,9 +62,12 @@ def same_file(path: str, head: list[int] | None) -> bool:
 
 def is_head(value: Any) -> bool:
     """Whether a value read from the summary cache is a :func:`file_head` (or None)."""
-    return value is None or (
-        isinstance(value, list) and len(value) == 2 and all(type(v) is int and v >= 0 for v in value)
-    )
+    if value is None:
+        return True
+    if type(value) is not list or len(value) != 2:
+        return False
+    a, b = value
+    return type(a) is int and type(b) is int and a >= 0 and b >= 0
 
 
 def is_sig(value: Any) -> bool:

@@ -12,6 +12,10 @@ from typing import Any
 
 Warn = Callable[[str], None]
 
+
+def no_warning(text: str) -> None:
+    """A :data:`Warn` for readers with nowhere to show a warning (the file's content is still checked)."""
+
 MAX_JSON_DEPTH = 64  # deeper values are refused: flattening or formatting them would recurse
 
 _UMASK = os.umask(0)

@@ -37,8 +37,22 @@ def is_inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
 
 def is_plain_relpath(rel: str) -> bool:
     """Whether ``rel`` (a path read from a file) names something below a directory:
-    relative, without ``..``, not empty."""
-    if not isinstance(rel, str) or not rel or "\0" in rel:
+    relative, without ``..``, ``.`` or empty parts, no NUL or backslash."""
+    if not isinstance(rel, str) or not rel or rel[0] in "/\\" or "\0" in rel or "\\" in rel:
         return False
-    p = Path(rel)
-    return not p.is_absolute() and ".." not in p.parts and not rel.startswith(("/", "\\"))
+    return not any(part in ("", ".", "..") for part in rel.split("/"))
+
+
+def rel_stays_inside(root: str | os.PathLike, rel: str) -> bool:
+    """Whether ``root/rel``, ``rel`` read from a file, is below ``root`` once symlinks are
+    resolved: ``rel`` is plain (:func:`is_plain_relpath`) and any symlink on the way
+    resolves inside ``root``. (Only the parts below ``root`` are checked for links: one
+    lstat each, not a full resolve of every path.)"""
+    if not is_plain_relpath(rel):
+        return False
+    at = os.fspath(root)
+    for part in rel.split("/"):
+        at = os.path.join(at, part)
+        if os.path.islink(at):
+            return is_inside(os.path.join(root, rel), root)
+    return True

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import RunStoreError
-from .fileio import Warn, parse_json, read_file, write_text_atomic
+from .fileio import Warn, no_warning, parse_json, read_file, write_text_atomic
 from .kind import run_kind
 from .layout import ARCHIVE_DIR, NOTES_FILE, TAGS_FILE, is_inside
 
@@ -43,11 +43,7 @@ def parse_tags_file(data: bytes | None, path: str | os.PathLike, warn: Warn) -> 
 
 def read_tags(run_dir: str | os.PathLike) -> list[str]:
     path = Path(run_dir) / TAGS_FILE
-    return parse_tags_file(read_file(path, _ignore), path, _ignore)
-
-
-def _ignore(text: str) -> None:
-    """A warning callback for readers that have nowhere to show one."""
+    return parse_tags_file(read_file(path, no_warning), path, no_warning)
 
 
 def parse_tags(text: str) -> list[str]:

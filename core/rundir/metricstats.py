@@ -92,17 +92,21 @@ class MetricStats:
     @classmethod
     def from_dict(cls, data: Any) -> MetricStats:
         """Stats from ``vars()`` of one, checked (ValueError when it is not that)."""
-        if not isinstance(data, dict) or not set(data) <= _FIELDS:
+        if type(data) is not dict or not data.keys() <= _FIELDS:
             raise ValueError("not metric stats")
         for key, value in data.items():
             if value is not None and type(value) not in (int, float):
                 raise ValueError(f"metric stats field {key!r} is not a number")
         if type(data.get("count", 0)) is not int:
             raise ValueError("metric stats count is not an integer")
-        return cls(**data)
+        new = cls.__new__(cls)  # (as copy(): every run's stats come through here on a cached start)
+        new.__dict__.update(_DEFAULTS)
+        new.__dict__.update(data)
+        return new
 
 
 _FIELDS = frozenset(MetricStats.__dataclass_fields__)
+_DEFAULTS = vars(MetricStats())
 
 
 def stats_json(stats: dict[str, MetricStats]) -> dict[str, dict[str, Any]]:
