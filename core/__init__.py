@@ -34,15 +34,15 @@ _export("model.notation", "format_stack", "parse_stack", "stack_from_json", "sta
 _export("model.presets", "PRESETS", "Preset", "get_preset", "resolve_model")
 _export("model.preview", "LayerRow", "Preview", "preview_stack")
 _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
-_export("rundir.reader", "RunRecord", "find_runs", "load_run", "resolve_run")
+_export("rundir.reader", "RunRecord", "load_run")
 _export("train.session", "TrainingSession", "config_command", "resolve_stack")
 _export("rundir.writer", "default_logdir")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
 _export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
-_export(
-    "browse.discovery", "RunSummary", "RunWatcher", "discover_runs", "find_run_dirs",
-    "load_summary", "metric_name", "resolve_runs", "run_kind",
-)  # fmt: skip
+_export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "resolve_runs")
+_export("browse.finding", "find_run_dirs")
+_export("browse.summary", "RunSummary", "metric_name")
+_export("rundir.kind", "run_kind")
 _export("rundir.metricstats", "MetricStats")
 _export(
     "browse.filters", "COLUMNS", "FilterError", "field_value", "filter_runs", "parse_filter",
@@ -90,16 +90,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         load_many_curves,
         smooth,
     )
-    from .browse.discovery import (
-        RunSummary,
-        RunWatcher,
-        discover_runs,
-        find_run_dirs,
-        load_summary,
-        metric_name,
-        resolve_runs,
-        run_kind,
-    )  # fmt: skip
+    from .browse.discovery import RunWatcher, discover_runs, load_summary, resolve_runs
     from .browse.export import EXPORT_FORMATS, export_runs, hparam_diff
     from .browse.filters import (
         COLUMNS,
@@ -110,6 +101,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         sort_runs,
         unknown_fields,
     )  # fmt: skip
+    from .browse.finding import find_run_dirs
+    from .browse.summary import RunSummary, metric_name
     from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
     from .data.datasets import (
         DATASETS,
@@ -128,6 +121,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json
     from .model.presets import PRESETS, Preset, get_preset, resolve_model
     from .model.preview import LayerRow, Preview, preview_stack
+    from .rundir.kind import run_kind
     from .rundir.meta import (
         archive_run,
         delete_run,
@@ -138,7 +132,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         write_tags,
     )  # fmt: skip
     from .rundir.metricstats import MetricStats
-    from .rundir.reader import RunRecord, find_runs, load_run, resolve_run
+    from .rundir.reader import RunRecord, load_run
     from .rundir.writer import default_logdir
     from .train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
     from .train.session import TrainingSession, config_command, resolve_stack

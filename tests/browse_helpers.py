@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -67,3 +68,44 @@ def sample_logdir(root: Path) -> Path:
     keraslab_run(root, "fashion-cnn", dataset="fashion_mnist", lr=1e-3, peak=0.9, test_accuracy=0.88)
     keras_tb_run(root / "plain-keras", epochs=6)
     return root
+
+
+KERAS_JSON = {
+    "class_name": "Functional",
+    "config": {"name": "net", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 28, 28, 1], "name": "img"}},
+        {"class_name": "Conv2D", "config": {"name": "c1", "filters": 32, "kernel_size": [3, 3],
+                                            "strides": [1, 1], "padding": "same", "activation": "relu"}},
+        {"class_name": "Sequential", "config": {"name": "head", "layers": [{}, {}]}},
+        {"class_name": "Activation", "config": {"name": "act", "activation": {"class_name": "ReLU", "config": {}}}},
+    ]},
+    "compile_config": {
+        "optimizer": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "ExponentialDecay"}}},
+        "loss": {"class_name": "LossFunctionWrapper", "config": {"name": "mse"}},
+    },
+}  # fmt: skip
+
+
+def keras_model_run(path: Path, model: dict, hparams: dict | None = None) -> None:
+    """A run holding a Keras model graph (as the Keras callback writes it) and maybe HParams."""
+    from tensorboard.compat.proto import summary_pb2, tensor_pb2
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    def meta(plugin: str, content: bytes = b"") -> summary_pb2.SummaryMetadata:
+        data = summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin, content=content)
+        return summary_pb2.SummaryMetadata(plugin_data=data)
+
+    graph = tensor_pb2.TensorProto(dtype=7, string_val=[json.dumps(model).encode()])
+    with EventWriter(path / "train") as w:
+        w.add_summary(summary_pb2.Summary(value=[
+            summary_pb2.Summary.Value(tag="keras", metadata=meta("graph_keras_model", b"1"), tensor=graph)
+        ]), 0, wall_time=1.7e9)  # fmt: skip
+        w.add_scalar("epoch_loss", 0.5, 0, wall_time=1.7e9 + 1)
+    if hparams is not None:
+        start = plugin_data_pb2.HParamsPluginData()
+        for k, v in hparams.items():
+            start.session_start_info.hparams[k].number_value = v
+        with EventWriter(path) as w:
+            w.add_summary(summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+                tag="_hparams_/session_start_info", metadata=meta("hparams", start.SerializeToString()))
+            ]), 0, wall_time=1.7e9)  # fmt: skip

@@ -13,13 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
-from browse_helpers import keras_tb_run, keraslab_run
+from browse_helpers import KERAS_JSON, keras_model_run, keras_tb_run, keraslab_run
 from keraslab.core.browse.curves import axis_label, downsample, load_curves, smooth
-from keraslab.core.browse.discovery import RunWatcher, discover_runs, find_run_dirs, metric_name
+from keraslab.core.browse.discovery import RunWatcher, discover_runs
 from keraslab.core.browse.export import hparam_diff
 from keraslab.core.browse.filters import FilterError, filter_runs, parse_filter, sort_runs
+from keraslab.core.browse.finding import find_run_dirs
+from keraslab.core.browse.summary import metric_name
+from keraslab.core.rundir.layout import STATUS_FILE
 from keraslab.core.rundir.meta import archive_run, read_notes, write_notes, write_tags
-from keraslab.core.rundir.writer import STATUS_FILE
 from keraslab.core.tfevents import EventWriter, read_run_scalars
 
 TF_SCRIPT = textwrap.dedent(
@@ -190,49 +192,8 @@ def test_a_damaged_hparams_record_costs_only_its_own_value(tmp_path):
     assert run.hparams == {} and run.metrics["other"].last == 3.0
 
 
-KERAS_JSON = {
-    "class_name": "Functional",
-    "config": {"name": "net", "layers": [
-        {"class_name": "InputLayer", "config": {"batch_shape": [None, 28, 28, 1], "name": "img"}},
-        {"class_name": "Conv2D", "config": {"name": "c1", "filters": 32, "kernel_size": [3, 3],
-                                            "strides": [1, 1], "padding": "same", "activation": "relu"}},
-        {"class_name": "Sequential", "config": {"name": "head", "layers": [{}, {}]}},
-        {"class_name": "Activation", "config": {"name": "act", "activation": {"class_name": "ReLU", "config": {}}}},
-    ]},
-    "compile_config": {
-        "optimizer": {"class_name": "SGD", "config": {"learning_rate": {"class_name": "ExponentialDecay"}}},
-        "loss": {"class_name": "LossFunctionWrapper", "config": {"name": "mse"}},
-    },
-}  # fmt: skip
-
-
-def _keras_model_run(path: Path, model: dict, hparams: dict | None = None) -> None:
-    """A run holding a Keras model graph (as the Keras callback writes it) and maybe HParams."""
-    from tensorboard.compat.proto import summary_pb2, tensor_pb2
-    from tensorboard.plugins.hparams import plugin_data_pb2
-
-    def meta(plugin: str, content: bytes = b"") -> summary_pb2.SummaryMetadata:
-        data = summary_pb2.SummaryMetadata.PluginData(plugin_name=plugin, content=content)
-        return summary_pb2.SummaryMetadata(plugin_data=data)
-
-    graph = tensor_pb2.TensorProto(dtype=7, string_val=[json.dumps(model).encode()])
-    with EventWriter(path / "train") as w:
-        w.add_summary(summary_pb2.Summary(value=[
-            summary_pb2.Summary.Value(tag="keras", metadata=meta("graph_keras_model", b"1"), tensor=graph)
-        ]), 0, wall_time=1.7e9)  # fmt: skip
-        w.add_scalar("epoch_loss", 0.5, 0, wall_time=1.7e9 + 1)
-    if hparams is not None:
-        start = plugin_data_pb2.HParamsPluginData()
-        for k, v in hparams.items():
-            start.session_start_info.hparams[k].number_value = v
-        with EventWriter(path) as w:
-            w.add_summary(summary_pb2.Summary(value=[summary_pb2.Summary.Value(
-                tag="_hparams_/session_start_info", metadata=meta("hparams", start.SerializeToString()))
-            ]), 0, wall_time=1.7e9)  # fmt: skip
-
-
 def test_a_keras_model_graph_describes_the_layers_and_gives_way_to_hparams(tmp_path):
-    _keras_model_run(tmp_path / "logs" / "net", KERAS_JSON, hparams={"learning_rate": 0.05})
+    keras_model_run(tmp_path / "logs" / "net", KERAS_JSON, hparams={"learning_rate": 0.05})
     (run,) = discover_runs(tmp_path / "logs")
     # the HParams plugin's value wins over what the model graph tells; the rest is kept
     assert run.hparams == {"optimizer": "sgd", "learning_rate": 0.05, "loss": "mse"}
@@ -243,10 +204,10 @@ def test_a_keras_model_graph_describes_the_layers_and_gives_way_to_hparams(tmp_p
     assert "head   Sequential  2 layers" in lines and "act    Activation  activation=ReLU" in lines
     assert lines[-1] == "compiled with optimizer=sgd, learning_rate=ExponentialDecay, loss=mse"
 
-    _keras_model_run(tmp_path / "logs2" / "plain", KERAS_JSON)
+    keras_model_run(tmp_path / "logs2" / "plain", KERAS_JSON)
     (run,) = discover_runs(tmp_path / "logs2")
     assert run.hparams["learning_rate"] == "ExponentialDecay"
-    _keras_model_run(tmp_path / "logs3" / "odd", {"not": "a model"})
+    keras_model_run(tmp_path / "logs3" / "odd", {"not": "a model"})
     (run,) = discover_runs(tmp_path / "logs3")
     assert run.hparams == {} and not load_curves(run.path).texts and not run.warnings
 
@@ -641,7 +602,7 @@ def test_metric_lines_parsed_as_json_loads_per_line_would():
 def test_tensorboard_runs_read_together_as_one_by_one(tmp_path):
     """A scan reads the event files of all new TensorBoard runs in one pass: the stats,
     warnings and offsets are those of reading each run on its own, damage included."""
-    from keraslab.core.browse.discovery import TensorBoardRunState, refresh_tensorboard_runs
+    from keraslab.core.browse.tensorboard_state import TensorBoardRunState, refresh_tensorboard_runs
 
     for i in range(6):
         keras_tb_run(tmp_path / f"r{i}", epochs=3 + i, t0=1.7e9 + i)
@@ -666,14 +627,14 @@ def test_tensorboard_runs_read_together_as_one_by_one(tmp_path):
 
 
 def test_a_file_removed_between_listing_and_reading_leaves_no_warning(tmp_path, monkeypatch):
-    from keraslab.core.browse import discovery
+    from keraslab.core.browse import tensorboard_state
 
     for run in ("a", "b"):
         keras_tb_run(tmp_path / run, epochs=3)
     watcher = RunWatcher([tmp_path], use_cache=False)
     watcher.scan()
     EventWriter(tmp_path / "b" / "validation").close()  # a new file: listed at the next scan
-    real = discovery.read_together
+    real = tensorboard_state.read_together
 
     def racing(files, return_new=False):  # ...and removed before it is read
         for f in files:
@@ -681,9 +642,9 @@ def test_a_file_removed_between_listing_and_reading_leaves_no_warning(tmp_path, 
                 f.path.unlink()
         return real(files, return_new)
 
-    monkeypatch.setattr(discovery, "read_together", racing)
+    monkeypatch.setattr(tensorboard_state, "read_together", racing)
     watcher.scan()
-    monkeypatch.setattr(discovery, "read_together", real)
+    monkeypatch.setattr(tensorboard_state, "read_together", real)
     watcher.scan()
     b = next(s for s in watcher.summaries() if s.name == "b")
     assert b.warnings == [] and b.metrics["val_loss"].count == 3
@@ -737,7 +698,7 @@ def test_metrics_lines_become_the_stats_that_point_by_point_adding_gives(tmp_pat
     grows: the same stats as adding every number of every epoch line one by one."""
     import random
 
-    from keraslab.core.browse.discovery import KeraslabRunState
+    from keraslab.core.browse.keraslab_state import KeraslabRunState
     from keraslab.core.rundir.metricstats import MetricStats
 
     rng = random.Random(5)

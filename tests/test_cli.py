@@ -86,6 +86,51 @@ def test_train_digits_through_cli_then_runs_and_show(tmp_path):
     assert "train [0, 1, 2]" in tb.stdout and "validation [0, 1, 2]" in tb.stdout
 
 
+def test_show_finds_a_plain_keras_tensorboard_run_as_every_command_does(tmp_path):
+    """A plain Keras script's TensorBoard log (logs/plainrun/train, /validation) is a run to
+    `show` by name, unique prefix and path, as it is to `runs`: its hyperparameters (HParams
+    and the Keras graph's compile settings), last and best of each metric, and its curves."""
+    from browse_helpers import KERAS_JSON, keras_model_run, keras_tb_run, keraslab_run
+
+    logs = tmp_path / "logs"
+    keras_tb_run(logs / "plainrun", epochs=4)
+    keras_model_run(logs / "plainrun", KERAS_JSON, hparams={"dropout": 0.25})
+    keraslab_run(logs, "mnist-cnn")
+    listed = run_cli("runs", "--logdir", str(logs))
+    assert listed.returncode == 0 and "plainrun" in listed.stdout
+    outputs = [
+        run_cli("show", "plainrun", "--logdir", str(logs)),
+        run_cli("show", "plain", "--logdir", str(logs)),
+        run_cli("show", str(logs / "plainrun")),
+    ]
+    for proc in outputs:
+        assert proc.returncode == 0, proc.stderr
+        out = proc.stdout
+        assert "run       plainrun" in out and "kind      tensorboard" in out
+        assert "dropout" in out and "0.25" in out and "optimizer" in out and "sgd" in out
+        rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("val_", "loss", "acc"))}
+        assert rows["loss"][1] == "0.2500"  # best: the lowest loss
+        assert rows["val_accuracy"][0] == rows["val_accuracy"][1]  # still rising: the last is the best
+        assert "validation" in out and "\x1b" not in out  # the curves, plain text without a terminal
+    assert outputs[0].stdout == outputs[1].stdout
+    described = run_cli("show", "plainrun", "--logdir", str(logs), "--summary", "--no-plot")
+    assert "compiled with optimizer=sgd" in described.stdout and "Conv2D" in described.stdout
+    missing = run_cli("show", "mnist-cnn-9", "--logdir", str(logs))
+    assert missing.returncode == 1 and "no run 'mnist-cnn-9'" in missing.stderr
+
+
+def test_show_prints_what_a_run_file_says_without_driving_the_terminal(tmp_path):
+    from browse_helpers import keraslab_run
+
+    run = keraslab_run(tmp_path, "mnist-cnn")
+    config = json.loads((run / "config.json").read_text())
+    config["run"]["optimizer"] = "adam\x1b[2J\x1b]0;owned\x07"
+    (run / "config.json").write_text(json.dumps(config))
+    proc = run_cli("show", "mnist-cnn-1", "--logdir", str(tmp_path), "--no-plot")
+    assert proc.returncode == 0, proc.stderr
+    assert "adam?[2J?]0;owned?" in proc.stdout and "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+
+
 def test_short_real_mnist_run(tmp_path, mnist_dir):
     proc = run_cli(
         "train", "--dataset", "mnist", "--model", "cnn", "--epochs", "2", "--limit", "6000",

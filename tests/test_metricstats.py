@@ -9,9 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
-from keraslab.core.browse.discovery import KeraslabRunState
+from keraslab.core.browse.keraslab_state import KeraslabRunState
+from keraslab.core.rundir.layout import METRICS_FILE, STATUS_FILE
 from keraslab.core.rundir.metricstats import MetricsTally, MetricStats, add_epoch_records
-from keraslab.core.rundir.writer import METRICS_FILE, STATUS_FILE, RunWriter
+from keraslab.core.rundir.writer import RunWriter
 
 
 def _odd_value(rng: random.Random):

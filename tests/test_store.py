@@ -1,4 +1,4 @@
-"""Run store: unique names across processes, atomic JSON, reading runs without TensorFlow."""
+"""Run directory: unique names across processes, atomic JSON, reading runs (and malformed files) without TensorFlow."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-from keraslab.core import RunStoreError, find_runs, load_run, resolve_run
-from keraslab.core.rundir.writer import RunWriter, create_run_dir, write_json_atomic
+from keraslab.core import RunStoreError, discover_runs, load_run, resolve_runs
+from keraslab.core.rundir.fileio import write_json_atomic
+from keraslab.core.rundir.writer import RunWriter, create_run_dir
 
 
 def _make(args):
@@ -64,11 +65,10 @@ def test_reader_loads_config_status_metrics(tmp_path):
     assert run.params == 1234 and run.epochs_done == 3 and len(run.batches) == 3
     assert run.best_val_accuracy == pytest.approx(0.7) and run.test_accuracy == 0.77
     assert run.duration is not None and run.duration >= 0
-    assert [r.name for r in find_runs(tmp_path)] == ["digits-mlp-1"]
-    assert resolve_run("digits-mlp-1", tmp_path) == run_dir
-    assert resolve_run("digits", tmp_path) == run_dir
+    assert [r.name for r in discover_runs(tmp_path)] == ["digits-mlp-1"]
+    assert [r.path for r in resolve_runs(["digits-mlp-1", "digits", str(run_dir)], [tmp_path])] == [run_dir] * 3
     with pytest.raises(RunStoreError, match="no run 'nope'"):
-        resolve_run("nope", tmp_path)
+        resolve_runs(["nope"], [tmp_path])
 
 
 def test_stale_heartbeat_reads_as_interrupted(tmp_path):
@@ -119,10 +119,10 @@ def test_reading_runs_never_imports_tensorflow(tmp_path):
     code = textwrap.dedent(
         f"""
         import sys
-        from keraslab.core import find_runs, load_run
+        from keraslab.core import discover_runs
         from keraslab.core.tfevents import read_run_scalars
-        runs = find_runs({str(tmp_path)!r})
-        assert runs and runs[0].epochs_done == 3
+        runs = discover_runs({str(tmp_path)!r})
+        assert runs and runs[0].epochs == 3
         assert read_run_scalars({str(run_dir)!r}).scalars
         from keraslab.tui import cli
         assert cli.main(["runs", "--logdir", {str(tmp_path)!r}]) == 0

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run", metavar="RUN", help="run directory, run name, or a unique prefix of one")
     _add_logdir(s)
     s.add_argument("--no-plot", action="store_true", help="skip the curves")
-    s.add_argument("--summary", action="store_true", help="also print the model summary")
+    s.add_argument("--summary", action="store_true", help="also print the model summary (a Keras TensorBoard run: its model graph)")
 
     ds = sub.add_parser("datasets", help="list datasets and whether they are available offline", description="List datasets with shape, classes and whether their files are here.")
     ds.add_argument("--data-dir", metavar="DIR", help="extra folder with dataset files")
@@ -325,52 +325,87 @@ def cmd_train(args: argparse.Namespace) -> int:
 # --- runs / show ------------------------------------------------------------------------
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    run = core.load_run(core.resolve_run(args.run, args.logdir))
-    print(f"run       {run.name}  ({run.path})")
-    print(f"status    {run.status}" + (f"  ({run.status_info['reason']})" if run.status_info.get("reason") else ""))
-    print(f"started   {run.started or '-'}   duration {fmt.duration(run.duration)}")
-    info = run.config.get("model_info", {})
+_CONTROL = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "?")
+
+
+def _text(value) -> str:
+    """A value from a run's files as one line of plain text (control characters, escape
+    sequences included, shown as '?': the terminal is not the file's to drive)."""
+    return str(value).translate(_CONTROL)
+
+
+def _show_keraslab(path: Path) -> None:
+    """What only a keraslab run records: model, device, the command that reproduces it, config."""
+    run = core.load_run(path)
+    if run.status_info.get("reason"):
+        print(f"reason    {_text(run.status_info['reason'])}")
+    info = run.config.get("model_info") or {}
     if info:
-        print(f"model     {info.get('notation', run.model)}")
+        print(f"model     {_text(info.get('notation', run.model))}")
         print(f"params    {fmt.count(info.get('params'))}")
-    if run.config.get("device"):
-        print(f"device    {run.config['device']}")
-    if run.config.get("reproduce"):
-        print(f"reproduce {run.config['reproduce']}")
+    for key in ("device", "reproduce"):
+        if run.config.get(key):
+            print(f"{key:<10}{_text(run.config[key])}")
     print("\nconfig")
     for key, value in run.run_config.items():
         if value not in (None, {}, []) and key != "layers":
-            print(f"  {key:<18}{value}")
-    if run.epochs:
-        last = run.epochs[-1]
-        print(f"\nepoch {last.get('epoch')} (last)")
-        for key, value in last.items():
-            if key not in ("type", "epoch", "time", "partial") and isinstance(value, (int, float)):
-                print(f"  {key:<18}{value:.4f}" if isinstance(value, float) else f"  {key:<18}{value}")
-    if run.results:
-        test = run.results.get("test", {})
-        print("\ntest set (best epoch {})".format(run.results.get("best_epoch", "-")))
+            print(f"  {_text(key):<18}{_text(value)}")
+    test = run.results.get("test") or {}
+    if test:
+        print("\ntest set (best epoch {})".format(_text(run.results.get("best_epoch", "-"))))
         for key, value in test.items():
-            print(f"  {key:<18}{value:.4f}")
-    for warning in run.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if args.summary and run.summary_text:
-        print("\n" + run.summary_text)
-    if not args.no_plot and run.epochs:
+            print(f"  {_text(key):<18}{fmt.metric(value)}")
+
+
+def _chart_groups(curves) -> list[tuple[str, list[tuple[str, object]]]]:
+    """The per-epoch curves of a run paired for charting: (metric, [("train", curve),
+    ("validation", val_ curve)]), loss first, then accuracy, then the rest by name."""
+    groups: dict[str, list] = {}
+    for name, curve in curves.items():
+        if name.startswith("batch/"):
+            continue
+        base, label = (name[4:], "validation") if name.startswith("val_") else (name, "train")
+        groups.setdefault(base, []).append((label, curve))
+    order = sorted(groups, key=lambda n: (n != "loss", n != "accuracy", n))
+    return [(name, sorted(groups[name], key=lambda lc: lc[0] != "train")) for name in order]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """One run of either kind, found as every command finds one (path, name or unique prefix)."""
+    (run,) = core.resolve_runs([args.run], [core.default_logdir(args.logdir)])
+    print(f"run       {_text(run.name)}  ({_text(run.path)})")
+    print(f"kind      {run.kind}")
+    print(f"status    {_text(run.status)}")
+    print(f"started   {run.started or '-'}   duration {fmt.duration(run.duration)}")
+    if run.kind == "keraslab":
+        _show_keraslab(run.path)
+    elif run.hparams:
+        print("\nhyperparameters")
+        for key, value in sorted(run.hparams.items()):
+            print(f"  {_text(key):<24}{_text(value)}")
+    if run.metrics:
+        rows = [[_text(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count)]
+                for name, stats in run.metrics.items()]  # fmt: skip
+        print("\n" + fmt.table(["metric", "last", "best", "points"], rows, right=(1, 2, 3)))
+    curves = core.load_curves(run.path)
+    for warning in dict.fromkeys([*run.warnings, *curves.warnings]):
+        print(f"warning: {_text(warning)}", file=sys.stderr)
+    if args.summary:
+        # a keraslab run's model summary; a Keras TensorBoard run's model graph, described
+        texts = [t for tag, ts in curves.texts.items() if tag.rpartition("/")[2] in ("summary", "keras") for t in ts]
+        if texts:
+            print("\n" + "\n".join(_text(line) for line in texts[-1][1].splitlines()))
+    if not args.no_plot:
         width = min(100, shutil.get_terminal_size((100, 24)).columns)
         color = sys.stdout.isatty()
-        xs = [e.get("epoch") for e in run.epochs]
-        for metric_name in ("loss", "accuracy"):
+        for name, series in _chart_groups(curves.curves):
             chart = line_chart(
-                metric_name,
-                [
-                    ("train", xs, run.metric(metric_name)),
-                    ("validation", xs, run.metric(f"val_{metric_name}")),
-                ],
+                _text(name),
+                [(label, c.xs("epoch"), c.values) for label, c in series],
                 width=width,
                 height=14,
                 color=color,
+                xlabel=core.axis_label([c for _, c in series], "epoch"),
             )
             print("\n" + chart)
     return 0

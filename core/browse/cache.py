@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..rundir.fileio import no_warning, parse_json, read_file, write_text_atomic
+
 CACHE_NAME = ".keraslab-cache.json"
-CACHE_VERSION = 4  # 2: files read have a head fingerprint (discovery._head); 3: TB hparams; 4: Keras compile settings
+CACHE_VERSION = 4  # a cache of another version is ignored (raise it when the entries change)
 
 
 def user_cache_dir() -> Path:
@@ -29,22 +30,18 @@ def load_cache(logdir: Path) -> dict[str, dict[str, Any]]:
     """The cached run states of a log directory keyed by run path relative to it ({} when none).
 
     Of the two possible places the newer readable file wins; a damaged cache is ignored.
+    The keys and entries are as untrusted as any file: the watcher checks each.
     """
     best: tuple[int, dict] | None = None
     for path in cache_paths(logdir):
         try:
             mtime = path.stat().st_mtime_ns
-            if best is not None and mtime <= best[0]:
-                continue
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError):
+        except OSError:
             continue
-        if (
-            isinstance(data, dict)
-            and data.get("version") == CACHE_VERSION
-            and isinstance(data.get("runs"), dict)
-        ):
+        if best is not None and mtime <= best[0]:
+            continue
+        data = parse_json(read_file(path, no_warning), path, no_warning, check_depth=False)
+        if data.get("version") == CACHE_VERSION and isinstance(data.get("runs"), dict):
             best = (mtime, data["runs"])
     return best[1] if best else {}
 
@@ -55,18 +52,8 @@ def save_cache(logdir: Path, runs: dict[str, dict[str, Any]]) -> Path | None:
     for path in cache_paths(logdir):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".keraslab-cache.", suffix=".tmp", dir=path.parent)
-        except OSError:
-            continue
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
+            write_text_atomic(path, text, mode=0o644)
             return path
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            continue
     return None

@@ -7,11 +7,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..browse.discovery import KERASLAB, TENSORBOARD, run_kind, unique_metric_name
 from ..errors import KeraslabError, RunStoreError
+from ..rundir.kind import run_kind
+from ..rundir.layout import KERASLAB, METRICS_FILE, SUMMARY_FILE, TENSORBOARD
+from ..rundir.metricstats import RECORD_FIELDS
 from ..rundir.reader import read_metric_records
-from ..rundir.writer import METRICS_FILE, SUMMARY_FILE
 from ..tfevents import RunScalars, read_run_scalars, read_runs_scalars
+from .summary import unique_metric_name
 
 X_AXES = ("epoch", "step", "time")
 
@@ -68,7 +70,7 @@ def load_many_curves(paths) -> list[RunCurves | KeraslabError]:
     """:func:`load_curves` of each path, or in its place the error that stopped it.
 
     The event files of plain TensorBoard runs are read together in one bulk pass
-    (:func:`events.read_runs_scalars`), much faster than one run after another.
+    (:func:`events.read_runs_scalars`) rather than one run after another.
     """
     out: list[RunCurves | KeraslabError | None] = [None] * len(paths)
     events: list[tuple[int, Path]] = []
@@ -118,19 +120,19 @@ def _keraslab_curves(path: Path) -> RunCurves:
     warnings: list[str] = []
     for rec in read_metric_records(path / METRICS_FILE, warnings):
         kind = rec.get("type")
+        epoch, wall = rec.get("epoch", 0), rec.get("time", 0.0)
+        if not (_is_number(epoch) and _is_number(wall)):
+            continue  # (a damaged record: no x to draw it at)
         if kind == "epoch":
-            epoch = rec.get("epoch", 0)
             step, prefix = epoch - 1, ""
         elif kind == "batch":
-            epoch = rec.get("epoch", 0)
             step, prefix = rec.get("step", 0), "batch/"
+            if not _is_number(step):
+                continue
         else:
             continue
-        wall = rec.get("time", 0.0)
         for key, value in rec.items():
-            if key in ("type", "epoch", "time", "partial", "step"):
-                continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
+            if key in RECORD_FIELDS or not _is_number(value):
                 continue
             name = prefix + key
             c = curves.get(name)
@@ -147,6 +149,11 @@ def _keraslab_curves(path: Path) -> RunCurves:
         summary = ""
     texts = {"summary": [(0, summary)]} if summary else {}
     return RunCurves(path, curves, texts, warnings)
+
+
+def _is_number(value) -> bool:
+    """A JSON number that has a float (NaN included; not a bool, not a 1000-digit int)."""
+    return type(value) is float or (type(value) is int and -(2**1000) < value < 2**1000)
 
 
 def axis_label(curves, axis: str) -> str:

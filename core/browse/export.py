@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, KeraslabError
-from ..rundir.writer import CONFIG_FILE
+from ..rundir.fileio import no_warning, read_json
+from ..rundir.layout import CONFIG_FILE, KERASLAB
 
 if TYPE_CHECKING:
-    from ..browse.discovery import RunSummary
+    from .summary import RunSummary
 
-# (discovery and curves, the reading side, load when runs are compared or exported: the
-# CLI's parser names EXPORT_FORMATS at every start, the app's included)
+# (curves, the reading side, loads when runs are compared or exported: the CLI's parser
+# names EXPORT_FORMATS at every start, the app's included)
 
 EXPORT_FORMATS = ("csv", "json", "md")
 _ABSENT = object()
@@ -41,15 +42,11 @@ def hparam_diff(runs: Sequence[RunSummary]) -> list[tuple[str, list[Any]]]:
 
 
 def _config(run: RunSummary) -> dict[str, Any]:
-    from ..browse.discovery import KERASLAB
-
+    """A keraslab run's config.json as it is ({} for another kind, or when damaged: the
+    run's summary carries the warning)."""
     if run.kind != KERASLAB:
         return {}
-    try:
-        data = json.loads((run.path / CONFIG_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json(run.path / CONFIG_FILE, no_warning)
 
 
 def _num(v: float) -> float | None:
@@ -67,7 +64,7 @@ def export_runs(runs: Sequence[RunSummary], fmt: str, *, curves: bool = True) ->
         raise ConfigError(f"unknown export format {fmt!r} (use {', '.join(EXPORT_FORMATS)})")
     loaded: dict = {r.path: None for r in runs}
     if curves:
-        from ..browse.curves import load_many_curves
+        from .curves import load_many_curves
 
         for r, c in zip(runs, load_many_curves([r.path for r in runs]), strict=True):
             if isinstance(c, KeraslabError):
@@ -109,16 +106,22 @@ def export_runs(runs: Sequence[RunSummary], fmt: str, *, curves: bool = True) ->
     return _markdown(runs, loaded)
 
 
+def _md_text(text: Any) -> str:
+    """Text on one Markdown line that cannot end a table cell: ``|`` escaped, line breaks
+    as spaces (names, paths and values come from files)."""
+    return " ".join(str(text).replace("\\", "\\\\").replace("|", "\\|").splitlines())
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1e-3 or abs(v) >= 1e5 else f"{v:.4f}"
-    return str(v).replace("|", "\\|")
+    return _md_text(v)
 
 
 def _md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -138,8 +141,8 @@ def _markdown(runs: Sequence[RunSummary], loaded: dict) -> str:
         parts.append("\n## Hyperparameters that differ\n")
         parts.append(_md_table(["hyperparameter", *(r.name for r in runs)], [[k, *v] for k, v in diff]))
     for r in runs:
-        parts.append(f"\n## {r.name}\n")
-        parts.append(f"`{r.path}`\n")
+        parts.append(f"\n## {_md_text(r.name)}\n")
+        parts.append(f"`{_md_text(r.path)}`\n")
         if r.hparams:
             parts.append(_md_table(["hyperparameter", "value"], sorted(r.hparams.items())))
         rc = loaded.get(r.path)
@@ -158,5 +161,5 @@ def _markdown(runs: Sequence[RunSummary], loaded: dict) -> str:
             _md_table(["epoch", *names], [[x, *(by_x[x].get(n) for n in names)] for x in sorted(by_x)])
         )
         for w in r.warnings:
-            parts.append(f"\n> warning: {w}")
+            parts.append(f"\n> warning: {_md_text(w)}")
     return "\n".join(parts) + "\n"

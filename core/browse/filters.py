@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..browse.discovery import RunSummary
 from ..errors import KeraslabError
+from .summary import RunSummary
 
 
 class FilterError(KeraslabError):

@@ -7,9 +7,10 @@ import os
 import shutil
 from pathlib import Path
 
-from ..browse.discovery import ARCHIVE_DIR, NOTES_FILE, TAGS_FILE, run_kind
 from ..errors import RunStoreError
-from ..rundir.writer import write_text_atomic
+from .fileio import Warn, no_warning, parse_json, read_file, write_text_atomic
+from .kind import run_kind
+from .layout import ARCHIVE_DIR, NOTES_FILE, TAGS_FILE, is_inside
 
 
 def read_notes(run_dir: str | os.PathLike) -> str:
@@ -31,12 +32,18 @@ def write_notes(run_dir: str | os.PathLike, text: str) -> None:
         raise RunStoreError(f"cannot write notes in {run_dir}: {exc.strerror or exc}") from None
 
 
+def parse_tags_file(data: bytes | None, path: str | os.PathLike, warn: Warn) -> list[str]:
+    """The tags in a tags.json's bytes: a JSON list of texts (anything else dropped, with ``warn``)."""
+    items = parse_json(data, path, warn, want=list)
+    tags = [t for t in items if isinstance(t, str)]
+    if len(tags) != len(items):
+        warn(f"{path}: tags that are not text ignored")
+    return tags
+
+
 def read_tags(run_dir: str | os.PathLike) -> list[str]:
-    try:
-        data = json.loads((Path(run_dir) / TAGS_FILE).read_text())
-    except (OSError, ValueError):
-        return []
-    return [str(t) for t in data] if isinstance(data, list) else []
+    path = Path(run_dir) / TAGS_FILE
+    return parse_tags_file(read_file(path, no_warning), path, no_warning)
 
 
 def parse_tags(text: str) -> list[str]:
@@ -56,23 +63,31 @@ def write_tags(run_dir: str | os.PathLike, tags: list[str]) -> None:
         raise RunStoreError(f"cannot write tags in {run_dir}: {exc.strerror or exc}") from None
 
 
-def _check_run(run_dir: Path) -> None:
+def _check_run(run_dir: Path, logdir: str | os.PathLike | None) -> Path:
+    """``logdir`` resolved, when ``run_dir`` is a run directory inside it (symlinks resolved);
+    RunStoreError otherwise: whatever a caller passes, nothing else is moved or deleted."""
+    if logdir is None:
+        raise RunStoreError(f"{run_dir}: no log directory given; refusing to touch it")
+    root = Path(logdir)
+    if run_dir.is_symlink() or not is_inside(run_dir, root):
+        raise RunStoreError(f"{run_dir}: not inside the log directory {root}; refusing to touch it")
     if not run_dir.is_dir() or run_kind(run_dir) is None:
         raise RunStoreError(f"{run_dir}: not a run directory; refusing to touch it")
+    return root.resolve()
 
 
-def archive_run(run_dir: str | os.PathLike, logdir: str | os.PathLike | None = None) -> Path:
-    """Move a run into ``<logdir>/.archive/`` (hidden from browsing, nothing deleted); return its new path."""
+def archive_run(run_dir: str | os.PathLike, logdir: str | os.PathLike) -> Path:
+    """Move a run into ``<logdir>/.archive/`` (hidden from browsing, nothing deleted); return its new path.
+
+    Raises RunStoreError unless ``run_dir`` is a run directory inside ``logdir``.
+    """
     run_dir = Path(run_dir)
-    _check_run(run_dir)
-    root = Path(logdir) if logdir else run_dir.parent
-    if run_dir.resolve() == root.resolve():
-        root = run_dir.parent
+    real_root = _check_run(run_dir, logdir)
+    real, root = run_dir.resolve(), Path(logdir)
+    if real == real_root:  # the log directory is itself the run: archive it beside itself
+        root, real_root = root.parent, real_root.parent
     target_parent = root / ARCHIVE_DIR
-    try:
-        rel = run_dir.resolve().relative_to(root.resolve())
-    except ValueError:
-        rel = Path(run_dir.name)
+    rel = real.relative_to(real_root)
     target = target_parent / rel
     n = 1
     while target.exists():
@@ -80,17 +95,20 @@ def archive_run(run_dir: str | os.PathLike, logdir: str | os.PathLike | None = N
         target = target_parent / f"{rel}.{n}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(run_dir), str(target))
+        shutil.move(str(real), str(target))
     except OSError as exc:
         raise RunStoreError(f"cannot archive {run_dir}: {exc.strerror or exc}") from None
     return target
 
 
-def delete_run(run_dir: str | os.PathLike) -> None:
-    """Delete a run directory and everything in it (only a directory that is a run)."""
+def delete_run(run_dir: str | os.PathLike, logdir: str | os.PathLike) -> None:
+    """Delete a run directory and everything in it.
+
+    Raises RunStoreError unless ``run_dir`` is a run directory inside ``logdir``.
+    """
     run_dir = Path(run_dir)
-    _check_run(run_dir)
+    _check_run(run_dir, logdir)
     try:
-        shutil.rmtree(run_dir)
+        shutil.rmtree(run_dir.resolve())
     except OSError as exc:
         raise RunStoreError(f"cannot delete {run_dir}: {exc.strerror or exc}") from None

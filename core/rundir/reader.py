@@ -1,4 +1,4 @@
-"""Run store, reading side: load keraslab run directories without importing TensorFlow."""
+"""Run directory, reading side: keraslab's files checked by type, metrics lines, and a keraslab run read whole."""
 
 from __future__ import annotations
 
@@ -12,31 +12,53 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunStoreError
-from ..rundir.writer import (
-    CONFIG_FILE,
-    METRICS_FILE,
-    RESULTS_FILE,
-    STATUS_FILE,
-    SUMMARY_FILE,
-    default_logdir,
-)
+from .fileio import Warn, check_fields, parse_json, read_file
+from .layout import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE, SUMMARY_FILE
 
 HEARTBEAT_STALE_S = 120.0
+_NUMBER = (int, float)
+
+# The fields of keraslab's files that keraslab reads, with the types it reads them as;
+# any other value there is dropped with a warning (the run still shows).
+_CONFIG_TYPES = {"run": (dict,), "model_label": (str,), "model_info": (dict,), "device": (str,),
+                 "reproduce": (str,)}  # fmt: skip
+_RUN_CONFIG_TYPES = {"dataset": (str,), "model": (str,), "epochs": (int,)}
+_MODEL_INFO_TYPES = {"params": (int,), "notation": (str,)}
+_STATUS_TYPES = {"status": (str,), "started": (str,), "ended": (str,), "heartbeat": _NUMBER,
+                 "pid": (int,), "host": (str,), "reason": (str,)}  # fmt: skip
+_RESULTS_TYPES = {"test": (dict,), "best_epoch": (int,)}
 
 
-def _read_json(path: Path, warnings: list[str]) -> dict[str, Any]:
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        warnings.append(f"{path}: unreadable ({exc})")
-        return {}
-    if not isinstance(data, dict):
-        warnings.append(f"{path}: not a JSON object")
-        return {}
+def check_config(data: dict, path: str | os.PathLike, warn: Warn) -> dict:
+    """config.json's content with every field keraslab reads of the type it reads it as."""
+    data = check_fields(data, _CONFIG_TYPES, path, warn)
+    if isinstance(data.get("run"), dict):
+        data["run"] = check_fields(data["run"], _RUN_CONFIG_TYPES, f"{path}: run", warn)
+    if isinstance(data.get("model_info"), dict):
+        data["model_info"] = check_fields(data["model_info"], _MODEL_INFO_TYPES, f"{path}: model_info", warn)
     return data
+
+
+def check_status(data: dict, path: str | os.PathLike, warn: Warn) -> dict:
+    """status.json's content with every field keraslab reads of the type it reads it as."""
+    return check_fields(data, _STATUS_TYPES, path, warn)
+
+
+def check_results(data: dict, path: str | os.PathLike, warn: Warn) -> dict:
+    """results.json's content; its ``test`` metrics are numbers."""
+    data = check_fields(data, _RESULTS_TYPES, path, warn)
+    test = data.get("test")
+    if isinstance(test, dict):
+        data["test"] = check_fields(test, dict.fromkeys(test, _NUMBER), f"{path}: test", warn)
+    return data
+
+
+CHECKS = {CONFIG_FILE: check_config, STATUS_FILE: check_status, RESULTS_FILE: check_results}
+
+
+def parse_run_file(name: str, data: bytes | None, path: str | os.PathLike, warn: Warn) -> dict:
+    """config.json, status.json or results.json (``name``) from its bytes, checked."""
+    return CHECKS[name](parse_json(data, path, warn), path, warn)
 
 
 _decode_json = json.JSONDecoder().raw_decode
@@ -48,8 +70,8 @@ def parse_metric_lines(data: bytes) -> tuple[list[dict[str, Any]], int, int]:
     Only complete lines count; a last line without its newline is still being
     written, so it is left for the next read (``consumed`` stops before it).
     Each line is decoded on its own (one JSON value filling the line, or the line is
-    damaged) by the decoder's raw_decode: ~40% faster than json.loads, which detects
-    the encoding and checks for trailing text on every call.
+    damaged) by the decoder's raw_decode, which skips json.loads' per-call encoding
+    detection and trailing-text check (the end offset checks that here).
     """
     consumed = data.rfind(b"\n") + 1
     records: list[dict[str, Any]] = []
@@ -61,7 +83,7 @@ def parse_metric_lines(data: bytes) -> tuple[list[dict[str, Any]], int, int]:
         try:
             text = line.decode("utf-8")
             record, end = _decode_json(text)
-        except ValueError:  # (UnicodeDecodeError included)
+        except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
             damaged += 1
             continue
         if end != len(text):  # more after the value: "{...} {...}", "{...}, {...}"
@@ -91,6 +113,14 @@ def _read_metrics(path: Path, warnings: list[str]) -> tuple[list[dict], list[dic
     epochs = [r for r in records if r.get("type") == "epoch"]
     batches = [r for r in records if r.get("type") == "batch"]
     return epochs, batches
+
+
+def iso_timestamp(text: Any) -> float | None:
+    """The POSIX time of an ISO date-time text (None when it is not one)."""
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -188,16 +218,13 @@ class RunRecord:
     @property
     def duration(self) -> float | None:
         """Seconds from start to end (or to the last heartbeat while running)."""
-        try:
-            start = datetime.fromisoformat(self.status_info["started"]).timestamp()
-        except (KeyError, TypeError, ValueError):
+        start = iso_timestamp(self.status_info.get("started"))
+        if start is None:
             return None
         ended = self.status_info.get("ended")
         if ended:
-            try:
-                return datetime.fromisoformat(ended).timestamp() - start
-            except ValueError:
-                return None
+            end = iso_timestamp(ended)
+            return None if end is None else end - start
         heartbeat = self.status_info.get("heartbeat")
         return float(heartbeat) - start if heartbeat else None
 
@@ -209,62 +236,15 @@ class RunRecord:
             return ""
 
 
-def is_run_dir(path: Path) -> bool:
-    return (path / CONFIG_FILE).is_file() or (path / STATUS_FILE).is_file()
-
-
 def load_run(path: str | os.PathLike) -> RunRecord:
     """Read a keraslab run directory. Damaged files become warnings, never exceptions."""
     path = Path(path)
     if not path.is_dir():
         raise RunStoreError(f"{path}: no such run directory")
     warnings: list[str] = []
-    config = _read_json(path / CONFIG_FILE, warnings)
-    status = _read_json(path / STATUS_FILE, warnings)
-    results = _read_json(path / RESULTS_FILE, warnings)
+    config, status, results = (
+        parse_run_file(name, read_file(path / name, warnings.append), path / name, warnings.append)
+        for name in (CONFIG_FILE, STATUS_FILE, RESULTS_FILE)
+    )
     epochs, batches = _read_metrics(path / METRICS_FILE, warnings)
     return RunRecord(path, config, status, epochs, batches, results, warnings)
-
-
-def find_runs(logdir: str | os.PathLike | None = None, max_depth: int = 3) -> list[RunRecord]:
-    """All keraslab runs below a log directory, oldest first."""
-    root = default_logdir(logdir)
-    if not root.is_dir():
-        return []
-    found: list[RunRecord] = []
-
-    def walk(folder: Path, depth: int) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            return
-        for entry in entries:
-            if not entry.is_dir(follow_symlinks=False) or entry.name.startswith("."):
-                continue
-            sub = Path(entry.path)
-            if is_run_dir(sub):
-                found.append(load_run(sub))
-            elif depth < max_depth:
-                walk(sub, depth + 1)
-
-    walk(root, 1)
-    found.sort(key=lambda r: (r.started or "", r.name))
-    return found
-
-
-def resolve_run(ref: str, logdir: str | os.PathLike | None = None) -> Path:
-    """A run directory from a path, a run name in the log directory, or a unique name prefix."""
-    direct = Path(ref).expanduser()
-    if direct.is_dir() and is_run_dir(direct):
-        return direct
-    root = default_logdir(logdir)
-    candidate = root / ref
-    if candidate.is_dir() and is_run_dir(candidate):
-        return candidate
-    names = [r.path for r in find_runs(root) if r.name.startswith(ref)]
-    if len(names) == 1:
-        return names[0]
-    if len(names) > 1:
-        listed = ", ".join(p.name for p in names[:5])
-        raise RunStoreError(f"{ref!r} matches several runs ({listed}...); give the full name")
-    raise RunStoreError(f"no run {ref!r} in {root} (see 'keraslab runs')")

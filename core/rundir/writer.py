@@ -1,4 +1,4 @@
-"""Run store, writing side: unique run directories, atomic JSON, metrics lines and TensorBoard events."""
+"""Run directory, writing side: unique run directories, config/status/results, metrics lines and TensorBoard events."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import math
 import os
 import socket
-import tempfile
 import threading
 import time
 from datetime import datetime, timezone
@@ -14,22 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunStoreError
-from ..rundir.metricstats import MetricsTally
-
-CONFIG_FILE = "config.json"
-STATUS_FILE = "status.json"
-METRICS_FILE = "metrics.jsonl"
-RESULTS_FILE = "results.json"
-SUMMARY_FILE = "summary.txt"
-CHECKPOINT_FILE = "best_model.keras"
-PREDICTIONS_FILE = "test_predictions.npz"
-ERROR_FILE = "error.log"
+from .fileio import clean_json, write_json_atomic, write_text_atomic
+from .layout import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    ERROR_FILE,
+    METRICS_FILE,
+    PREDICTIONS_FILE,  # noqa: F401 (the trainer's name for its predictions file, imported from here)
+    RESULTS_FILE,
+    STATUS_FILE,
+    SUMMARY_FILE,
+)
+from .metricstats import MetricsTally
 
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK  # mkstemp makes 0600 files; runs are shared like any other file
 
 
 def default_logdir(logdir: str | os.PathLike | None = None) -> Path:
@@ -42,48 +39,6 @@ def default_logdir(logdir: str | os.PathLike | None = None) -> Path:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
-
-
-def _clean(value: Any) -> Any:
-    """Make a value JSON-safe (numpy scalars, NaN/inf as strings are not allowed: use null)."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "item") and callable(value.item):
-        return _clean(value.item())
-    return value
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so readers see either the old or the new file, never a torn one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "w") as f:
-            json.dump(_clean(data), f, indent=2, sort_keys=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, _FILE_MODE)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def create_run_dir(logdir: str | os.PathLike, name: str) -> Path:
@@ -196,7 +151,7 @@ class RunWriter:
         return self._val_events
 
     def _append_line(self, record: dict[str, Any]) -> None:
-        line = json.dumps(_clean(record)) + "\n"
+        line = json.dumps(clean_json(record)) + "\n"
         with self._lock:  # (the tally and the file agree whenever status.json is written)
             if self._metrics_file is None:
                 self._metrics_file = open(self.run_dir / METRICS_FILE, "a", buffering=1)

@@ -261,7 +261,7 @@ class RunDetailScreen(Screen):
             if not ok:
                 return
             try:
-                delete_run(self.path)
+                delete_run(self.path, self.run.logdir)
             except KeraslabError as exc:
                 self.notify(str(exc), severity="error")
                 return

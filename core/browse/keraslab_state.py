@@ -1,0 +1,219 @@
+"""A keraslab run's state: config.json, status.json, results.json and metrics.jsonl, read as they change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..rundir.fileio import too_deep
+from ..rundir.layout import (
+    CONFIG_FILE,
+    KERASLAB,
+    METRICS_FILE,
+    NOTES_FILE,
+    RESULTS_FILE,
+    STATUS_FILE,
+    TAGS_FILE,
+)
+from ..rundir.metricstats import MetricsTally, MetricStats, add_epoch_records, stats_json
+from ..rundir.reader import (
+    RunRecord,
+    check_config,
+    check_results,
+    check_status,
+    iso_timestamp,
+    parse_metric_lines,
+    parse_run_file,
+)
+from .runstate import (
+    HEAD,
+    RunState,
+    file_head,
+    file_sig,
+    flatten,
+    head_matches,
+    is_head,
+    is_sig,
+    stat,
+)
+from .summary import RunSummary
+
+
+class KeraslabRunState(RunState):
+    """A keraslab run directory, read from config.json, status.json, metrics.jsonl and results.json."""
+
+    kind = KERASLAB
+    FILES = (CONFIG_FILE, STATUS_FILE, RESULTS_FILE, METRICS_FILE, NOTES_FILE, TAGS_FILE)
+
+    def __init__(self, path: Path, name: str, logdir: Path | None = None):
+        super().__init__(path, name, logdir)
+        self.sigs: dict[str, list[int] | None] = {}
+        self.config: dict[str, Any] = {}
+        self.status_info: dict[str, Any] = {}
+        self.results: dict[str, Any] = {}
+        self.metrics_offset = 0
+        self.metrics_head: list[int] | None = None  # see runstate.file_head
+        self.epochs = 0
+        self.stats: dict[str, MetricStats] = {}
+        self.line_warnings = 0
+
+    def refresh(self) -> bool:
+        changed = []
+        for name in self.FILES:
+            sig = file_sig(stat(os.path.join(self.path, name)))
+            if sig != self.sigs.get(name, "unset"):
+                self.sigs[name] = sig
+                changed.append(name)
+        if not changed:
+            return False
+        self._summary = None
+        if CONFIG_FILE in changed:
+            self.config = self._read_checked(CONFIG_FILE)
+        tally = None
+        if STATUS_FILE in changed:
+            self.status_info = self._read_checked(STATUS_FILE)
+            tally = self.status_info.pop("metrics_summary", None)  # (not kept: the stats are)
+        if RESULTS_FILE in changed:
+            self.results = self._read_checked(RESULTS_FILE)
+        if METRICS_FILE in changed:
+            self._read_metrics(tally)
+        self._read_side_files(changed)
+        return True
+
+    def _read_checked(self, name: str) -> dict[str, Any]:
+        return parse_run_file(name, self._read(name), self.path / name, self._warn)
+
+    def _read_metrics(self, tally: Any = None) -> None:
+        path = self.path / METRICS_FILE
+        sig = self.sigs.get(METRICS_FILE)
+        if sig is None:
+            self.metrics_offset, self.epochs, self.stats = 0, 0, {}
+            return
+        if sig[0] < self.metrics_offset:  # rewritten: start over
+            self.metrics_offset, self.epochs, self.stats, self.metrics_head = 0, 0, {}, None
+        if self.metrics_offset == 0 and tally is not None and self._take_tally(tally, path, sig[0]):
+            return
+        try:
+            with open(path, "rb") as f:
+                head = self.metrics_head
+                if self.metrics_offset and not head_matches(f.read(head[0]) if head else b"", head):
+                    # another file under the name (a run deleted and trained again): from its start
+                    self.metrics_offset, self.epochs, self.stats, self.metrics_head = 0, 0, {}, None
+                    self.warnings = [w for w in self.warnings if not w.startswith(str(path))]
+                f.seek(self.metrics_offset)
+                data = f.read()
+        except OSError as exc:
+            self._warn(f"{path}: unreadable ({exc.strerror or exc})")
+            return
+        self.bytes_read += len(data)
+        first = data[:HEAD] if self.metrics_offset == 0 else None
+        records, damaged, end = parse_metric_lines(data)  # a partly written last line waits
+        if damaged:
+            self.line_warnings += damaged
+            self._warn(f"{path}: damaged line(s) skipped")
+        self.epochs += add_epoch_records(self.stats, records, self.epochs)
+        self.metrics_offset += end
+        if self.metrics_head is None or self.metrics_head[0] < HEAD:
+            self.metrics_head = file_head(str(path), first)
+
+    def _take_tally(self, data: Any, path: Path, size: int) -> bool:
+        """Take the stats of metrics.jsonl from status.json's tally (store.RunWriter keeps it)
+        when it covers the file as it is now, byte for byte: the file is not read."""
+        try:
+            tally = MetricsTally.from_json(data)
+        except ValueError:
+            return False
+        head = file_head(str(path)) if tally.bytes == size else None
+        if head is None:
+            return False
+        self.stats, self.epochs, self.metrics_offset, self.metrics_head = tally.stats, tally.epochs, size, head
+        return True
+
+    def _record(self) -> RunRecord:
+        return RunRecord(self.path, self.config, self.status_info, [], [], self.results)
+
+    def _status(self) -> str:
+        return self._record().status if self.status_info else "unknown"
+
+    def _make_summary(self) -> RunSummary:
+        rec = self._record()
+        run_cfg = rec.run_config
+        hparams: dict[str, Any] = {}
+        for key, value in run_cfg.items():
+            if key in ("layers", "data_dir", "name") or value is None:
+                continue
+            if key == "extra" and isinstance(value, dict):
+                flatten("", value, hparams)
+                continue
+            flatten(key, value, hparams)
+        start = iso_timestamp(self.status_info.get("started"))
+        test = self.results.get("test") or {}
+        val = self.stats.get("val_accuracy")
+        return RunSummary(
+            name=self.name,
+            path=self.path,
+            kind=self.kind,
+            status=self._status() if self.status_info else "unknown",
+            dataset=run_cfg.get("dataset"),
+            model=self.config.get("model_label") or run_cfg.get("model"),
+            params=(self.config.get("model_info") or {}).get("params"),
+            epochs=self.epochs,
+            epochs_planned=run_cfg.get("epochs"),
+            best_val_accuracy=val.max if val else None,
+            test_accuracy=test.get("accuracy"),
+            test_loss=test.get("loss"),
+            duration=rec.duration,
+            start_time=start,
+            hparams=hparams,
+            metrics={k: v.copy() for k, v in self.stats.items()},
+            tags=list(self.tags),
+            notes=self.notes,
+            warnings=list(self.warnings),
+            logdir=self.logdir,
+        )
+
+    def to_cache(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "sigs": self.sigs,
+            "config": self.config,
+            "status": self.status_info,
+            "results": self.results,
+            "offset": self.metrics_offset,
+            "head": self.metrics_head,
+            "epochs": self.epochs,
+            "stats": stats_json(self.stats),
+            "warnings": self.warnings,
+            "tags": self.tags,
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_cache(cls, path: Path, name: str, logdir: Path, data: dict) -> KeraslabRunState:
+        """The state a :meth:`to_cache` entry saved; ValueError or TypeError when the entry
+        is not one (the cache is a file: checked like the run's own files)."""
+        self = cls(path, name, logdir)
+        sigs, offset, epochs, head = data["sigs"], data["offset"], data["epochs"], data["head"]
+        if not isinstance(sigs, dict) or not all(k in self.FILES and is_sig(v) for k, v in sigs.items()):
+            raise ValueError("bad file signatures")
+        if type(offset) is not int or type(epochs) is not int or min(offset, epochs) < 0 or not is_head(head):
+            raise ValueError("bad metrics position")
+        problems: list[str] = []
+        if too_deep(data["config"]) or too_deep(data["status"]) or too_deep(data["results"]):
+            raise ValueError("nested too deeply")
+        self.config = check_config(_dict(data["config"]), path, problems.append)
+        self.status_info = check_status(_dict(data["status"]), path, problems.append)
+        self.results = check_results(_dict(data["results"]), path, problems.append)
+        if problems:
+            raise ValueError(problems[0])
+        self.sigs, self.metrics_offset, self.metrics_head, self.epochs = dict(sigs), offset, head, epochs
+        self.stats = {str(k): MetricStats.from_dict(v) for k, v in _dict(data["stats"]).items()}
+        self._load_common(data)
+        return self
+
+
+def _dict(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise TypeError("not a JSON object")
+    return value

@@ -1,0 +1,109 @@
+"""A run as a row of the runs table (RunSummary), and the Keras-style metric names of TensorBoard tags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..rundir.metricstats import MetricStats
+
+# add_hparams of tensorboardX and PyTorch writes its metrics into a sub-run named str(time.time())
+_HPARAMS_SUBRUN = re.compile(r"\d{9,}\.\d+/")
+
+
+def metric_name(tag: str) -> str:
+    """Keras-style metric name of a TensorBoard tag: train/epoch_loss -> loss, validation/epoch_accuracy -> val_accuracy
+    (and 1795454668.01/hparam/acc, an add_hparams metric, -> hparam/acc: the same name in every run)."""
+    m = _HPARAMS_SUBRUN.match(tag)
+    if m:
+        return tag[m.end() :]
+    for prefix, repl in (("train/", ""), ("validation/", "val_")):
+        if tag.startswith(prefix):
+            rest = tag[len(prefix) :]
+            if "/" not in rest:
+                return repl + (rest[6:] if rest.startswith("epoch_") else rest)
+    return tag
+
+
+def unique_metric_name(tag: str, taken) -> str:
+    """:func:`metric_name` of ``tag``, or when another tag of the run has that name, the
+    raw tag (numbered if need be): two tags never share a name. Tags must come in
+    :func:`events.merge_order` of their files for every reader to name them alike."""
+    name = metric_name(tag)
+    if name in taken:
+        name, n = tag, 2
+        while name in taken:
+            name, n = f"{tag} ({n})", n + 1
+    return name
+
+
+@dataclass
+class RunSummary:
+    """One run as a row of the runs table, whatever wrote it (keraslab or a TensorBoard writer)."""
+
+    name: str
+    path: Path
+    kind: str
+    status: str
+    dataset: str | None = None
+    model: str | None = None
+    params: int | None = None
+    epochs: int | None = None
+    epochs_planned: int | None = None
+    best_val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    duration: float | None = None
+    start_time: float | None = None
+    hparams: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, MetricStats] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    notes: str = ""
+    warnings: list[str] = field(default_factory=list)
+    logdir: Path | None = None
+
+    @property
+    def started(self) -> str | None:
+        """Start time as local ISO text (seconds)."""
+        if self.start_time is None:
+            return None
+        return datetime.fromtimestamp(self.start_time).astimezone().isoformat(timespec="seconds")
+
+    def metric(self, name: str, which: str = "best") -> float | None:
+        """``which`` of first/last/best/min/max of a metric (None when the run has none)."""
+        stats = self.metrics.get(name)
+        if stats is None:
+            return None
+        if which == "best":
+            return stats.best(name)
+        return getattr(stats, which, None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: every column, hparams and first/last/best of each metric."""
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "kind": self.kind,
+            "status": self.status,
+            "dataset": self.dataset,
+            "model": self.model,
+            "params": self.params,
+            "epochs_done": self.epochs,
+            "epochs_planned": self.epochs_planned,
+            "best_val_accuracy": self.best_val_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            "duration": self.duration,
+            "started": self.started,
+            "hparams": self.hparams,
+            "metrics": {
+                k: {"first": s.first, "last": s.last, "best": s.best(k), "count": s.count}
+                for k, s in self.metrics.items()
+            },
+            "tags": self.tags,
+            "notes": self.notes,
+            "warnings": self.warnings,
+        }

@@ -1,0 +1,136 @@
+"""Reading and writing run-directory files: untrusted JSON checked by type, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Warn = Callable[[str], None]
+
+
+def no_warning(text: str) -> None:
+    """A :data:`Warn` for readers with nowhere to show a warning (the file's content is still checked)."""
+
+MAX_JSON_DEPTH = 64  # deeper values are refused: flattening or formatting them would recurse
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK  # mkstemp makes 0600 files; runs are shared like any other file
+
+
+def read_file(path: str | os.PathLike, warn: Warn) -> bytes | None:
+    """A file's bytes; None when it does not exist, or (with a warning) cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        warn(f"{path}: unreadable ({exc.strerror or exc})")
+        return None
+
+
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a JSON value nests lists and objects ``limit`` deep or more."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def parse_json(
+    data: bytes | str | None, path: str | os.PathLike, warn: Warn, want: type = dict, *, check_depth: bool = True
+) -> Any:
+    """The JSON value of a file's ``data`` when it is a ``want`` (dict or list); else, with
+    a warning naming ``path``, an empty ``want``. Damaged, absurdly nested or mistyped
+    content is a warning, never an exception. ``check_depth=False`` leaves the depth
+    check (:func:`too_deep`) to the caller, for big files whose parts are checked one by one."""
+    if not data:
+        return want()
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
+        warn(f"{path}: damaged JSON, ignored")
+        return want()
+    if not isinstance(value, want):
+        warn(f"{path}: not a JSON {'object' if want is dict else 'array'}, ignored")
+        return want()
+    if check_depth and too_deep(value):
+        warn(f"{path}: nested too deeply, ignored")
+        return want()
+    return value
+
+
+def read_json(path: str | os.PathLike, warn: Warn, want: type = dict) -> Any:
+    """:func:`parse_json` of a file (an empty ``want`` when the file is absent)."""
+    return parse_json(read_file(path, warn), path, warn, want)
+
+
+def check_fields(data: dict, types: dict[str, tuple[type, ...]], path: str | os.PathLike, warn: Warn) -> dict:
+    """``data`` without the fields whose value is not of the types ``types`` names for them
+    (None always passes; a bool is not a number); each dropped field is a warning."""
+    out = dict(data)
+    for key, allowed in types.items():
+        value = out.get(key)
+        if value is None:
+            continue
+        ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
+        if ok and isinstance(value, float) and not math.isfinite(value):
+            ok = False
+        if not ok:
+            warn(f"{path}: {key!r} is not {' or '.join(t.__name__ for t in allowed)}, ignored")
+            del out[key]
+    return out
+
+
+def clean_json(value: Any) -> Any:
+    """A value made JSON-safe: numpy scalars as Python numbers, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_json(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "item") and callable(value.item):
+        return clean_json(value.item())
+    return value
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, *, fsync: bool = False, mode: int | None = None) -> None:
+    """Write a file so that readers see either the old or the new one, never a torn one.
+
+    Args:
+        fsync: flush it to the disk before it replaces the old one.
+        mode: its permission bits (default: as a plain new file under the umask).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, _FILE_MODE if mode is None else mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    """:func:`write_text_atomic` of ``data`` as indented JSON (:func:`clean_json` first), synced."""
+    write_text_atomic(path, json.dumps(clean_json(data), indent=2) + "\n", fsync=True)

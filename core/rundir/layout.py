@@ -1,0 +1,58 @@
+"""The run directory's layout: the name of every file keraslab keeps in it, and which paths are inside a log directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# written by keraslab's run writer
+CONFIG_FILE = "config.json"
+STATUS_FILE = "status.json"
+METRICS_FILE = "metrics.jsonl"
+RESULTS_FILE = "results.json"
+SUMMARY_FILE = "summary.txt"
+CHECKPOINT_FILE = "best_model.keras"
+PREDICTIONS_FILE = "test_predictions.npz"
+ERROR_FILE = "error.log"
+# the user's annotations, in a run of either kind
+NOTES_FILE = "notes.md"
+TAGS_FILE = "tags.json"
+# in a log directory: archived runs (hidden from browsing)
+ARCHIVE_DIR = ".archive"
+# Sub-directories Keras' TensorBoard callback (and similar writers) use for one run's splits.
+SPLIT_DIRS = ("train", "validation", "eval", "evaluation", "test", "val")
+
+KERASLAB = "keraslab"
+TENSORBOARD = "tensorboard"
+
+
+def is_inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
+    """Whether ``path`` is ``root`` or below it once both have their symlinks resolved."""
+    try:
+        real, base = Path(path).resolve(), Path(root).resolve()
+    except (OSError, RuntimeError):  # (RuntimeError: a symlink loop on older Pythons)
+        return False
+    return real == base or base in real.parents
+
+
+def is_plain_relpath(rel: str) -> bool:
+    """Whether ``rel`` (a path read from a file) names something below a directory:
+    relative, without ``..``, ``.`` or empty parts, no NUL or backslash."""
+    if not isinstance(rel, str) or not rel or rel[0] in "/\\" or "\0" in rel or "\\" in rel:
+        return False
+    return not any(part in ("", ".", "..") for part in rel.split("/"))
+
+
+def rel_stays_inside(root: str | os.PathLike, rel: str) -> bool:
+    """Whether ``root/rel``, ``rel`` read from a file, is below ``root`` once symlinks are
+    resolved: ``rel`` is plain (:func:`is_plain_relpath`) and any symlink on the way
+    resolves inside ``root``. (Only the parts below ``root`` are checked for links: one
+    lstat each, not a full resolve of every path.)"""
+    if not is_plain_relpath(rel):
+        return False
+    at = os.fspath(root)
+    for part in rel.split("/"):
+        at = os.path.join(at, part)
+        if os.path.islink(at):
+            return is_inside(os.path.join(root, rel), root)
+    return True
