@@ -80,8 +80,8 @@ def _add_logdir(p: argparse.ArgumentParser) -> None:
 
 
 class _Version(argparse.Action):
-    """``--version``: the version is looked up when asked for (importlib.metadata takes
-    ~10 ms, paid at every start, the app's first paint included, by argparse's own)."""
+    """``--version``: the version is looked up when asked for (importlib.metadata is slow
+    enough to show in every start, the app's first paint included, with argparse's own)."""
 
     def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
@@ -482,6 +482,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    fmt.tolerant_output()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -494,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except KeraslabError as exc:
-        print(f"keraslab: error: {exc}", file=sys.stderr)
+        print(f"keraslab: error: {fmt.visible(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
