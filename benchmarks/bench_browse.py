@@ -202,6 +202,9 @@ def main() -> None:
         if args.gc_pause:
             gc_pause_comparison(root, args.gc_pause)
             return
+        from keraslab.tui.policy import install
+
+        install(switch_interval=False)  # as `keraslab browse` runs (run_browser)
         # 1. table-ready data: cold (no cache) and warm (summary cache)
         drop_cache(root)
         t = time.perf_counter()

@@ -242,6 +242,9 @@ class TrainingSession:
         """The training thread: the run, then (its model now unreachable) on_finished, then done."""
         try:
             self.hooks.call("on_worker_start")
+        except Exception:  # noqa: BLE001 - an application's hook must not keep the run from training
+            traceback.print_exc()
+        try:
             self._run()
         except Exception:  # noqa: BLE001 - writing the run's end failed (a full disk): reported,
             traceback.print_exc()  # and out of this block, so that its frames let go of the model
