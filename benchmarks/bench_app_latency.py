@@ -40,7 +40,16 @@ class BenchApp(KeraslabApp):
         screen.query_one("#datasets").focus()
 
 import keraslab.tui.app as app_module
+import keraslab.tui.policy as policy
 app_module.KeraslabApp = BenchApp
+without = sys.argv[2].split(",") if len(sys.argv) > 2 else []
+if "nice" in without:
+    policy.nice_this_thread = lambda: 0
+if "switch" in without:
+    policy.UI_SWITCH_INTERVAL = sys.getswitchinterval()
+if "freeze" in without:
+    policy.freeze_imported_objects = lambda: None
+    policy.RunFreeze.settle = lambda self: None
 sys.exit(run_app(model="cnn", logdir=sys.argv[1]))
 """
 
@@ -70,9 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--idle", action="store_true", help="measure without training (baseline)")
+    parser.add_argument("--without", default="", metavar="TRICKS",
+                        help="leave out parts of the app's policy (tui/policy.py), comma-separated: "
+                        "nice (training thread priority), switch (switch interval), freeze (gc freezing)")
     args = parser.parse_args()
     logdir = tempfile.mkdtemp(prefix="keraslab-bench-")
-    app = PtyApp([sys.executable, "-c", CHILD, logdir])
+    app = PtyApp([sys.executable, "-c", CHILD, logdir, args.without])
     try:
         app.wait_text("Ready: digits")
         app.drain(0.5)
@@ -111,7 +123,8 @@ def main() -> None:
     finally:
         app.close()
     print("key press -> repaint " + ("with nothing training" if args.idle else
-          "while the cnn preset trains on digits (CPU)") + ", 120x36 pty:")
+          "while the cnn preset trains on digits (CPU)") + ", 120x36 pty"
+          + (f", without {args.without}" if args.without else "") + ":")
     report("dataset list down/up (launch)", lists)
     if switch:
         report("screen switch l (to launch)", to_launch)

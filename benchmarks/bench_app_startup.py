@@ -39,6 +39,15 @@ class Hello(App):
 Hello().run()
 """
 
+# the app with its start-up gc.freeze left out (tui/policy.py), for --compare-freeze
+NO_FREEZE = """
+import sys
+import keraslab.tui.policy as policy
+policy.freeze_imported_objects = lambda: None
+from keraslab.tui.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 
 # Python compiles the app's modules on each start when it may not write their bytecode
 # (some shells set PYTHONDONTWRITEBYTECODE): ~0.3 s an installed app never pays.
@@ -123,6 +132,8 @@ def first_paint(argv: list[str], text: str, env: dict | None = None, then: str |
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--compare-freeze", action="store_true",
+                        help="also time the app without its start-up gc.freeze, alternately")
     args = parser.parse_args()
     logdir = tempfile.mkdtemp(prefix="keraslab-bench-")
     hello_argv = [sys.executable, "-c", HELLO]
@@ -130,9 +141,11 @@ def main() -> None:
     # warm the file cache once for each
     first_paint(hello_argv, "Hello, keraslab")
     first_paint(app_argv, "Ready: digits")
-    hello, app, whole = [], [], []
+    hello, app, whole, unfrozen = [], [], [], []
     for _ in range(args.repeat):
         hello.append(first_paint(hello_argv, "Hello, keraslab"))
+        if args.compare_freeze:
+            unfrozen.append(first_paint([sys.executable, "-c", NO_FREEZE, "--logdir", logdir], "Ready: digits"))
         # the launch screen's first paint, then its settings fields (mounted right after)
         first, fields = first_paint(app_argv, "Ready: digits", then="limit samples")
         app.append(first)
@@ -142,6 +155,9 @@ def main() -> None:
     print(f"  bare Textual hello : {h * 1000:7.1f} ms  ({min(hello) * 1000:.0f}..{max(hello) * 1000:.0f})")
     print(f"  keraslab app       : {a * 1000:7.1f} ms  ({min(app) * 1000:.0f}..{max(app) * 1000:.0f})")
     print(f"  ratio app/hello    : {a / h:7.2f}x   (goal: < 1.5x and app < 1000 ms)")
+    if unfrozen:
+        u = statistics.median(unfrozen)
+        print(f"  app without freeze : {u * 1000:7.1f} ms  ({min(unfrozen) * 1000:.0f}..{max(unfrozen) * 1000:.0f})")
     w = statistics.median(whole)
     print(f"  settings fields in : {w * 1000:7.1f} ms  ({min(whole) * 1000:.0f}..{max(whole) * 1000:.0f}; "
           f"{w / h:.2f}x hello; they are mounted right after the first paint)")

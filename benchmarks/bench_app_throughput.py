@@ -8,6 +8,8 @@ One process, the same model (keraslab's own builder), data, batch size and optim
 - app      the real `KeraslabApp` under `run_test()` (headless, 120x36): the settings are typed
            into the launch screen and `t` starts the run, so the live curves, progress bar and
            epoch table update as in real use; `sys.setswitchinterval` is set as `run_app` sets it,
+- app-nofreeze, app-5ms  (only with `--only`) the app without its session hooks' gc freezing,
+           or with Python's default 5 ms switch interval instead of the app's,
 - numpy    (only with `--only numpy`, add `--only fit` to compare) `model.fit` on the NumPy
            arrays as Keras batches them itself, with tf.data's autotuner.
 
@@ -54,7 +56,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from keraslab import core  # noqa: E402
 
 GOAL = 0.03  # the app may cost at most 3% of plain fit's throughput
-VARIANTS = ("fit", "session", "app", "numpy")  # numpy: only when asked (--only numpy)
+# numpy, app-nofreeze, app-5ms: only when asked (--only); the last two are the app without the
+# run freezing of tui/policy.py's session hooks, and with Python's default switch interval
+VARIANTS = ("fit", "session", "app", "numpy", "app-nofreeze", "app-5ms")
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -221,17 +225,21 @@ async def _drive_app(config: core.RunConfig, logdir: Path, profile: cProfile.Pro
 
 
 def run_app(config: core.RunConfig, logdir: Path, profile: cProfile.Profile | None = None,
-            switch_interval: float | None = None) -> dict:
-    from keraslab.tui.app import UI_SWITCH_INTERVAL
+            switch_interval: float | None = None, freeze: bool = True) -> dict:
+    from keraslab.tui import policy
 
     previous = sys.getswitchinterval()
     # as run_app() does for the real terminal app, unless the command line asks otherwise
-    sys.setswitchinterval(switch_interval or UI_SWITCH_INTERVAL)
+    sys.setswitchinterval(switch_interval or policy.UI_SWITCH_INTERVAL)
+    hooks = policy.session_hooks
+    if not freeze:
+        policy.session_hooks = lambda: core.SessionHooks(on_worker_start=policy.nice_this_thread)
     try:
         with PlotTimer() as plots:
             out = asyncio.run(_drive_app(config, logdir, profile))
     finally:
         sys.setswitchinterval(previous)
+        policy.session_hooks = hooks
     out["plots"], out["plot_s"] = plots.calls, plots.seconds
     return out
 
@@ -243,10 +251,10 @@ def warm_tensorflow_niced() -> None:
     in the app the niced training thread creates them, so do the same here (once per process).
     """
     from keraslab.core.train.backend import import_keras
-    from keraslab.tui.app import _nice_this_thread
+    from keraslab.tui.policy import nice_this_thread
 
     def warm() -> None:
-        _nice_this_thread()
+        nice_this_thread()
         keras = import_keras()
         keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.ones((64, 64)) @ keras.ops.ones((64, 64))))
 
@@ -281,7 +289,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.epochs < 3:
         parser.error("--epochs must be at least 3 (epoch 1 is excluded)")
-    variants = tuple(v for v in VARIANTS if (v in args.only if args.only else v != "numpy"))
+    variants = tuple(v for v in VARIANTS if (v in args.only if args.only else v in ("fit", "session", "app")))
 
     tmp = Path(tempfile.mkdtemp(prefix="keraslab-bench-"))
     logdir = tmp / "runs"
@@ -301,7 +309,9 @@ def main() -> None:
     import keras
 
     runners = {"fit": run_fit, "session": run_session, "app": run_app,
-               "numpy": lambda config, logdir: run_fit(config, logdir, numpy=True)}
+               "numpy": lambda config, logdir: run_fit(config, logdir, numpy=True),
+               "app-nofreeze": lambda config, logdir, **kw: run_app(config, logdir, **kw, freeze=False),
+               "app-5ms": lambda config, logdir, **kw: run_app(config, logdir, **{**kw, "switch_interval": 0.005})}
     rates: dict[str, list[float]] = {v: [] for v in variants}
     per_epoch: dict[str, list[float]] = {v: [] for v in variants}
     profile = cProfile.Profile() if args.profile else None
@@ -310,7 +320,7 @@ def main() -> None:
         for v in variants:
             keras.backend.clear_session()
             gc.collect()
-            kwargs = {"profile": profile, "switch_interval": args.switch_interval} if v == "app" else {}
+            kwargs = {"profile": profile, "switch_interval": args.switch_interval} if v.startswith("app") else {}
             out = runners[v](config, logdir, **kwargs)
             ends = out["ends"]
             assert len(ends) == args.epochs, f"{v}: {len(ends)} epoch ends for {args.epochs} epochs"
@@ -319,8 +329,9 @@ def main() -> None:
             rates[v].append(rate)
             per_epoch[v] += sps
             extra = ""
-            if v == "app":
-                app_stats.append(out)
+            if v.startswith("app"):
+                if v == "app":
+                    app_stats.append(out)
                 extra = (f"  UI thread CPU {out['ui_cpu']:.2f}s ({out['ui_cpu'] / out['wall'] * 100:.1f}% "
                          f"of a core)  plots {out['plots']} x {out['plot_s'] / max(1, out['plots']) * 1000:.1f}ms"
                          f"  events {out['events']}")

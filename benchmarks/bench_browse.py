@@ -152,12 +152,42 @@ def browse_process(root: Path, runs: int) -> float:
         app.close()
 
 
+def gc_pause_comparison(root: Path, rounds: int) -> None:
+    """The app's gc_paused around bulk reads (tui/policy.py) against none, interleaved: a cold
+    discover (no cache) and every scalar of every run, in this process, imports frozen as the app's."""
+    from keraslab.core import set_bulk_read
+    from keraslab.core.tfevents.events import read_runs_scalars
+    from keraslab.tui.policy import freeze_imported_objects, gc_paused
+
+    freeze_imported_objects()
+    paths = [r.path for r in discover_runs(root, use_cache=False)]
+    times: dict[str, dict[str, list[float]]] = {"paused": {}, "none": {}}
+    for _ in range(rounds):
+        for variant in ("paused", "none"):
+            set_bulk_read(gc_paused if variant == "paused" else None)
+            drop_cache(root)
+            t = time.perf_counter()
+            discover_runs(root, use_cache=False)
+            times[variant].setdefault("discover", []).append(time.perf_counter() - t)
+            t = time.perf_counter()
+            read_runs_scalars(paths)
+            times[variant].setdefault("scalars", []).append(time.perf_counter() - t)
+    set_bulk_read(None)
+    for what in ("discover", "scalars"):
+        paused, none = sorted(times["paused"][what]), sorted(times["none"][what])
+        print(f"{what} of {len(paths)} runs, median of {rounds} (min): gc paused "
+              f"{paused[len(paused) // 2] * 1000:.0f} ms ({paused[0] * 1000:.0f}), collector on "
+              f"{none[len(none) // 2] * 1000:.0f} ms ({none[0] * 1000:.0f})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--runs", type=int, default=500)
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--dir", type=Path, help="reuse/generate logs here (default: a temp dir)")
     p.add_argument("--skip-tb", action="store_true", help="skip TensorBoard's EventAccumulator side")
+    p.add_argument("--gc-pause", type=int, metavar="ROUNDS",
+                   help="only compare the app's gc pause around bulk reads with none, ROUNDS times each")
     args = p.parse_args()
     tmp = None
     root = args.dir
@@ -169,6 +199,12 @@ def main() -> None:
         generate(root, args.runs, args.epochs)
         print(f"generated {args.runs} runs x {args.epochs} epochs in {time.perf_counter() - t:.1f} s")
     try:
+        if args.gc_pause:
+            gc_pause_comparison(root, args.gc_pause)
+            return
+        from keraslab.tui.policy import install
+
+        install(switch_interval=False)  # as `keraslab browse` runs (run_browser)
         # 1. table-ready data: cold (no cache) and warm (summary cache)
         drop_cache(root)
         t = time.perf_counter()

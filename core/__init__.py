@@ -23,6 +23,7 @@ def _export(module: str, *names: str, **renamed: str) -> None:
 
 
 _export("config", "LOSSES", "LR_SCHEDULES", "NORMALIZATIONS", "OPTIMIZERS", "RunConfig")
+_export("hooks", "set_bulk_read")
 _export("errors", "ConfigError", "DatasetError", "KeraslabError", "RunStoreError", "SpecError")
 _export(
     "data.datasets", "DATASETS", "Availability", "Dataset", "DatasetInfo", "availability",
@@ -35,7 +36,7 @@ _export("model.presets", "PRESETS", "Preset", "get_preset", "resolve_model")
 _export("model.preview", "LayerRow", "Preview", "preview_stack")
 _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
 _export("rundir.reader", "RunRecord", "load_run")
-_export("train.session", "TrainingSession", "config_command", "resolve_stack")
+_export("train.session", "SessionHooks", "TrainingSession", "config_command", "resolve_stack")
 _export("rundir.writer", "default_logdir")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
 _export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
@@ -116,6 +117,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     )  # fmt: skip
     from .data.datasets import get_info as get_dataset_info
     from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
+    from .hooks import set_bulk_read
     from .model.layers import LayerSpec, output_is_probabilities
     from .model.lint import Finding, lint_stack
     from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json
@@ -135,4 +137,4 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .rundir.reader import RunRecord, load_run
     from .rundir.writer import default_logdir
     from .train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
-    from .train.session import TrainingSession, config_command, resolve_stack
+    from .train.session import SessionHooks, TrainingSession, config_command, resolve_stack

@@ -14,7 +14,7 @@ from keraslab.tui.app import KeraslabApp
 from keraslab.tui.messages import TrainingEvent
 from keraslab.tui.screens import training as training_module
 from keraslab.tui.screens.launch import LaunchScreen
-from keraslab.tui.screens.training import RunState, TrainingScreen
+from keraslab.tui.screens.training import QueuedRun, TrainingScreen
 from keraslab.tui.widgets.curves import CurvePlot
 from keraslab.tui.widgets.footer import FooterItem, KeyFooter
 from keraslab.tui.widgets.line_table import LineTable
@@ -34,10 +34,10 @@ def epoch_end(epoch: int) -> core.EpochEnd:
                          "val_loss": 0.6, "val_accuracy": 0.7}, elapsed=2.0, improved=True)
 
 
-async def fake_run(app: KeraslabApp, pilot, run_dir: Path) -> RunState:
+async def fake_run(app: KeraslabApp, pilot, run_dir: Path) -> QueuedRun:
     """A run the app believes is training, on the training screen, with no session behind it."""
     config = core.RunConfig(dataset="digits", model="cnn", epochs=EPOCHS).validate()
-    state = RunState(1, config)
+    state = QueuedRun(1, config)
     state.status = "running"
     app.runs.append(state)
     app.current = state
@@ -148,7 +148,7 @@ async def test_a_run_that_ran_while_the_view_was_hidden_is_what_it_shows_next(lo
         await pilot.pause()
         await pilot.press("escape")
         await pilot.pause()
-        second = RunState(2, first.config)
+        second = QueuedRun(2, first.config)
         second.status = "running"
         app.runs.append(second)
         app.current = second

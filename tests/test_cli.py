@@ -128,7 +128,7 @@ def test_show_prints_what_a_run_file_says_without_driving_the_terminal(tmp_path)
     (run / "config.json").write_text(json.dumps(config))
     proc = run_cli("show", "mnist-cnn-1", "--logdir", str(tmp_path), "--no-plot")
     assert proc.returncode == 0, proc.stderr
-    assert "adam?[2J?]0;owned?" in proc.stdout and "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert r"adam\x1b[2J\x1b]0;owned\x07" in proc.stdout and "\x1b" not in proc.stdout and "\x07" not in proc.stdout
 
 
 def test_short_real_mnist_run(tmp_path, mnist_dir):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import threading
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from keraslab.core import (
     EpochEnd,
     Finished,
     RunConfig,
+    SessionHooks,
     Started,
     TrainingSession,
     load_dataset,
@@ -55,39 +55,46 @@ def test_train_digits_end_to_end(logdir, recwarn):
     assert float((preds["y_pred"] == preds["y_true"]).mean()) == pytest.approx(acc, abs=1e-6)
 
 
-def test_the_models_objects_are_frozen_while_it_trains_and_collected_after(logdir):
-    """After the first epoch traced everything, the run's objects leave the collector's full
-    walks (each took ~40 ms holding the GIL while the app drew); after the run its garbage is
-    collected, so runs one after another leave nothing frozen behind."""
+def test_hooks_run_in_the_training_thread_in_order_and_the_run_ends_after_on_finished(logdir):
+    """An application applies its policy through SessionHooks: the worker's start, the model
+    built, the first epoch's end (once), and the run's end before Finished is published."""
+    import threading
+
+    calls: list[tuple[str, bool]] = []
+
+    def hook(name):
+        return lambda: calls.append((name, threading.current_thread() is not threading.main_thread()))
+
+    events: list[str] = []
+    hooks = SessionHooks(on_worker_start=hook("start"), on_model_ready=hook("model"),
+                         on_first_epoch_end=hook("epoch1"), on_finished=hook("finished"))  # fmt: skip
     config = RunConfig(dataset="digits", model="mlp", epochs=3, batch_size=64)
-    session = TrainingSession(config, logdir, progress_interval=0.0)
-    frozen: list[tuple[str, bool]] = []
+    session = TrainingSession(config, logdir, progress_interval=0.0, hooks=hooks)
 
     def listener(event):
         if isinstance(event, (EpochEnd, Finished)):
-            frozen.append((type(event).__name__, session._freeze.frozen))
+            events.append(type(event).__name__)
+            calls.append((type(event).__name__, True))
 
     session.subscribe(listener)
     result = session.run()
     assert result.status == "completed", result.reason
-    assert frozen == [("EpochEnd", False), ("EpochEnd", True), ("EpochEnd", True), ("Finished", False)]
+    assert [name for name, _ in calls] == ["start", "model", "EpochEnd", "epoch1", "EpochEnd", "EpochEnd",
+                                           "finished", "Finished"]  # fmt: skip
+    assert all(in_worker for _, in_worker in calls)
 
 
-def test_an_abort_after_the_runs_end_is_written_leaves_its_status(logdir, monkeypatch):
-    """A second Ctrl+C while the finished run's garbage is collected must not mark it interrupted."""
-    from keraslab.core.train import gcfreeze
-
-    config = RunConfig(dataset="digits", model="mlp", epochs=1, batch_size=128)
-    session = TrainingSession(config, logdir, progress_interval=0.0)
+def test_an_abort_after_the_runs_end_is_written_leaves_its_status(logdir):
+    """A second Ctrl+C while the finished run's on_finished hook runs must not mark it interrupted."""
     aborted = []
-    release = gcfreeze.RunFreeze.release
 
-    def release_then_abort(self):
+    def abort_in_on_finished():
         aborted.append(session.done)
         session.abort("the process is exiting")
-        return release(self)
 
-    monkeypatch.setattr(gcfreeze.RunFreeze, "release", release_then_abort)
+    config = RunConfig(dataset="digits", model="mlp", epochs=1, batch_size=128)
+    session = TrainingSession(config, logdir, progress_interval=0.0,
+                              hooks=SessionHooks(on_finished=abort_in_on_finished))  # fmt: skip
     result = session.run()
     assert aborted == [False] and result.status == "completed"
     assert load_run(result.run_dir).status == "completed"
@@ -152,20 +159,6 @@ def test_bad_dataset_fails_cleanly(logdir, empty_keras_home):
     assert load_run(result.run_dir).status_info["reason"] == result.reason
 
 
-def test_keras_import_objects_are_frozen_out_of_the_collector():
-    """A full collection over TensorFlow's ~300,000 import-time objects holds the GIL for
-    ~0.2 s: the app froze each time one ran while training. import_keras freezes them."""
-    code = (
-        "import gc\n"
-        "from keraslab.core.train.backend import import_keras\n"
-        "import_keras()\n"
-        "print(gc.get_freeze_count())\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert int(proc.stdout.split()[-1]) > 50_000
-
-
 def test_give_way_pauses_training_at_a_batch_end_until_released(logdir):
     import threading
     import time
@@ -219,11 +212,11 @@ def test_stop_ends_a_pause_for_give_way(logdir):
 
 @pytest.mark.parametrize("every", [0.0, 1e9])
 def test_the_best_checkpoint_is_written_at_most_every_so_often_and_at_the_end(logdir, monkeypatch, every):
-    """A checkpoint costs ~0.1 s: while training, best_model.keras is rewritten only when it is
-    CHECKPOINT_EVERY seconds behind; at the end it holds the best epoch either way."""
-    from keraslab.core.train import session as session_mod
+    """While training, best_model.keras is rewritten only when it is CHECKPOINT_EVERY seconds
+    behind (a save is costly against a short epoch); at the end it holds the best epoch either way."""
+    from keraslab.core.train import callbacks
 
-    monkeypatch.setattr(session_mod, "CHECKPOINT_EVERY", every)
+    monkeypatch.setattr(callbacks, "CHECKPOINT_EVERY", every)
     config = RunConfig(dataset="digits", model="mlp", epochs=4, batch_size=64, seed=1)
     session = TrainingSession(config, logdir, progress_interval=0.0)
     seen = []
@@ -258,8 +251,7 @@ def test_a_best_epoch_reaches_the_checkpoint_within_checkpoint_every_without_mor
     from pathlib import Path
     from types import SimpleNamespace
 
-    from keraslab.core.train import session as session_mod
-    from keraslab.core.train.backend import import_keras
+    from keraslab.core.train.callbacks import SessionBridge
 
     class Model:  # what the bridge touches
         optimizer = None
@@ -281,9 +273,9 @@ def test_a_best_epoch_reaches_the_checkpoint_within_checkpoint_every_without_mor
     status: dict = {}
     writer = SimpleNamespace(checkpoint_path=tmp_path / "best_model.keras", log_epoch=lambda *a, **k: None,
                              update_status=status.update)  # fmt: skip
-    session = SimpleNamespace(_writer=writer, _emit=lambda event: None, _freeze=session_mod.RunFreeze(),
-                              config=SimpleNamespace(epochs=10, batch_size=32))  # fmt: skip
-    bridge = session_mod._make_bridge(import_keras())(session, 1, "val_loss")
+    first_epoch_ends = []
+    bridge = SessionBridge(writer, lambda event: None, steps=1, monitor="val_loss", epochs=10, batch_size=32,
+                           stop=threading.Event(), on_first_epoch_end=lambda: first_epoch_ends.append(1))  # fmt: skip
     model = Model()
     bridge.set_model(model)
     clock = [0.0]
@@ -309,5 +301,4 @@ def test_a_best_epoch_reaches_the_checkpoint_within_checkpoint_every_without_mor
     bridge.finish_checkpoint()
     assert "best_model.keras not written" in bridge.checkpoint_error and "No space" in bridge.checkpoint_error
     assert [p.name for p in tmp_path.iterdir()] == ["best_model.keras"]  # no temporary file left
-    assert session._freeze.frozen  # the first epoch end froze the run's objects
-    session._freeze.release()
+    assert first_epoch_ends == [1]  # once, after the first epoch's end

@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,17 +18,15 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from .messages import RunStateChanged, TrainingEvent
+from . import policy
+from .messages import QueueChanged, TrainingEvent
 from .screens.confirm import ConfirmScreen
 from .screens.launch import LaunchScreen
-from .startup import freeze_imported_objects
 
 if TYPE_CHECKING:
-    from .screens.training import RunState
+    from .screens.training import QueuedRun
 
 STDERR_LOG = ".keraslab-stderr.log"
-TRAINING_NICENESS = 5  # the training thread (and TensorFlow's threads) yield the CPU to the UI
-UI_SWITCH_INTERVAL = 0.001  # seconds; sys.setswitchinterval while the app runs
 
 
 class KeraslabApp(App[int]):
@@ -37,7 +34,7 @@ class KeraslabApp(App[int]):
 
     TITLE = "keraslab"
     # The browser's styles load with the app's: a screen's own CSS_PATH is read when it is
-    # first shown, and Textual then restyles every widget of every screen (~0.1 s).
+    # first shown, and Textual then restyles every widget of every screen.
     CSS_PATH = [Path(__file__).with_name("app.tcss"), Path(__file__).with_name("browser.tcss")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -61,8 +58,8 @@ class KeraslabApp(App[int]):
         self.initial_model = model
         self.logdir = core.default_logdir(logdir)
         self.progress_interval = progress_interval
-        self.runs: list[RunState] = []  # every run of this session: finished, current, queued
-        self.current: RunState | None = None
+        self.runs: list[QueuedRun] = []  # every run of this session: finished, current, queued
+        self.current: QueuedRun | None = None
         self.quitting = False
         self._next_id = 1
 
@@ -94,14 +91,14 @@ class KeraslabApp(App[int]):
         return self.current is not None
 
     @property
-    def queued(self) -> list[RunState]:
+    def queued(self) -> list[QueuedRun]:
         return [r for r in self.runs if r.status == "queued"]
 
-    def submit(self, config: core.RunConfig) -> RunState:
+    def submit(self, config: core.RunConfig) -> QueuedRun:
         """Start this config now, or queue it behind the run in progress."""
-        from .screens.training import RunState, TrainingScreen
+        from .screens.training import QueuedRun, TrainingScreen
 
-        state = RunState(self._next_id, config)
+        state = QueuedRun(self._next_id, config)
         self._next_id += 1
         self.runs.append(state)
         if not self.is_screen_installed("training"):
@@ -114,22 +111,20 @@ class KeraslabApp(App[int]):
                 f"({len(self.queued)} waiting); it starts when the current run ends.",
                 title="Queued",
             )
-        self.post_message(RunStateChanged())
+        self.post_message(QueueChanged())
         return state
 
-    def _start(self, state: RunState) -> None:
+    def _start(self, state: QueuedRun) -> None:
         session = core.TrainingSession(
             state.config,
             self.logdir,
             command=core.config_command(state.config),
             progress_interval=self.progress_interval,
+            hooks=policy.session_hooks(),
         )
         run_id = state.run_id
-        niced: list[int] = []
 
         def listener(event: core.SessionEvent) -> None:  # runs in the training thread
-            if not niced:
-                niced.append(_nice_this_thread())
             self.post_message(TrainingEvent(run_id, event))
 
         session.subscribe(listener)
@@ -143,7 +138,7 @@ class KeraslabApp(App[int]):
             state.status = "failed"
             state.error = str(exc)
             self.current = None
-            self.notify(str(exc), title="Cannot start the run", severity="error", timeout=10)
+            self.notify(str(exc), title="Cannot start the run", severity="error", timeout=10, markup=False)
             self._start_next()
 
     def _start_next(self) -> None:
@@ -152,7 +147,7 @@ class KeraslabApp(App[int]):
         waiting = self.queued
         if waiting:
             self._start(waiting[0])
-        self.post_message(RunStateChanged())
+        self.post_message(QueueChanged())
 
     @on(TrainingEvent)
     def _on_training_event(self, message: TrainingEvent) -> None:
@@ -177,12 +172,13 @@ class KeraslabApp(App[int]):
                 title="Run finished",
                 severity=severity,
                 timeout=8,
+                markup=False,  # (a reason quotes an exception: brackets are not markup)
             )
             if self.quitting:
                 return
             self._start_next()
 
-    @on(RunStateChanged)
+    @on(QueueChanged)
     def refresh_status(self) -> None:
         """Bring the status lines of both screens (and their footers' bindings) up to date.
 
@@ -207,7 +203,7 @@ class KeraslabApp(App[int]):
         state.session.stop()
         state.status = "stopping"
         self.notify("Stopping after the current batch; the run is kept.", title="Stopping")
-        self.post_message(RunStateChanged())
+        self.post_message(QueueChanged())
 
     def action_show_training(self) -> None:
         if not self.is_screen_installed("training"):
@@ -222,26 +218,17 @@ class KeraslabApp(App[int]):
         show_help(self)
 
     def action_runs(self, run_dir: str | None = None) -> None:
-        """Open the runs browser (or a run's detail) when that screen is available."""
-        try:
-            from .screens import runs_browser
-        except ImportError:
-            where = f" {run_dir}" if run_dir else ""
-            self.notify(
-                f"The runs browser is not available in this build; run 'keraslab show{where}' "
-                "in a shell to see a run.",
-                title="Runs",
-            )
-            return
+        """Open the runs browser, or a run's detail when ``run_dir`` names one."""
+        from .screens.run_detail import RunDetailScreen
+        from .screens.runs_browser import RunsBrowserScreen
+
         if run_dir:
             try:
-                from .screens.run_detail import RunDetailScreen
-
                 self.push_screen(RunDetailScreen(run_dir))
                 return
-            except (ImportError, TypeError, core.KeraslabError):
+            except core.KeraslabError:  # (unreadable or gone: the browser shows what is there)
                 pass
-        self.push_screen(runs_browser.RunsBrowserScreen(logdirs=[self.logdir]))
+        self.push_screen(RunsBrowserScreen(logdirs=[self.logdir]))
 
     async def action_quit(self) -> None:
         """Quit; while a run trains, confirm first, then stop it and wait for it to be saved."""
@@ -281,7 +268,7 @@ class KeraslabApp(App[int]):
             state.session.stop()
         state.status = "stopping"
         self.notify("Stopping the run and saving it...", title="Quitting", timeout=30)
-        self.post_message(RunStateChanged())
+        self.post_message(QueueChanged())
         self._wait_and_exit(state.session)
 
     @work(thread=True, exclusive=True, group="quit")
@@ -309,21 +296,6 @@ class KeraslabApp(App[int]):
             if isinstance(screen, LaunchScreen):
                 return screen
         return None
-
-
-def _nice_this_thread(increment: int = TRAINING_NICENESS) -> int:
-    """Lower the calling thread's CPU priority (Linux: per thread; threads it starts inherit it).
-
-    Called from the training thread before Keras loads, so TensorFlow's worker threads run
-    niced too and the UI thread wins the CPU when a key is pressed. Returns the new niceness.
-    """
-    try:
-        tid = threading.get_native_id()
-        value = os.getpriority(os.PRIO_PROCESS, tid) + increment
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, value))
-        return value
-    except (AttributeError, OSError):
-        return 0
 
 
 # -- running in a terminal ----------------------------------------------------------------
@@ -373,12 +345,8 @@ def terminal_on_private_fd(log_path: Path) -> Iterator[None]:
 def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | None = None) -> int:
     """Open the app; returns the exit status. A run never stays marked running when it ends."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # The training thread runs Keras' Python loop; hand the GIL to the UI thread sooner
-    # than the 5 ms default so key presses repaint promptly while a model trains.
-    previous_interval = sys.getswitchinterval()
-    sys.setswitchinterval(UI_SWITCH_INTERVAL)
     resolved = core.default_logdir(logdir)
-    freeze_imported_objects()
+    undo_policy = policy.install()
     with terminal_on_private_fd(_stderr_log_path(resolved)):
         app = KeraslabApp(dataset=dataset, model=model, logdir=resolved)
 
@@ -398,5 +366,5 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
                 state.session.stop()
                 if state.session.wait(timeout=60) is None:
                     state.session.abort("the app exited while training")
-            sys.setswitchinterval(previous_interval)
+            undo_policy()
     return app.return_code or 0

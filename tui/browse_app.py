@@ -7,8 +7,8 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
+from . import policy
 from .screens.runs_browser import RunsBrowserScreen
-from .startup import freeze_imported_objects
 
 
 class BrowseApp(App):
@@ -41,6 +41,9 @@ class BrowseApp(App):
 
 def run_browser(paths) -> int:
     """Open the runs browser on log directories; returns an exit status."""
-    freeze_imported_objects()
-    BrowseApp(paths).run()
+    undo_policy = policy.install(switch_interval=False)
+    try:
+        BrowseApp(paths).run()
+    finally:
+        undo_policy()
     return 0

@@ -80,8 +80,8 @@ def _add_logdir(p: argparse.ArgumentParser) -> None:
 
 
 class _Version(argparse.Action):
-    """``--version``: the version is looked up when asked for (importlib.metadata takes
-    ~10 ms, paid at every start, the app's first paint included, by argparse's own)."""
+    """``--version``: the version is looked up when asked for (importlib.metadata is slow
+    enough to show in every start, the app's first paint included, with argparse's own)."""
 
     def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
@@ -325,36 +325,27 @@ def cmd_train(args: argparse.Namespace) -> int:
 # --- runs / show ------------------------------------------------------------------------
 
 
-_CONTROL = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "?")
-
-
-def _text(value) -> str:
-    """A value from a run's files as one line of plain text (control characters, escape
-    sequences included, shown as '?': the terminal is not the file's to drive)."""
-    return str(value).translate(_CONTROL)
-
-
 def _show_keraslab(path: Path) -> None:
     """What only a keraslab run records: model, device, the command that reproduces it, config."""
     run = core.load_run(path)
     if run.status_info.get("reason"):
-        print(f"reason    {_text(run.status_info['reason'])}")
+        print(f"reason    {fmt.visible(run.status_info['reason'])}")
     info = run.config.get("model_info") or {}
     if info:
-        print(f"model     {_text(info.get('notation', run.model))}")
+        print(f"model     {fmt.visible(info.get('notation', run.model))}")
         print(f"params    {fmt.count(info.get('params'))}")
     for key in ("device", "reproduce"):
         if run.config.get(key):
-            print(f"{key:<10}{_text(run.config[key])}")
+            print(f"{key:<10}{fmt.visible(run.config[key])}")
     print("\nconfig")
     for key, value in run.run_config.items():
         if value not in (None, {}, []) and key != "layers":
-            print(f"  {_text(key):<18}{_text(value)}")
+            print(f"  {fmt.visible(key):<18}{fmt.visible(value)}")
     test = run.results.get("test") or {}
     if test:
-        print("\ntest set (best epoch {})".format(_text(run.results.get("best_epoch", "-"))))
+        print("\ntest set (best epoch {})".format(fmt.visible(run.results.get("best_epoch", "-"))))
         for key, value in test.items():
-            print(f"  {_text(key):<18}{fmt.metric(value)}")
+            print(f"  {fmt.visible(key):<18}{fmt.metric(value)}")
 
 
 def _chart_groups(curves) -> list[tuple[str, list[tuple[str, object]]]]:
@@ -373,34 +364,34 @@ def _chart_groups(curves) -> list[tuple[str, list[tuple[str, object]]]]:
 def cmd_show(args: argparse.Namespace) -> int:
     """One run of either kind, found as every command finds one (path, name or unique prefix)."""
     (run,) = core.resolve_runs([args.run], [core.default_logdir(args.logdir)])
-    print(f"run       {_text(run.name)}  ({_text(run.path)})")
+    print(f"run       {fmt.visible(run.name)}  ({fmt.visible(run.path)})")
     print(f"kind      {run.kind}")
-    print(f"status    {_text(run.status)}")
+    print(f"status    {fmt.visible(run.status)}")
     print(f"started   {run.started or '-'}   duration {fmt.duration(run.duration)}")
     if run.kind == "keraslab":
         _show_keraslab(run.path)
     elif run.hparams:
         print("\nhyperparameters")
         for key, value in sorted(run.hparams.items()):
-            print(f"  {_text(key):<24}{_text(value)}")
+            print(f"  {fmt.visible(key):<24}{fmt.visible(value)}")
     if run.metrics:
-        rows = [[_text(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count)]
+        rows = [[fmt.visible(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count)]
                 for name, stats in run.metrics.items()]  # fmt: skip
         print("\n" + fmt.table(["metric", "last", "best", "points"], rows, right=(1, 2, 3)))
     curves = core.load_curves(run.path)
     for warning in dict.fromkeys([*run.warnings, *curves.warnings]):
-        print(f"warning: {_text(warning)}", file=sys.stderr)
+        print(f"warning: {fmt.visible(warning)}", file=sys.stderr)
     if args.summary:
         # a keraslab run's model summary; a Keras TensorBoard run's model graph, described
         texts = [t for tag, ts in curves.texts.items() if tag.rpartition("/")[2] in ("summary", "keras") for t in ts]
         if texts:
-            print("\n" + "\n".join(_text(line) for line in texts[-1][1].splitlines()))
+            print("\n" + "\n".join(fmt.visible(line) for line in texts[-1][1].splitlines()))
     if not args.no_plot:
         width = min(100, shutil.get_terminal_size((100, 24)).columns)
         color = sys.stdout.isatty()
         for name, series in _chart_groups(curves.curves):
             chart = line_chart(
-                _text(name),
+                fmt.visible(name),
                 [(label, c.xs("epoch"), c.values) for label, c in series],
                 width=width,
                 height=14,
@@ -518,6 +509,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    fmt.tolerant_output()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -530,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except KeraslabError as exc:
-        print(f"keraslab: error: {exc}", file=sys.stderr)
+        print(f"keraslab: error: {fmt.visible(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0

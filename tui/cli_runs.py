@@ -12,6 +12,7 @@ from keraslab import core
 from keraslab.core import ConfigError
 
 from . import fmt
+from .fmt import hp_text, visible
 from .textplot import line_chart
 
 X_CHOICES = ("epoch", "step", "time")
@@ -109,27 +110,6 @@ def select_runs(runs, sort: str | None, reverse: bool, filter_text: str | None):
     return runs
 
 
-def run_cells(r) -> list[str]:
-    """The standard columns of a run as text (shared with the browser)."""
-    if r.epochs_planned:
-        epochs = f"{r.epochs or 0}/{r.epochs_planned}"
-    else:
-        epochs = "-" if r.epochs is None else str(r.epochs)
-    started = r.started[:16].replace("T", " ") if r.started else "-"
-    return [
-        r.name, r.status, r.dataset or "-", r.model or "-", fmt.count(r.params), epochs,
-        fmt.metric(r.best_val_accuracy), fmt.metric(r.test_accuracy), fmt.duration(r.duration), started,
-    ]  # fmt: skip
-
-
-def _hp_text(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
 def cmd_runs(args: argparse.Namespace) -> int:
     logdirs = _logdirs(args)
     if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
@@ -140,7 +120,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if getattr(args, "filter", None):
         unknown = core.unknown_fields(core.parse_filter(args.filter), all_runs)
         for name in unknown:
-            print(f"warning: no run has a field, metric or hyperparameter {name!r}", file=sys.stderr)
+            print(f"warning: no run has a field, metric or hyperparameter {visible(repr(name))}", file=sys.stderr)
     if args.json:
         print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
         return 0
@@ -151,17 +131,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"no run matches the filter ({len(all_runs)} runs in {logdirs[0]})")
         return 0
     headers = [c.header for c in core.COLUMNS]
-    rows = [run_cells(r) for r in runs]
+    rows = [fmt.run_cells(r) for r in runs]
     right = (4, 5, 6, 7, 8)
     if getattr(args, "hparams", False):
         diff = core.hparam_diff(runs)
-        headers += [k for k, _ in diff]
+        headers += [visible(k) for k, _ in diff]
         for row, i in zip(rows, range(len(runs)), strict=True):
-            row += [_hp_text(values[i]) for _, values in diff]
+            row += [hp_text(values[i]) for _, values in diff]
     print(fmt.table(headers, rows, right=right))
     for r in runs:
         for warning in r.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {visible(warning)}", file=sys.stderr)
     return 0
 
 
@@ -191,13 +171,13 @@ def compare_series(runs, metric: str, smoothing: float, x: str):
             raise rc
         curve = rc.curves.get(metric)
         if curve is None or not len(curve):
-            notes.append(f"{r.name}: no {metric!r}")
+            notes.append(f"{visible(r.name)}: no {visible(repr(metric))}")
             continue
         ys = core.smooth(curve.values, smoothing) if smoothing else list(curve.values)
         xs, ys = core.downsample(curve.xs(x), ys)
-        series.append((r.name, xs, ys))
+        series.append((visible(r.name), xs, ys))
         curves.append(curve)
-    return series, notes, core.axis_label(curves, x)
+    return series, notes, visible(core.axis_label(curves, x))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -208,7 +188,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         known = sorted({m for r in runs for m in r.metrics})
         raise ConfigError(f"no run has metric {metric!r} (metrics: {', '.join(known) or 'none'})")
     width = min(120, shutil.get_terminal_size((100, 24)).columns)
-    title = metric + (f" (smoothing {args.smoothing:g})" if args.smoothing else "")
+    title = visible(metric) + (f" (smoothing {args.smoothing:g})" if args.smoothing else "")
     print(line_chart(title, series, width=width, height=18, color=sys.stdout.isatty(),
                      xlabel=xlabel, logy=args.logy))  # fmt: skip
     for note in notes:
@@ -217,15 +197,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for r in runs:
         best = r.metric(metric, "best")
         last = r.metric(metric, "last")
-        rows.append([r.name, r.kind, fmt.metric(best), fmt.metric(last),
+        rows.append([visible(r.name), r.kind, fmt.metric(best), fmt.metric(last),
                      "-" if r.epochs is None else str(r.epochs)])  # fmt: skip
     print()
-    print(fmt.table(["run", "kind", f"best {metric}", f"last {metric}", "epochs"], rows, right=(2, 3, 4)))
+    shown = visible(metric)
+    print(fmt.table(["run", "kind", f"best {shown}", f"last {shown}", "epochs"], rows, right=(2, 3, 4)))
     diff = core.hparam_diff(runs)
     print()
     if diff:
-        print(fmt.table(["hyperparameter", *(r.name for r in runs)],
-                        [[k, *(_hp_text(v) for v in values)] for k, values in diff]))  # fmt: skip
+        print(fmt.table(["hyperparameter", *(visible(r.name) for r in runs)],
+                        [[visible(k), *(hp_text(v) for v in values)] for k, values in diff]))  # fmt: skip
     else:
         print("hyperparameters: identical" if any(r.hparams for r in runs) else "hyperparameters: none recorded")
     return 0
@@ -237,6 +218,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     runs = core.resolve_runs(args.runs, _logdirs(args))
     text = core.export_runs(runs, args.format)
+    if args.format == "md":  # (read in a terminal or a viewer: no control characters from the runs)
+        text = visible(text, multiline=True)
     if args.output:
         try:
             Path(args.output).write_text(text)

@@ -1,8 +1,66 @@
-"""Small text formatters shared by the CLI and the app: durations, metrics, tables."""
+"""Text formatting shared by the CLI and the app: untrusted strings made visible, a run's table
+cells, durations, metrics, plain tables."""
 
 from __future__ import annotations
 
+import contextlib
+import re
+import sys
 from collections.abc import Sequence
+
+# C0 controls, DEL and C1 controls (ESC, CSI 0x9b, BEL ...): shown as escapes, never sent raw
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROLS.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
+_LINES = {k: v for k, v in _CONTROLS.items() if k != ord("\n")}
+_SURROGATES = re.compile("[\ud800-\udfff]")  # undecodable bytes of a file name (surrogateescape)
+
+
+def visible(text: object, *, multiline: bool = False) -> str:
+    """``text`` (anything read from a file or a directory name) safe to show on a terminal.
+
+    Control characters become escapes (ESC shows as ``\\x1b``), so nothing from a file can
+    move the cursor, retitle or clear the terminal; bytes that were not UTF-8 become U+FFFD.
+    ``multiline`` keeps newlines (notes, a model summary).
+    """
+    text = str(text)
+    if text.isascii() and text.isprintable():
+        return text
+    text = text.translate(_LINES if multiline else _CONTROLS)
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def tolerant_output(*streams) -> None:
+    """Let ``streams`` (default stdout and stderr) write a character their encoding lacks as a
+    replacement instead of raising ``UnicodeEncodeError`` (an ASCII locale, a strict
+    PYTHONIOENCODING)."""
+    for stream in streams or (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "strict") == "strict":
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="replace")
+
+
+def hp_text(value) -> str:
+    """A hyperparameter's value in a table cell."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return visible(value)
+
+
+def run_cells(r) -> list[str]:
+    """The standard columns (``core.COLUMNS``) of a run summary as text, for `runs` and the browser."""
+    if r.epochs_planned:
+        epochs = f"{r.epochs or 0}/{r.epochs_planned}"
+    else:
+        epochs = "-" if r.epochs is None else str(r.epochs)
+    started = visible(r.started[:16].replace("T", " ")) if r.started else "-"
+    return [
+        visible(r.name), visible(r.status), visible(r.dataset or "-"), visible(r.model or "-"),
+        count(r.params), epochs, metric(r.best_val_accuracy), metric(r.test_accuracy),
+        duration(r.duration), started,
+    ]  # fmt: skip
 
 
 def duration(seconds: float | None) -> str:

@@ -27,8 +27,8 @@ class TrainingEvent(Message):
         )
 
 
-class RunStateChanged(Message):
+class QueueChanged(Message):
     """A run started, finished or the queue changed: screens refresh their status lines."""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, RunStateChanged)
+        return isinstance(message, QueueChanged)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import platform
 import sys
@@ -49,7 +48,6 @@ def keras_loaded() -> bool:
 def import_keras():
     """Import and return keras, silencing TensorFlow's import-time noise. Thread-safe."""
     quiet_tensorflow()
-    global _frozen
     with _lock:
         if "keras" not in sys.modules:
             with silenced_fd2():
@@ -60,18 +58,9 @@ def import_keras():
 
                     tf.get_logger().setLevel("ERROR")
                     tf.config.list_physical_devices("GPU")  # the CUDA probe, while muted
-        if not _frozen:
-            # The import made ~300,000 objects that live as long as the process. Left in
-            # the collector's care, each full collection walks them all (~0.2 s holding
-            # the GIL: a frozen screen while a model trains); frozen, they never are.
-            gc.freeze()
-            _frozen = True
         import keras
 
         return keras
-
-
-_frozen = False
 
 
 def describe_device() -> str:

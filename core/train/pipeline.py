@@ -1,11 +1,10 @@
 """In-memory arrays as batches for the TensorFlow backend: tf.data without its autotuner.
 
-``model.fit`` on NumPy arrays feeds them through tf.data with ``AUTOTUNE`` (a parallel gather of
-each batch, a tuned prefetch buffer). On a small CPU machine the tuning competes with training
-for the cores: on a 2-core VM many epochs ran 25-35% slower than the others, at random (13 in
-18 for a CNN on MNIST), in plain Keras as in keraslab. The same pipeline with the autotuner off, two gathers in
-parallel and two batches prefetched runs every epoch at the fast speed; a GPU, fed from memory,
-needs no more. Only the TensorFlow backend calls this (``tensorflow`` is imported here).
+``model.fit`` on NumPy arrays feeds them through tf.data with ``AUTOTUNE``; on a machine with few
+cores the tuning competes with training for them and makes some epochs much slower, at random.
+A fixed pipeline (two gathers in parallel, two batches prefetched) keeps every epoch at the fast
+speed (benchmarks/bench_app_throughput.py, ``--only numpy --only fit``). Only the TensorFlow
+backend calls this (``tensorflow`` is imported here).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ def array_batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: boo
 
     As Keras does, the arrays become one tensor each (zipped in, not captured in a function:
     no 2 GB graph limit), each epoch's order is one permutation of the indices (not a shuffle
-    buffer filled one element at a time: ~1 s an epoch for a million samples), cut into
+    buffer filled one element at a time, slow for large arrays), cut into
     batches, and each batch is gathered by index; the last batch may be short.
     """
     import tensorflow as tf

@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +22,30 @@ from ..config import RunConfig
 from ..data.datasets import Dataset, get_info, is_npz_path, load_dataset
 from ..errors import DatasetError, KeraslabError
 from ..model.preview import preview_stack
-from ..rundir.writer import (
-    CHECKPOINT_FILE,
-    PREDICTIONS_FILE,
-    RunWriter,
-    create_run_dir,
-    default_logdir,
-    now_iso,
-)
-from ..train.backend import describe_device, import_keras, package_versions
-from ..train.gcfreeze import RunFreeze
-from ..train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
+from ..rundir.layout import PREDICTIONS_FILE
+from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
+from .backend import describe_device, import_keras, package_versions
 from .download import keras_download
 from .memory import check_fits
+from .progress import Finished, Phase, SessionEvent, Started
 
 MONITOR = "val_loss"
-CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras may lag the best epoch while training
+
+
+@dataclass(frozen=True)
+class SessionHooks:
+    """Points where an application applies its own policy (priorities, garbage collection) to a
+    run; the session itself leaves the interpreter alone. Each runs in the training thread."""
+
+    on_worker_start: Callable[[], Any] | None = None  # first, before Keras loads
+    on_model_ready: Callable[[], Any] | None = None  # model built and compiled, before fit()
+    on_first_epoch_end: Callable[[], Any] | None = None  # the first epoch has traced everything
+    on_finished: Callable[[], Any] | None = None  # the run's end written, its model unreachable
+
+    def call(self, name: str) -> None:
+        hook = getattr(self, name)
+        if hook is not None:
+            hook()
 
 
 def resolve_stack(config: RunConfig):
@@ -92,6 +101,7 @@ class TrainingSession:
         progress_interval: float = 0.2,
         batch_log_interval: float = 1.0,
         heartbeat_interval: float = 10.0,
+        hooks: SessionHooks | None = None,
     ):
         self.config = config.validate()
         self.logdir = default_logdir(logdir)
@@ -110,7 +120,7 @@ class TrainingSession:
         self._thread: threading.Thread | None = None
         self._writer: RunWriter | None = None
         self._record: dict[str, Any] = {}
-        self._freeze = RunFreeze()  # the model's objects, out of full collections while it trains
+        self.hooks = hooks or SessionHooks()
 
     # -- public API -----------------------------------------------------------------------
     def start(self) -> Path:
@@ -176,6 +186,8 @@ class TrainingSession:
 
     def _paused_for_way(self) -> None:
         """In the training thread, at a batch end: wait while a give_way() lasts."""
+        if not self._way_until:
+            return
         left = self._way_until - time.monotonic()
         if left > 0 and not self._stop.is_set():
             self._way_back.wait(left)
@@ -231,13 +243,19 @@ class TrainingSession:
                 pass
 
     def _main(self) -> None:
-        """The training thread: the run, then (its model now unreachable) its garbage, then done."""
+        """The training thread: the run, then (its model now unreachable) on_finished, then done."""
+        try:
+            self.hooks.call("on_worker_start")
+        except Exception:  # noqa: BLE001 - an application's hook must not keep the run from training
+            traceback.print_exc()
         try:
             self._run()
         except Exception:  # noqa: BLE001 - writing the run's end failed (a full disk): reported,
             traceback.print_exc()  # and out of this block, so that its frames let go of the model
         try:
-            self._freeze.release()
+            self.hooks.call("on_finished")
+        except Exception:  # noqa: BLE001 - an application's hook must not leave the run undone
+            traceback.print_exc()
         finally:
             self._done.set()
             if self.result is not None:
@@ -270,6 +288,7 @@ class TrainingSession:
             )  # fmt: skip
             keras = import_keras()
             model, bridge, fit_kwargs = self._prepare(keras, data, stack)
+            self.hooks.call("on_model_ready")
             if self._stop.is_set():
                 status, reason = "stopped", "stopped before training began"
                 return
@@ -316,8 +335,8 @@ class TrainingSession:
     def _prepare(self, keras, data: Dataset, stack):
         from ..model.layers import output_is_probabilities
         from ..model.notation import format_stack, stack_to_json
-        from ..train.build import build_model
-        from ..train.optim import make_loss, make_optimizer, needs_one_hot
+        from .build import build_model
+        from .optim import make_loss, make_optimizer, needs_one_hot
 
         cfg = self.config
         keras.utils.set_random_seed(cfg.seed)
@@ -384,7 +403,14 @@ class TrainingSession:
             eye = np.eye(data.info.num_classes, dtype="float32")
             y_train, y_val = eye[y_train], eye[y_val]
         has_val = data.x_val.shape[0] > 0
-        bridge = _make_bridge(keras)(self, steps, MONITOR if has_val else "loss")
+        from .callbacks import SessionBridge
+
+        bridge = SessionBridge(
+            self._writer, self._emit, steps=steps, monitor=MONITOR if has_val else "loss",
+            epochs=cfg.epochs, batch_size=cfg.batch_size, stop=self._stop,
+            at_batch_end=self._paused_for_way, on_first_epoch_end=self.hooks.on_first_epoch_end,
+            progress_interval=self.progress_interval, batch_log_interval=self.batch_log_interval,
+        )  # fmt: skip
         callbacks: list[Any] = [bridge]
         if cfg.early_stopping:
             callbacks.append(
@@ -397,7 +423,7 @@ class TrainingSession:
                 )
             )
         self._emit(Started(self.run_dir, device, params, cfg.epochs, steps, n_train))
-        from ..train.pipeline import fit_data
+        from .pipeline import fit_data
 
         validation = (data.x_val, y_val) if has_val else None
         fit_kwargs = fit_data(keras.backend.backend(), data.x_train, y_train, validation,
@@ -407,7 +433,7 @@ class TrainingSession:
 
     def _evaluate(self, model, bridge, data: Dataset) -> dict[str, float]:
         """Test-set metrics of the best weights; predictions saved for confusion matrices."""
-        from ..train.optim import needs_one_hot
+        from .optim import needs_one_hot
 
         bridge.finish_checkpoint()
         test: dict[str, float] = {}
@@ -437,180 +463,3 @@ class TrainingSession:
             }
         )
         return test
-
-
-_BRIDGE_CLASS = None
-
-
-def _make_bridge(keras):
-    """The keras Callback class connecting fit() to a session (defined once Keras is loaded)."""
-    global _BRIDGE_CLASS
-    if _BRIDGE_CLASS is not None:
-        return _BRIDGE_CLASS
-
-    class SessionBridge(keras.callbacks.Callback):
-        """Publishes progress, checks stop/NaN, checkpoints the best epoch, writes metrics."""
-
-        def __init__(self, session: TrainingSession, steps: int, monitor: str):
-            super().__init__()
-            self.session = session
-            self.steps_per_epoch = steps
-            self.monitor = monitor
-            self.mode = "max" if "acc" in monitor else "min"
-            self.best_value: float | None = None
-            self.best_epoch: int | None = None
-            self.best_weights = None
-            self.saved_epoch: int | None = None  # the best epoch best_model.keras holds
-            self.checkpoint_error: str | None = None
-            self._saved_at = -math.inf
-            self._clock = time.monotonic  # (of the checkpoint's pace; tests set their own)
-            self.epochs_done = 0
-            self.steps = 0
-            self.failure: str | None = None
-            self.epoch = 0
-            self.batches_in_epoch = 0
-            self._in_fit = False
-            self._t0 = self._last_event = self._last_log = self._epoch_t0 = time.monotonic()
-
-        def on_train_begin(self, logs=None):
-            self._in_fit = True
-            self._t0 = time.monotonic()
-
-        def on_train_end(self, logs=None):
-            self._in_fit = False
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
-            self.batches_in_epoch = 0
-            self._epoch_t0 = time.monotonic()
-
-        def _check(self, logs: dict[str, float], where: str) -> None:
-            loss = logs.get("loss")
-            if loss is not None and not math.isfinite(loss):
-                self.failure = (
-                    f"loss became {loss} {where}; try a lower learning rate, input "
-                    "normalization or batch normalization"
-                )
-                self.model.stop_training = True
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.steps += 1
-            self.batches_in_epoch = batch + 1
-            if self.session._way_until:
-                self.session._paused_for_way()
-            if self.session._stop.is_set():
-                self.model.stop_training = True
-            now = time.monotonic()
-            last = batch + 1 >= self.steps_per_epoch
-            if not last and now - self._last_event < self.session.progress_interval:
-                return
-            self._last_event = now
-            values = _floats(logs)
-            self._check(values, f"at epoch {self.epoch + 1}, batch {batch + 1}")
-            elapsed = now - self._epoch_t0
-            seen = (batch + 1) * self.session.config.batch_size
-            rate = seen / elapsed if elapsed > 0 else 0.0
-            position = self.epoch + (batch + 1) / self.steps_per_epoch
-            self.session._emit(
-                BatchProgress(
-                    self.epoch, self.session.config.epochs, batch + 1, self.steps_per_epoch,
-                    values, now - self._t0, rate,
-                )  # fmt: skip
-            )
-            if now - self._last_log >= self.session.batch_log_interval and not last:
-                self._last_log = now
-                self.session._writer.log_batch(position, self.steps, values)
-
-        def on_test_batch_end(self, batch, logs=None):
-            if self._in_fit and self.session._stop.is_set():
-                self.model.stop_evaluating = True
-
-        def _improved(self, value: float | None) -> bool:
-            if value is None or not math.isfinite(value):
-                return False
-            if self.best_value is None:
-                return True
-            return value > self.best_value if self.mode == "max" else value < self.best_value
-
-        def save_checkpoint(self) -> None:
-            path = self.session._writer.checkpoint_path
-            tmp = path.with_name(f".{path.stem}.tmp.keras")
-            try:
-                self.model.save(tmp)
-                os.replace(tmp, path)
-            except OSError:
-                tmp.unlink(missing_ok=True)
-                raise
-            self.saved_epoch = self.best_epoch
-            self._saved_at = self._clock()
-
-        def _save_best(self, current: bool) -> None:
-            """Save the best weights; ``current``: the model holds them now (else they are
-            swapped in for the save, and training goes on with its own)."""
-            if current:
-                self.save_checkpoint()
-                return
-            weights = self.model.get_weights()
-            self.model.set_weights(self.best_weights)
-            try:
-                self.save_checkpoint()
-            finally:
-                self.model.set_weights(weights)
-
-        def finish_checkpoint(self) -> None:
-            """At the end of training (any end but a crash): the best weights into the model
-            and best_model.keras, unless the file already holds them."""
-            if self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-            if self.saved_epoch != self.best_epoch or not self.session._writer.checkpoint_path.exists():
-                try:
-                    self.save_checkpoint()
-                except OSError as exc:  # (a full disk): the run and its test metrics still stand
-                    self.checkpoint_error = f"{CHECKPOINT_FILE} not written: {exc}"
-                    return
-                self.session._writer.update_status(checkpoint_epoch=self.saved_epoch)
-
-        def on_epoch_end(self, epoch, logs=None):
-            values = _floats(logs)
-            from ..train.optim import current_learning_rate
-
-            lr = current_learning_rate(self.model.optimizer)
-            if lr is not None:
-                values["learning_rate"] = lr
-            self._check(values, f"at the end of epoch {epoch + 1}")
-            partial = self.batches_in_epoch < self.steps_per_epoch
-            self.epochs_done = epoch + 1
-            improved = not self.failure and self._improved(values.get(self.monitor))
-            if improved:
-                self.best_value = values[self.monitor]
-                self.best_epoch = epoch + 1
-                self.best_weights = self.model.get_weights()
-            # a save costs ~0.1 s even for a small model (5-10% of short epochs): the best
-            # weights wait in memory and reach the file at the end, or at an epoch end once
-            # the file is CHECKPOINT_EVERY seconds behind (what a crash could cost)
-            if self.saved_epoch != self.best_epoch and self._clock() - self._saved_at >= CHECKPOINT_EVERY:
-                self._save_best(current=improved)
-            writer = self.session._writer
-            writer.log_epoch(epoch + 1, values, partial=partial)
-            writer.update_status(epochs_done=self.epochs_done, best_epoch=self.best_epoch,
-                                 checkpoint_epoch=self.saved_epoch)  # fmt: skip
-            self.session._emit(
-                EpochEnd(
-                    epoch + 1, self.session.config.epochs, values,
-                    time.monotonic() - self._t0, improved,
-                )  # fmt: skip
-            )
-            self.session._freeze.settle()  # (the first epoch traced what the run keeps)
-
-    _BRIDGE_CLASS = SessionBridge
-    return SessionBridge
-
-
-def _floats(logs: dict | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, value in (logs or {}).items():
-        try:
-            out[key] = float(value)
-        except (TypeError, ValueError):
-            continue
-    return out

@@ -1,1 +1,1 @@
-"""Screens of the runs browser: runs table, run detail, compare (pushed by the app or `keraslab browse`)."""
+"""Screens of the app (launch, training, layer editor, help, confirm) and of the runs browser (runs table, run detail, compare)."""

@@ -11,6 +11,7 @@ from keraslab.core import (
     load_many_curves,
     smooth,
 )
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,9 +19,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Select, Static
 
+from ..fmt import hp_text, visible
+from ..widgets.curves import CurvePlot
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
-from .curve_plot import CurvePlot
 
 X_AXES = ("epoch", "step", "time")
 SMOOTHING_STEPS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
@@ -61,9 +63,9 @@ class CompareScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(f"Compare {len(self.runs)} run(s)", id="compare-title")
-        options = [(m, m) for m in self.metrics]
+        options = [(visible(m), m) for m in self.metrics]
         yield Select(options, value=self.metric if self.metric else Select.NULL, allow_blank=not options, id="metric-select")
-        yield Static(self._settings(), id="compare-settings")
+        yield Static(Text(self._settings()), id="compare-settings")
         yield CurvePlot(id="compare-plot")
         yield Static("", id="compare-notes")
         yield LineTable(id="hparam-diff", zebra_stripes=False)
@@ -71,7 +73,7 @@ class CompareScreen(Screen):
 
     def _settings(self) -> str:
         return (
-            f"metric {self.metric or '-'}   smoothing {self.smoothing:g} (+/-)   "
+            f"metric {visible(self.metric or '-')}   smoothing {self.smoothing:g} (+/-)   "
             f"x {self.x_axis} (x)   {'log' if self.logy else 'linear'} y (l)"
         )
 
@@ -80,10 +82,10 @@ class CompareScreen(Screen):
         diff = hparam_diff(self.runs)
         table.add_column("hyperparameter", key="hp")
         for i, r in enumerate(self.runs):
-            table.add_column(r.name, key=f"run{i}")
+            table.add_column(visible(r.name), key=f"run{i}")
         if diff:
             for key, values in diff:
-                table.add_row(key, *("-" if v is None else str(v) for v in values))
+                table.add_row(visible(key), *(hp_text(v) for v in values))
         else:
             table.add_row("(no differing hyperparameters)", *("" for _ in self.runs))
         self._load()
@@ -113,7 +115,7 @@ class CompareScreen(Screen):
             rc = self.curves.get(str(r.path))
             c = rc.curves.get(self.metric) if rc else None
             if c is None or not len(c):
-                notes.append(f"{r.name} has no {self.metric}")
+                notes.append(f"{visible(r.name)} has no {visible(self.metric)}")
                 continue
             out.append((r.name, c.xs(self.x_axis), smooth(c.values, self.smoothing)))
             curves.append(c)
@@ -122,8 +124,8 @@ class CompareScreen(Screen):
     def replot(self) -> None:
         series, notes, xlabel = self.series()
         self.query_one(CurvePlot).show(self.metric or "no metric", series, xlabel=xlabel, logy=self.logy)
-        self.query_one("#compare-settings", Static).update(self._settings())
-        self.query_one("#compare-notes", Static).update("  ".join(notes))
+        self.query_one("#compare-settings", Static).update(Text(self._settings()))
+        self.query_one("#compare-notes", Static).update(Text("  ".join(notes)))
 
     @on(Select.Changed, "#metric-select")
     def _metric_chosen(self, event: Select.Changed) -> None:

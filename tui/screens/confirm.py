@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -12,7 +13,8 @@ from textual.widgets import Button, Static
 class ConfirmScreen(ModalScreen[bool]):
     """Ask a question; dismisses with True (y, the confirm button) or False (n, escape, cancel).
 
-    Used by the app (quit while training) and the runs browser (archive, delete).
+    Used by the app (quit while training) and the runs browser (archive, delete). The texts
+    are shown as they are (no markup): callers pass run names through ``fmt.visible``.
     """
 
     BINDINGS = [
@@ -30,9 +32,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="dialog"):
-            yield Static(self.question, id="confirm-question")
+            yield Static(Text(self.question), id="confirm-question")
             if self.detail:
-                yield Static(self.detail, id="confirm-detail")
+                yield Static(Text(self.detail), id="confirm-detail")
             with Horizontal(id="confirm-buttons", classes="dialog-buttons"):
                 yield Button(f"{self.confirm_label} (y)", variant="error", id="confirm-yes")
                 yield Button(f"{self.cancel_label} (n)", variant="primary", id="confirm-no")

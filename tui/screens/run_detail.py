@@ -31,9 +31,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Static, TabbedContent, TabPane, TextArea
 
 from .. import fmt
+from ..fmt import visible
+from ..widgets.curves import CurvePlot
 from ..widgets.footer import KeyFooter
 from .confirm import ConfirmScreen
-from .curve_plot import CurvePlot
 
 
 def curve_groups(names) -> dict[str, list[str]]:
@@ -106,28 +107,29 @@ class RunDetailScreen(Screen):
             with TabPane("Curves", id="tab-curves"):
                 yield VerticalScroll(Static("loading ...", id="curves-empty"), id="curves")
             with TabPane("Config", id="tab-config"):
-                yield VerticalScroll(Static(self._config_text(), id="config-text"))
+                yield VerticalScroll(Static(Text(self._config_text()), id="config-text"))
             with TabPane("Model", id="tab-model"):
                 yield VerticalScroll(Static("", id="model-text"))
             with TabPane("Notes", id="tab-notes"):
-                yield Input(", ".join(read_tags(self.path)), placeholder="tags, separated by commas", id="tags-input")
-                yield TextArea(read_notes(self.path), id="notes-area")
+                yield Input(visible(", ".join(read_tags(self.path))), placeholder="tags, separated by commas",
+                            id="tags-input")
+                yield TextArea(visible(read_notes(self.path), multiline=True), id="notes-area")
                 with Horizontal(id="notes-buttons"):
                     yield Button("Save (ctrl+s)", id="save-notes", variant="primary")
                     yield Button("Archive (A)", id="archive-run")
                     yield Button("Delete (D)", id="delete-run", variant="error")
             with TabPane("Warnings", id="tab-warnings"):
-                yield VerticalScroll(Static(self._warnings_text(), id="warnings-text"))
+                yield VerticalScroll(Static(Text(self._warnings_text()), id="warnings-text"))
         yield KeyFooter()
 
     def _header(self) -> Text:
         r = self.run
         text = Text()
-        text.append(r.name, style="bold")
-        text.append(f"  [{r.kind}]  {r.status}  ")
+        text.append(visible(r.name), style="bold")
+        text.append(f"  [{r.kind}]  {visible(r.status)}  ")
         bits = [
-            f"dataset {r.dataset}" if r.dataset else "",
-            f"model {r.model}" if r.model else "",
+            f"dataset {visible(r.dataset)}" if r.dataset else "",
+            f"model {visible(r.model)}" if r.model else "",
             f"{fmt.count(r.params)} params" if r.params else "",
             f"epochs {r.epochs}" if r.epochs is not None else "",
             f"best val acc {fmt.metric(r.best_val_accuracy)}" if r.best_val_accuracy is not None else "",
@@ -135,34 +137,35 @@ class RunDetailScreen(Screen):
             f"duration {fmt.duration(r.duration)}" if r.duration is not None else "",
         ]
         text.append("  ".join(b for b in bits if b))
-        text.append(f"\n{r.path}", style="dim")
+        text.append(f"\n{visible(r.path)}", style="dim")
         return text
 
     def _config_text(self) -> str:
         lines = []
         if self.run.hparams:
-            width = max(len(k) for k in self.run.hparams) + 2
+            names = {k: visible(k) for k in self.run.hparams}
+            width = max(len(k) for k in names.values()) + 2
             lines += ["Hyperparameters", ""]
-            lines += [f"  {k:<{width}}{v}" for k, v in sorted(self.run.hparams.items())]
+            lines += [f"  {names[k]:<{width}}{fmt.hp_text(v)}" for k, v in sorted(self.run.hparams.items())]
         config = self.path / "config.json"
         if config.is_file():
             try:
                 data = json.loads(config.read_text())
-                lines += ["", "config.json", "", json.dumps(data, indent=2)]
+                lines += ["", "config.json", "", json.dumps(data, indent=2)]  # (escapes controls)
             except (OSError, ValueError) as exc:
-                lines += ["", f"config.json unreadable: {exc}"]
+                lines += ["", f"config.json unreadable: {visible(exc)}"]
         if self.run.metrics:
             lines += ["", "Metrics (first / last / best)", ""]
             for name, s in sorted(self.run.metrics.items()):
                 lines.append(
-                    f"  {name:<28}{fmt.metric(s.first)}  {fmt.metric(s.last)}  "
+                    f"  {visible(name):<28}{fmt.metric(s.first)}  {fmt.metric(s.last)}  "
                     f"{fmt.metric(s.best(name))}  ({s.count} points)"
                 )
         return "\n".join(lines) or "no configuration recorded (a plain TensorBoard log)"
 
     def _warnings_text(self) -> str:
         warnings = list(self.run.warnings) + (list(self.curves.warnings) if self.curves else [])
-        return "\n".join(dict.fromkeys(warnings)) or "no warnings"
+        return "\n".join(dict.fromkeys(visible(w) for w in warnings)) or "no warnings"
 
     def on_mount(self) -> None:
         self._load()
@@ -204,8 +207,8 @@ class RunDetailScreen(Screen):
             body = model.read_text(errors="replace")
         elif texts:
             body = "\n\n".join(f"{tag} (step {step})\n{text}" for tag, items in texts.items() for step, text in items[-1:])
-        self.query_one("#model-text", Static).update(body or "no model summary recorded")
-        self.query_one("#warnings-text", Static).update(self._warnings_text())
+        self.query_one("#model-text", Static).update(Text(visible(body, multiline=True) or "no model summary recorded"))
+        self.query_one("#warnings-text", Static).update(Text(self._warnings_text()))
 
     def _show_curves(self) -> None:
         container = self.query_one("#curves", VerticalScroll)
@@ -232,7 +235,7 @@ class RunDetailScreen(Screen):
             write_notes(self.path, self.query_one("#notes-area", TextArea).text)
             write_tags(self.path, parse_tags(self.query_one("#tags-input", Input).value))
         except KeraslabError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(visible(exc), severity="error", markup=False)
             return
         self.changed = True
         self.notify("notes and tags saved")
@@ -245,13 +248,13 @@ class RunDetailScreen(Screen):
             try:
                 target = archive_run(self.path, self.run.logdir)
             except KeraslabError as exc:
-                self.notify(str(exc), severity="error")
+                self.notify(visible(exc), severity="error", markup=False)
                 return
-            self.notify(f"archived to {target}")
+            self.notify(f"archived to {visible(target)}", markup=False)
             self.dismiss(True)
 
         self.app.push_screen(
-            ConfirmScreen(f"Archive {self.run.name}?\nIt moves to .archive/ in its log directory.", "Archive"),
+            ConfirmScreen(f"Archive {visible(self.run.name)}?\nIt moves to .archive/ in its log directory.", "Archive"),
             done,
         )
 
@@ -263,13 +266,13 @@ class RunDetailScreen(Screen):
             try:
                 delete_run(self.path, self.run.logdir)
             except KeraslabError as exc:
-                self.notify(str(exc), severity="error")
+                self.notify(visible(exc), severity="error", markup=False)
                 return
-            self.notify(f"deleted {self.run.name}")
+            self.notify(f"deleted {visible(self.run.name)}", markup=False)
             self.dismiss(True)
 
         self.app.push_screen(
-            ConfirmScreen(f"Delete {self.run.name} and all its files?\n{self.path}", "Delete"), done
+            ConfirmScreen(f"Delete {visible(self.run.name)} and all its files?\n{visible(self.path)}", "Delete"), done
         )
 
     def action_back(self) -> None:

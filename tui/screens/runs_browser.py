@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from ..cli_runs import run_cells
+from ..fmt import hp_text, run_cells, visible
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
 
@@ -108,7 +108,7 @@ class RunsBrowserScreen(Screen):
 
     # -- layout
     def compose(self) -> ComposeResult:
-        yield Static(self._title(), id="browser-title")
+        yield Static(Text(self._title()), id="browser-title")
         yield Input(
             placeholder="filter: words, or e.g. val_accuracy > 0.99 and dataset == mnist  (/ to focus)",
             id="runs-filter",
@@ -118,7 +118,7 @@ class RunsBrowserScreen(Screen):
         yield KeyFooter()
 
     def _title(self) -> str:
-        return "Runs  " + "  ".join(str(p) for p in self.logdirs)
+        return "Runs  " + "  ".join(visible(p) for p in self.logdirs)
 
     def on_mount(self) -> None:
         self.query_one(LineTable).replace_rows([], [], self._columns([]))  # the header at once
@@ -176,7 +176,7 @@ class RunsBrowserScreen(Screen):
     def _columns(hp_keys: list[str]) -> list[tuple[str, str, str]]:
         """Standard columns plus one per hyperparameter that differs between the shown runs."""
         return [(c.header, c.key, "right" if c.numeric else "left") for c in COLUMNS] + [
-            (key, f"hp.{key}", "left") for key in hp_keys
+            (visible(key), f"hp.{key}", "left") for key in hp_keys
         ]
 
     def _refresh_table(self) -> None:
@@ -219,9 +219,7 @@ class RunsBrowserScreen(Screen):
                 cells.append(Text(value, style=STATUS_STYLE.get(value, "")))
             else:
                 cells.append(value)
-        for key in hp_keys:
-            v = r.hparams.get(key)
-            cells.append("-" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)))
+        cells += [hp_text(r.hparams.get(key)) for key in hp_keys]
         return cells
 
     def _update_status(self) -> None:

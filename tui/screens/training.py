@@ -33,7 +33,7 @@ PLOT_BUDGET = 0.02  # share of one core
 
 
 @dataclass
-class RunState:
+class QueuedRun:
     """Everything the app knows about one run of this session (queued, training or done)."""
 
     run_id: int
@@ -120,7 +120,7 @@ class TrainingScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.state: RunState | None = None
+        self.state: QueuedRun | None = None
         self._plot_dirty = False
         self._last_plot = 0.0
         self._rows = 0
@@ -159,7 +159,7 @@ class TrainingScreen(Screen):
             self.show_state(state)
 
     # -- updates --------------------------------------------------------------------------
-    def show_state(self, state: RunState) -> None:
+    def show_state(self, state: QueuedRun) -> None:
         """Bring everything up to date for ``state`` (a new run, or coming back to this screen).
 
         Coming back to the same run only adds the epochs that ended meanwhile, and the curves
@@ -178,7 +178,7 @@ class TrainingScreen(Screen):
         self.call_after_refresh(self._draw_plots)
         self.refresh_bindings()  # stop/open availability (KeyFooter redraws only on a change)
 
-    def show_event(self, state: RunState, event: core.SessionEvent) -> None:
+    def show_event(self, state: QueuedRun, event: core.SessionEvent) -> None:
         """One event of a run (the app already applied it to ``state``).
 
         While the screen is hidden nothing is drawn: ``on_screen_resume`` redraws it all.

@@ -1,1 +1,1 @@
-"""Widgets of the app: layer table, settings form, dataset list, findings, curves, progress."""
+"""Widgets shared by the screens: tables, curve plots, choices, buttons, forms, footer, progress, findings."""

@@ -1,8 +1,8 @@
 """A light table widget: only the rows on screen are drawn (Textual's line API).
 
 Textual's DataTable measures every cell through Rich's console when rows are added and
-renders each visible cell as a separate renderable: 500 runs x 10 columns cost it about
-half a second before the table was on screen. This table keeps its cells as plain strings
+renders each visible cell as a separate renderable, slow for hundreds of runs (see
+benchmarks/bench_browse.py). This table keeps its cells as plain strings
 or Rich ``Text``, sizes a column by the cells' lengths, and draws a row as one line of
 segments, cached until the row, the cursor or the styles change.
 """

@@ -10,6 +10,7 @@ lines kept until the next refresh or resize.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 
@@ -26,17 +27,13 @@ from textual_plotext import PlotextPlot
 # control characters (a tab becomes a space): they would reach the terminal as they are.
 _ESCAPE = re.compile(r"\x1b(?:\[([0-?]*)[ -/]*([@-~])|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)", re.DOTALL)
 _CONTROLS = {c: None for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))} | {ord("\t"): " "}
-_STYLES: dict[str, Style] = {}  # an SGR parameter string (as accumulated since a reset) -> style
 
 
+@functools.lru_cache(maxsize=1024)
 def _sgr_style(codes: str) -> Style:
-    style = _STYLES.get(codes)
-    if style is None:
-        spans = Text.from_ansi(f"\x1b[{codes}m_").spans if codes else []
-        style = _STYLES[codes] = spans[0].style if spans else Style.null()
-        if len(_STYLES) > 1024:  # (a plot uses a handful; never grow without bound)
-            _STYLES.clear()
-    return style
+    """The style of an SGR parameter string (as accumulated since a reset); a plot uses a handful."""
+    spans = Text.from_ansi(f"\x1b[{codes}m_").spans if codes else []
+    return spans[0].style if spans else Style.null()
 
 
 def ansi_strips(text: str, base: Style, width: int) -> list[Strip]:

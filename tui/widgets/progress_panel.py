@@ -9,7 +9,7 @@ from .. import fmt
 
 
 class ProgressPanel(Widget):
-    """One status line and a bar; `show(state)` reads a RunState.
+    """One status line and a bar; `show(state)` reads a QueuedRun.
 
     One widget that draws both lines itself: a progress event then costs a single repaint of
     a fixed-size region (no layout pass, no child widgets), which matters because it comes
