@@ -156,7 +156,7 @@ def gc_pause_comparison(root: Path, rounds: int) -> None:
     """The app's gc_paused around bulk reads (tui/policy.py) against none, interleaved: a cold
     discover (no cache) and every scalar of every run, in this process, imports frozen as the app's."""
     from keraslab.core import set_bulk_read
-    from keraslab.core.tfevents.events import read_runs_scalars
+    from keraslab.core.tfevents import read_runs_scalars
     from keraslab.tui.policy import freeze_imported_objects, gc_paused
 
     freeze_imported_objects()

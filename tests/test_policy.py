@@ -98,7 +98,7 @@ def test_overlapping_blocks_of_two_threads_turn_it_on_once_the_last_ends():
 
 
 def _one_run(tmp_path):
-    from keraslab.core.tfevents.events import EventWriter
+    from keraslab.core.tfevents import EventWriter
 
     with EventWriter(tmp_path / "run" / "train") as w:
         w.add_scalar("epoch_loss", 1.0, 0)
