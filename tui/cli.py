@@ -358,7 +358,8 @@ def _show_keraslab(path: Path) -> None:
     for key in ("device", "reproduce"):
         if run.config.get(key):
             print(f"{key:<10}{fmt.visible(run.config[key])}")
-    for entry in run.config.get("resumed") or []:
+    resumed = run.config.get("resumed")
+    for entry in resumed if isinstance(resumed, list) else []:
         if isinstance(entry, dict):
             print(f"resumed   after epoch {fmt.visible(entry.get('at_epoch'))} at {fmt.visible(entry.get('time'))}")
     print("\nconfig")

@@ -69,6 +69,12 @@ def resume_point(run_dir: str | os.PathLike) -> ResumePoint:
     return ResumePoint(path, config, dict(run.config), dict(run.status_info), epoch, best_epoch, best_value)
 
 
+def has_last_checkpoint(run_dir: str | os.PathLike) -> bool:
+    """Whether ``run_dir`` holds a last checkpoint: a cheap test for offering a resume
+    (:func:`resume_point` checks the rest)."""
+    return is_regular(Path(run_dir) / LAST_CHECKPOINT_FILE)
+
+
 def _is_keras_archive(path: Path) -> bool:
     """A regular file that is a zip archive with a Keras model's config.json (read as a zip
     only: nothing in it is loaded here)."""

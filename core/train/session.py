@@ -439,7 +439,8 @@ class TrainingSession:
         try:
             model = keras.saving.load_model(point.checkpoint, compile=True, safe_mode=True)
         except Exception as exc:  # noqa: BLE001 - any refusal of the file is the user's one line
-            text = " ".join(str(exc).split())[:200]
+            text = " ".join(str(exc).split())
+            text = text if len(text) <= 240 else text[:240] + " ..."
             raise RunStoreError(f"{point.checkpoint.name}: cannot load ({type(exc).__name__}: {text})") from None
         if getattr(model, "optimizer", None) is None:
             raise RunStoreError(f"{point.checkpoint.name}: holds no optimizer state")
