@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a model headless (terminal or batch job) and record the run directory.",
         epilog="The run directory holds config.json, status.json, metrics.jsonl, TensorBoard "
         "events (train/, validation/), summary.txt, best_model.keras and results.json.\n"
-        "Ctrl+C (or SIGTERM) stops after the current batch and keeps the run as 'stopped'.",
+        "Ctrl+C (or SIGTERM) stops after the current batch and keeps the run as 'stopped', with its\n"
+        "last state in last.keras: 'keraslab train --resume RUN' goes on from there in the same directory.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     t.add_argument("--dataset", help=f"dataset name or path to an .npz file (default: {d.dataset}; see 'keraslab datasets')")

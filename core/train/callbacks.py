@@ -87,6 +87,7 @@ class SessionBridge(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._in_fit = True
         self._t0 = time.monotonic()
+        self._last_saved_at = self._clock()  # (a stop saves last.keras; a kill loses at most this pace)
 
     def on_train_end(self, logs=None):
         self._in_fit = False
@@ -149,7 +150,6 @@ class SessionBridge(keras.callbacks.Callback):
         self.epochs_done = self.complete_epochs = self.last_epoch = epoch
         self.best_epoch = self.saved_epoch = best_epoch
         self.best_value = best_value
-        self._last_saved_at = self._clock()
 
     def _save_model(self, path) -> None:
         """The model (optimizer state included) into ``path``, atomically."""
