@@ -133,10 +133,10 @@ class TrainingSession:
         """Create the run directory, mark it running and start training in a thread."""
         if self._thread is not None:
             raise RuntimeError("session already started")
-        self._check_inputs()
         if self.resume_from is not None:
             self._reopen()
         else:
+            self._check_inputs()
             name = self.config.name or self.config.default_name()
             self.run_dir = create_run_dir(self.logdir, name)
             self._writer = RunWriter(self.run_dir)
@@ -166,6 +166,7 @@ class TrainingSession:
 
         point = self._resume = resume_point(self.resume_from)
         self.config, self.run_dir = point.config, point.run_dir
+        self._check_inputs()
         entry = {"at_epoch": point.epoch, "time": now_iso(), "command": self.command}
         history = [*_list(point.record.get("resumed")), entry]
         self._record = {**point.record, "resumed": history}
@@ -330,12 +331,11 @@ class TrainingSession:
             status = "stopped" if self._stop.is_set() else "completed"
             if status == "stopped":
                 bridge.save_last()  # (before the best weights replace the last ones)
-            else:
-                self._writer.last_checkpoint_path.unlink(missing_ok=True)  # nothing left to resume
-            if status == "stopped":
                 reason = f"stopped by user after {bridge.steps} batches"
             elif epochs_done < cfg.epochs:
                 reason = f"early stopping after {epochs_done} epochs"
+            if status == "completed":
+                self._writer.last_checkpoint_path.unlink(missing_ok=True)  # nothing left to resume
             self._emit(Phase("evaluating on the test set"))
             test = self._evaluate(model, bridge, data)
         except KeraslabError as exc:
