@@ -119,7 +119,7 @@ class KeraslabApp(App[int]):
         session = core.TrainingSession(
             state.config,
             self.logdir,
-            command=core.config_command(state.config),
+            command=core.config_command(state.config) if state.resume_from is None else core.resume_command(state.resume_from),
             progress_interval=self.progress_interval,
             hooks=policy.session_hooks(),
             resume_from=state.resume_from,

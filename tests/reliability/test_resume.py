@@ -151,6 +151,21 @@ def test_resume_is_reproducible_from_the_same_checkpoint(tmp_path):
     assert first["loss"] == pytest.approx(second["loss"], rel=1e-5)
 
 
+def test_an_interrupted_run_resumes(tmp_path):
+    """A run whose process died (status 'running', its pid gone) is interrupted: it resumes."""
+    run_dir = _stopped_run(tmp_path, epochs=3)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    status = json.loads((run_dir / "status.json").read_text())
+    status.update(status="running", ended=None, pid=dead.pid, host=socket.gethostname(), heartbeat=time.time())
+    (run_dir / "status.json").write_text(json.dumps(status))
+    assert load_run(run_dir).status == "interrupted"
+    point = resume_point(run_dir)
+    result = TrainingSession(point.config, tmp_path, resume_from=run_dir).run()
+    assert result.status == "completed", result.reason
+    assert [e["epoch"] for e in load_run(run_dir).epochs] == [1, 2, 3]
+
+
 def _crafted_run(logdir: Path, status: str = "stopped", checkpoint: bytes | None = b"not a keras file") -> Path:
     run_dir = logdir / "crafted-1"
     run_dir.mkdir(parents=True)
@@ -276,6 +291,8 @@ async def test_the_run_detail_offers_resume_for_a_stopped_run_and_queues_it(tmp_
         await until(lambda: app.runs, "the resume to be queued")
         (state,) = app.runs
         assert state.resume_from == run_dir
+        await until(lambda: state.run_dir is not None, "the resume to start")
+        assert load_run(run_dir).config["resumed"][-1]["command"].startswith("keraslab train --resume ")
         await until(lambda: state.finished is not None, "the resumed run to finish")
         assert state.finished.status == "completed", state.finished.reason
         assert state.run_dir == run_dir
