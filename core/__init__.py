@@ -37,6 +37,7 @@ _export("model.preview", "LayerRow", "Preview", "preview_stack")
 _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
 _export("rundir.reader", "RunRecord", "load_run")
 _export("train.session", "SessionHooks", "TrainingSession", "config_command", "resolve_stack")
+_export("train.resume", "RESUMABLE", "ResumePoint", "has_last_checkpoint", "resume_command", "resume_point")
 _export("rundir.writer", "default_logdir")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
 _export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
@@ -137,4 +138,11 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .rundir.reader import RunRecord, load_run
     from .rundir.writer import default_logdir
     from .train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
+    from .train.resume import (
+        RESUMABLE,
+        ResumePoint,
+        has_last_checkpoint,
+        resume_command,
+        resume_point,
+    )
     from .train.session import SessionHooks, TrainingSession, config_command, resolve_stack

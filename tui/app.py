@@ -94,11 +94,12 @@ class KeraslabApp(App[int]):
     def queued(self) -> list[QueuedRun]:
         return [r for r in self.runs if r.status == "queued"]
 
-    def submit(self, config: core.RunConfig) -> QueuedRun:
-        """Start this config now, or queue it behind the run in progress."""
+    def submit(self, config: core.RunConfig, *, resume_from: Path | None = None) -> QueuedRun:
+        """Start this config now, or queue it behind the run in progress; ``resume_from``:
+        a stopped run's directory to resume (``config`` its own, see core.resume_point)."""
         from .screens.training import QueuedRun, TrainingScreen
 
-        state = QueuedRun(self._next_id, config)
+        state = QueuedRun(self._next_id, config, resume_from=resume_from)
         self._next_id += 1
         self.runs.append(state)
         if not self.is_screen_installed("training"):
@@ -118,9 +119,10 @@ class KeraslabApp(App[int]):
         session = core.TrainingSession(
             state.config,
             self.logdir,
-            command=core.config_command(state.config),
+            command=core.config_command(state.config) if state.resume_from is None else core.resume_command(state.resume_from),
             progress_interval=self.progress_interval,
             hooks=policy.session_hooks(),
+            resume_from=state.resume_from,
         )
         run_id = state.run_id
 

@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a model headless (terminal or batch job) and record the run directory.",
         epilog="The run directory holds config.json, status.json, metrics.jsonl, TensorBoard "
         "events (train/, validation/), summary.txt, best_model.keras and results.json.\n"
-        "Ctrl+C (or SIGTERM) stops after the current batch and keeps the run as 'stopped'.",
+        "Ctrl+C (or SIGTERM) stops after the current batch and keeps the run as 'stopped', with its\n"
+        "last state in last.keras: 'keraslab train --resume RUN' goes on from there in the same directory.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     t.add_argument("--dataset", help=f"dataset name or path to an .npz file (default: {d.dataset}; see 'keraslab datasets')")
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", metavar="DIR", help="folder with dataset files (also $KERASLAB_DATA_DIR; the Keras cache is searched too)")
     t.add_argument("--offline", action="store_true", help="never try to download datasets (also KERASLAB_OFFLINE=1)")
     t.add_argument("--json", action="store_true", help="print the final result as JSON on stdout")
+    t.add_argument("--resume", metavar="RUN", help="continue a stopped or interrupted run from its last checkpoint, in its own directory with its own config")
     _add_logdir(t)
 
     r = sub.add_parser("runs", help="list runs in a log directory", description="List recorded runs, oldest first.")
@@ -205,6 +207,23 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     if config.layers is None:
         core.resolve_model(config.model)  # fail fast on a bad preset name or notation
     return config
+
+
+_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", "epochs", "batch_size", "optimizer",
+                  "learning_rate", "momentum", "lr_schedule", "loss", "from_logits", "validation_split",
+                  "seed", "early_stopping", "limit", "normalization", "l2", "name", "data_dir")  # fmt: skip
+
+
+def _resume_session(args: argparse.Namespace):
+    """`train --resume RUN`: the run found as every command finds one, checked resumable."""
+    given = [f"--{k.replace('_', '-')}" for k in _TRAIN_OPTIONS if getattr(args, k) not in (None, False)]
+    if given:
+        raise CliError(f"keraslab train: --resume takes the run's own config; drop {' '.join(given)}")
+    (run,) = core.resolve_runs([args.resume], [core.default_logdir(args.logdir)])
+    if run.kind != "keraslab":
+        raise KeraslabError(f"{run.name} is a {run.kind} run: only keraslab runs can be resumed")
+    point = core.resume_point(run.path)
+    return core.TrainingSession(point.config, run.path.parent, resume_from=run.path)
 
 
 def _ordered(logs: dict[str, float]) -> list[tuple[str, float]]:
@@ -280,8 +299,11 @@ class _Printer:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.offline:
         os.environ["KERASLAB_OFFLINE"] = "1"
-    config = _config_from_args(args)
-    session = core.TrainingSession(config, args.logdir)
+    if args.resume is not None:
+        session = _resume_session(args)
+    else:
+        config = _config_from_args(args)
+        session = core.TrainingSession(config, args.logdir)
     printer = _Printer(sys.stderr if args.json else sys.stdout)
     interrupts = {"count": 0}
 
@@ -337,6 +359,10 @@ def _show_keraslab(path: Path) -> None:
     for key in ("device", "reproduce"):
         if run.config.get(key):
             print(f"{key:<10}{fmt.visible(run.config[key])}")
+    resumed = run.config.get("resumed")
+    for entry in resumed if isinstance(resumed, list) else []:
+        if isinstance(entry, dict):
+            print(f"resumed   after epoch {fmt.visible(entry.get('at_epoch'))} at {fmt.visible(entry.get('time'))}")
     print("\nconfig")
     for key, value in run.run_config.items():
         if value not in (None, {}, []) and key != "layers":

@@ -22,6 +22,8 @@ from ..rundir.reader import (
     check_config,
     check_results,
     check_status,
+    current_records,
+    has_resume,
     iso_timestamp,
     parse_metric_lines,
     parse_run_file,
@@ -109,6 +111,11 @@ class KeraslabRunState(RunState):
         self.bytes_read += len(data)
         first = data[:HEAD] if self.metrics_offset == 0 else None
         records, damaged, end = parse_metric_lines(data)  # a partly written last line waits
+        if self.metrics_offset and has_resume(records):  # a resume supersedes records read before
+            self.metrics_offset, self.epochs, self.stats, self.metrics_head = 0, 0, {}, None
+            self.warnings = [w for w in self.warnings if not w.startswith(str(path))]
+            return self._read_metrics()
+        records = current_records(records)
         if damaged:
             self.line_warnings += damaged
             self._warn(f"{path}: damaged line(s) skipped")

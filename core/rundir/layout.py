@@ -12,8 +12,11 @@ METRICS_FILE = "metrics.jsonl"
 RESULTS_FILE = "results.json"
 SUMMARY_FILE = "summary.txt"
 CHECKPOINT_FILE = "best_model.keras"
+LAST_CHECKPOINT_FILE = "last.keras"  # the last state (optimizer included) a stopped run resumes from
 PREDICTIONS_FILE = "test_predictions.npz"
 ERROR_FILE = "error.log"
+# metrics.jsonl's record marking a resume: {"type": "resume", "resumed_at_epoch": N, "time": ...}
+RESUME_RECORD = "resume"
 # the user's annotations, in a run of either kind
 NOTES_FILE = "notes.md"
 TAGS_FILE = "tags.json"

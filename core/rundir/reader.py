@@ -13,7 +13,14 @@ from typing import Any
 
 from ..errors import RunStoreError
 from .fileio import Warn, check_fields, parse_json, read_file
-from .layout import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE, SUMMARY_FILE
+from .layout import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    RESULTS_FILE,
+    RESUME_RECORD,
+    STATUS_FILE,
+    SUMMARY_FILE,
+)
 
 HEARTBEAT_STALE_S = 120.0
 _NUMBER = (int, float)
@@ -93,8 +100,36 @@ def parse_metric_lines(data: bytes) -> tuple[list[dict[str, Any]], int, int]:
     return records, damaged, consumed
 
 
+def has_resume(records: list[dict[str, Any]]) -> bool:
+    """Whether a resume marker is among ``records``."""
+    return any(r.get("type") == RESUME_RECORD for r in records)
+
+
+def current_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` (a metrics.jsonl file from its start) without those a resume superseded: a
+    resume marker at epoch N drops the epoch and batch records before it past epoch N (trained
+    after the checkpoint it resumed from, then lost with the interruption), so each epoch's
+    record is its last one."""
+    if not has_resume(records):
+        return records
+    out: list[dict[str, Any]] = []
+    for record in records:
+        at = record.get("resumed_at_epoch")
+        if record.get("type") == RESUME_RECORD and type(at) is int:
+            out = [r for r in out if not _past(r, at)]
+        out.append(record)
+    return out
+
+
+def _past(record: dict[str, Any], epoch: int) -> bool:
+    """An epoch or batch record of a point after ``epoch`` (batch records' epoch is fractional)."""
+    at = record.get("epoch")
+    return record.get("type") in ("epoch", "batch") and type(at) in (int, float) and at > epoch
+
+
 def read_metric_records(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
-    """Every complete record of a metrics.jsonl file; damage becomes a warning."""
+    """Every current complete record of a metrics.jsonl file (:func:`current_records`);
+    damage becomes a warning."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -105,7 +140,7 @@ def read_metric_records(path: Path, warnings: list[str]) -> list[dict[str, Any]]
     records, damaged, _ = parse_metric_lines(data)
     if damaged:
         warnings.append(f"{path}: {damaged} damaged line(s) skipped")
-    return records
+    return current_records(records)
 
 
 def _read_metrics(path: Path, warnings: list[str]) -> tuple[list[dict], list[dict]]:

@@ -18,9 +18,11 @@ from .layout import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     ERROR_FILE,
+    LAST_CHECKPOINT_FILE,
     METRICS_FILE,
     PREDICTIONS_FILE,  # noqa: F401 (the trainer's name for its predictions file, imported from here)
     RESULTS_FILE,
+    RESUME_RECORD,
     STATUS_FILE,
     SUMMARY_FILE,
 )
@@ -101,6 +103,10 @@ class RunWriter:
     @property
     def checkpoint_path(self) -> Path:
         return self.run_dir / CHECKPOINT_FILE
+
+    @property
+    def last_checkpoint_path(self) -> Path:
+        return self.run_dir / LAST_CHECKPOINT_FILE
 
     # -- status ---------------------------------------------------------------------------
     def start(self, **fields: Any) -> None:
@@ -187,6 +193,11 @@ class RunWriter:
         for writer in (self._train_events, self._val_events):
             if writer is not None:
                 writer.flush()
+
+    def log_resume(self, epoch: int) -> None:
+        """Mark in metrics.jsonl that training resumed after ``epoch``: the epoch and batch
+        records before this one past ``epoch`` are superseded (see reader.current_records)."""
+        self._append_line({"type": RESUME_RECORD, "resumed_at_epoch": epoch, "time": time.time()})
 
     def log_batch(self, epoch: float, step: int, logs: dict[str, float]) -> None:
         """Record a (throttled) batch-level point; ``epoch`` is fractional (0.5 = half of epoch 1)."""

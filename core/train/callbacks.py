@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..rundir.layout import CHECKPOINT_FILE
+from ..rundir.layout import CHECKPOINT_FILE, LAST_CHECKPOINT_FILE
 from ..rundir.writer import RunWriter
 from .backend import import_keras
 from .progress import BatchProgress, EpochEnd, SessionEvent
 
 keras = import_keras()
 
-CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras may lag the best epoch while training
+CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras (and last.keras) may lag while training
 
 
 class SessionBridge(keras.callbacks.Callback):
@@ -72,6 +72,9 @@ class SessionBridge(keras.callbacks.Callback):
         self.saved_epoch: int | None = None  # the best epoch best_model.keras holds
         self.checkpoint_error: str | None = None
         self._saved_at = -math.inf
+        self.complete_epochs = 0  # epochs trained to their end
+        self.last_epoch: int | None = None  # the complete epochs last.keras holds
+        self._last_saved_at = -math.inf
         self._clock = time.monotonic  # (of the checkpoint's pace; tests set their own)
         self.epochs_done = 0
         self.steps = 0
@@ -84,6 +87,7 @@ class SessionBridge(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._in_fit = True
         self._t0 = time.monotonic()
+        self._last_saved_at = self._clock()  # (a stop saves last.keras; a kill loses at most this pace)
 
     def on_train_end(self, logs=None):
         self._in_fit = False
@@ -140,8 +144,15 @@ class SessionBridge(keras.callbacks.Callback):
             return True
         return value > self.best_value if self.mode == "max" else value < self.best_value
 
-    def save_checkpoint(self) -> None:
-        path = self.writer.checkpoint_path
+    def resume_at(self, epoch: int, best_epoch: int | None, best_value: float | None) -> None:
+        """Continue a run whose last checkpoint (loaded into the model) holds ``epoch`` complete
+        epochs and whose best_model.keras holds ``best_epoch`` (None: unknown)."""
+        self.epochs_done = self.complete_epochs = self.last_epoch = epoch
+        self.best_epoch = self.saved_epoch = best_epoch
+        self.best_value = best_value
+
+    def _save_model(self, path) -> None:
+        """The model (optimizer state included) into ``path``, atomically."""
         tmp = path.with_name(f".{path.stem}.tmp.keras")
         try:
             self.model.save(tmp)
@@ -149,6 +160,22 @@ class SessionBridge(keras.callbacks.Callback):
         except OSError:
             tmp.unlink(missing_ok=True)
             raise
+
+    def save_last(self) -> None:
+        """The model as it is now into last.keras, the epochs it holds into status.json: the
+        point a stopped run resumes from (weights of an epoch cut short included; resuming
+        trains that epoch again in full)."""
+        try:
+            self._save_model(self.writer.last_checkpoint_path)
+        except OSError as exc:  # (a full disk): the run goes on, it is just not resumable from here
+            self.checkpoint_error = f"{LAST_CHECKPOINT_FILE} not written: {exc}"
+            return
+        self.last_epoch = self.complete_epochs
+        self._last_saved_at = self._clock()
+        self.writer.update_status(last_checkpoint_epoch=self.last_epoch)
+
+    def save_checkpoint(self) -> None:
+        self._save_model(self.writer.checkpoint_path)
         self.saved_epoch = self.best_epoch
         self._saved_at = self._clock()
 
@@ -170,6 +197,8 @@ class SessionBridge(keras.callbacks.Callback):
         and best_model.keras, unless the file already holds them."""
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+        elif self.saved_epoch is not None and self.writer.checkpoint_path.exists():
+            self.model.load_weights(self.writer.checkpoint_path)  # resumed, no better epoch since
         if self.saved_epoch != self.best_epoch or not self.writer.checkpoint_path.exists():
             try:
                 self.save_checkpoint()
@@ -188,6 +217,8 @@ class SessionBridge(keras.callbacks.Callback):
         self._check(values, f"at the end of epoch {epoch + 1}")
         partial = self.batches_in_epoch < self.steps_per_epoch
         self.epochs_done = epoch + 1
+        if not partial:
+            self.complete_epochs = epoch + 1
         improved = not self.failure and self._improved(values.get(self.monitor))
         if improved:
             self.best_value = values[self.monitor]
@@ -199,6 +230,8 @@ class SessionBridge(keras.callbacks.Callback):
         if self.saved_epoch != self.best_epoch and self._clock() - self._saved_at >= CHECKPOINT_EVERY:
             self._save_best(current=improved)
         self.writer.log_epoch(epoch + 1, values, partial=partial)
+        if not partial and not self.failure and self._clock() - self._last_saved_at >= CHECKPOINT_EVERY:
+            self.save_last()
         self.writer.update_status(epochs_done=self.epochs_done, best_epoch=self.best_epoch,
                                   checkpoint_epoch=self.saved_epoch)  # fmt: skip
         self.emit(

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import RunConfig
 from ..data.datasets import Dataset, get_info, is_npz_path, load_dataset
-from ..errors import DatasetError, KeraslabError
+from ..errors import DatasetError, KeraslabError, RunStoreError
 from ..model.preview import preview_stack
 from ..rundir.layout import PREDICTIONS_FILE
 from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
@@ -87,6 +87,9 @@ class TrainingSession:
 
     ``stop()`` asks training to end after the current batch; the run keeps what it
     learned and is marked 'stopped'. A NaN/inf loss ends the run as 'failed'.
+    ``resume_from`` (a stopped or interrupted run's directory, see resume.resume_point):
+    train that run on from its last checkpoint, in its own directory, with its config
+    (``config`` is then the run's own, as resume_point read it).
     ``give_way(seconds)`` pauses training at the next batch end, e.g. while a UI in the
     same process answers a key press: Python runs one thread at a time, so a UI sharing
     the interpreter with Keras' training loop otherwise answers at half speed.
@@ -102,6 +105,7 @@ class TrainingSession:
         batch_log_interval: float = 1.0,
         heartbeat_interval: float = 10.0,
         hooks: SessionHooks | None = None,
+        resume_from: str | os.PathLike | None = None,
     ):
         self.config = config.validate()
         self.logdir = default_logdir(logdir)
@@ -121,34 +125,57 @@ class TrainingSession:
         self._writer: RunWriter | None = None
         self._record: dict[str, Any] = {}
         self.hooks = hooks or SessionHooks()
+        self.resume_from = None if resume_from is None else Path(resume_from)
+        self._resume = None  # resume.ResumePoint, once start() checked it
 
     # -- public API -----------------------------------------------------------------------
     def start(self) -> Path:
         """Create the run directory, mark it running and start training in a thread."""
         if self._thread is not None:
             raise RuntimeError("session already started")
-        self._check_inputs()
-        name = self.config.name or self.config.default_name()
-        self.run_dir = create_run_dir(self.logdir, name)
-        self._writer = RunWriter(self.run_dir)
-        self._record = {
-            "run": self.config.to_dict(),
-            "model_label": self.config.model_label,
-            "command": self.command,
-            "reproduce": config_command(self.config),
-            "created": now_iso(),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "versions": package_versions(),
-        }
-        self._writer.write_config(self._record)
-        self._writer.start(epochs_done=0, epochs=self.config.epochs)
+        if self.resume_from is not None:
+            self._reopen()
+        else:
+            self._check_inputs()
+            name = self.config.name or self.config.default_name()
+            self.run_dir = create_run_dir(self.logdir, name)
+            self._writer = RunWriter(self.run_dir)
+            self._record = {
+                "run": self.config.to_dict(),
+                "model_label": self.config.model_label,
+                "command": self.command,
+                "reproduce": config_command(self.config),
+                "created": now_iso(),
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "versions": package_versions(),
+            }
+            self._writer.write_config(self._record)
+            self._writer.start(epochs_done=0, epochs=self.config.epochs)
         self._thread = threading.Thread(
             target=self._main, name=f"keraslab-train-{self.run_dir.name}", daemon=True
         )
         threading.Thread(target=self._heartbeat, name="keraslab-heartbeat", daemon=True).start()
         self._thread.start()
         return self.run_dir
+
+    def _reopen(self) -> None:
+        """start() of a resumed run: its directory checked and marked running again, the
+        resume recorded in config.json, status.json and metrics.jsonl."""
+        from .resume import resume_point
+
+        point = self._resume = resume_point(self.resume_from)
+        self.config, self.run_dir = point.config, point.run_dir
+        self._check_inputs()
+        entry = {"at_epoch": point.epoch, "time": now_iso(), "command": self.command}
+        history = [*_list(point.record.get("resumed")), entry]
+        self._record = {**point.record, "resumed": history}
+        self._writer = RunWriter(self.run_dir)
+        self._writer.write_config(self._record)
+        kept = {k: point.status[k] for k in ("started", "device", "best_epoch", "checkpoint_epoch") if k in point.status}
+        self._writer.start(**kept, epochs_done=point.epoch, epochs=self.config.epochs,
+                           last_checkpoint_epoch=point.epoch, resumed=[*_list(point.status.get("resumed")), entry])  # fmt: skip
+        self._writer.log_resume(point.epoch)
 
     def _check_inputs(self) -> None:
         """Fail before creating a run directory on a mistyped dataset or model."""
@@ -303,9 +330,12 @@ class TrainingSession:
                 return
             status = "stopped" if self._stop.is_set() else "completed"
             if status == "stopped":
+                bridge.save_last()  # (before the best weights replace the last ones)
                 reason = f"stopped by user after {bridge.steps} batches"
             elif epochs_done < cfg.epochs:
                 reason = f"early stopping after {epochs_done} epochs"
+            if status == "completed":
+                self._writer.last_checkpoint_path.unlink(missing_ok=True)  # nothing left to resume
             self._emit(Phase("evaluating on the test set"))
             test = self._evaluate(model, bridge, data)
         except KeraslabError as exc:
@@ -336,9 +366,13 @@ class TrainingSession:
         from ..model.layers import output_is_probabilities
         from ..model.notation import format_stack, stack_to_json
         from .build import build_model
-        from .optim import make_loss, make_optimizer, needs_one_hot
+        from .optim import make_loss, make_optimizer
 
-        cfg = self.config
+        cfg, point = self.config, self._resume
+        n_train = int(data.x_train.shape[0])
+        steps = max(1, math.ceil(n_train / cfg.batch_size))
+        if point is not None:
+            return self._prepare_resumed(keras, data, point, steps)
         keras.utils.set_random_seed(cfg.seed)
         scaling = data.input_scaling(cfg.normalization)
         model = build_model(
@@ -351,8 +385,6 @@ class TrainingSession:
         )
         probabilities = output_is_probabilities(stack)
         from_logits = (not probabilities) if cfg.from_logits is None else cfg.from_logits
-        n_train = int(data.x_train.shape[0])
-        steps = max(1, math.ceil(n_train / cfg.batch_size))
         model.compile(
             optimizer=make_optimizer(keras, cfg, steps),
             loss=make_loss(keras, cfg, from_logits),
@@ -397,7 +429,31 @@ class TrainingSession:
         )
         self._writer.write_config(self._record)
         self._writer.update_status(device=device)
+        return self._fit_setup(keras, model, data, steps, device)
 
+    def _prepare_resumed(self, keras, data: Dataset, point, steps: int):
+        """The model of a resumed run: its last checkpoint, optimizer state included, loaded
+        with Keras' safe mode (nothing in the run directory is executed or unpickled)."""
+        cfg = self.config
+        keras.utils.set_random_seed(resume_seed(cfg.seed, point.epoch))
+        try:
+            model = keras.saving.load_model(point.checkpoint, compile=True, safe_mode=True)
+        except Exception as exc:  # noqa: BLE001 - any refusal of the file is the user's one line
+            text = " ".join(str(exc).split())
+            text = text if len(text) <= 240 else text[:240] + " ..."
+            raise RunStoreError(f"{point.checkpoint.name}: cannot load ({type(exc).__name__}: {text})") from None
+        if getattr(model, "optimizer", None) is None:
+            raise RunStoreError(f"{point.checkpoint.name}: holds no optimizer state")
+        device = describe_device()
+        self._writer.update_status(device=device)
+        return self._fit_setup(keras, model, data, steps, device)
+
+    def _fit_setup(self, keras, model, data: Dataset, steps: int, device: str):
+        """The bridge, callbacks and fit() arguments for ``model`` (new or resumed)."""
+        from .optim import needs_one_hot
+
+        cfg, point = self.config, self._resume
+        n_train, params = int(data.x_train.shape[0]), int(model.count_params())
         y_train, y_val = data.y_train, data.y_val
         if needs_one_hot(cfg):
             eye = np.eye(data.info.num_classes, dtype="float32")
@@ -429,6 +485,9 @@ class TrainingSession:
         fit_kwargs = fit_data(keras.backend.backend(), data.x_train, y_train, validation,
                               cfg.batch_size, cfg.seed)  # fmt: skip
         fit_kwargs.update(epochs=cfg.epochs, callbacks=callbacks, verbose=0)
+        if point is not None:
+            bridge.resume_at(point.epoch, point.best_epoch, point.best_value)
+            fit_kwargs["initial_epoch"] = point.epoch
         return model, bridge, fit_kwargs
 
     def _evaluate(self, model, bridge, data: Dataset) -> dict[str, float]:
@@ -463,3 +522,14 @@ class TrainingSession:
             }
         )
         return test
+
+
+def resume_seed(seed: int, epoch: int) -> int:
+    """The random seed of a run resumed after ``epoch``: fixed by (seed, epoch), so the
+    same resume trains the same way again."""
+    return (seed * 1_000_003 + epoch) % 2**32
+
+
+def _list(value: Any) -> list:
+    """A history list read from a run's file (anything else: none)."""
+    return list(value) if isinstance(value, list) else []

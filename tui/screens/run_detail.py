@@ -7,17 +7,20 @@ import os
 from pathlib import Path
 
 from keraslab.core import (
+    RESUMABLE,
     KeraslabError,
     RunCurves,
     RunSummary,
     archive_run,
     axis_label,
     delete_run,
+    has_last_checkpoint,
     load_curves,
     load_summary,
     parse_tags,
     read_notes,
     read_tags,
+    resume_point,
     write_notes,
     write_tags,
 )
@@ -88,6 +91,7 @@ class RunDetailScreen(Screen):
         Binding("ctrl+s", "save", "Save notes"),
         Binding("A", "archive", "Archive"),
         Binding("D", "delete", "Delete"),
+        Binding("u", "resume", "Resume"),
     ]
 
     def __init__(self, run: RunSummary | str | Path, *, follow: bool = True, interval: float = 1.5):
@@ -199,6 +203,7 @@ class RunDetailScreen(Screen):
             message.summary.name = self.run.name
             self.run = message.summary
             self.query_one("#detail-title", Static).update(self._header())
+            self.refresh_bindings()  # (whether the run can resume may have changed)
         self._show_curves()
         texts = self.curves.texts
         model = self.path / "summary.txt"
@@ -274,6 +279,29 @@ class RunDetailScreen(Screen):
         self.app.push_screen(
             ConfirmScreen(f"Delete {visible(self.run.name)} and all its files?\n{visible(self.path)}", "Delete"), done
         )
+
+    def _resuming(self) -> bool:
+        """This app's training queue holds a resume of this run not yet ended."""
+        return any(r.resume_from == self.path and r.status in ("queued", "starting", "running", "stopping")
+                   for r in getattr(self.app, "runs", ()))  # fmt: skip
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resume":  # offered in an app that trains, for a stopped keraslab run that can resume
+            return (hasattr(self.app, "submit") and self.run.kind == "keraslab" and self.run.status in RESUMABLE
+                    and has_last_checkpoint(self.path) and not self._resuming())  # fmt: skip
+        return True
+
+    def action_resume(self) -> None:
+        if not hasattr(self.app, "submit") or self._resuming():
+            return
+        try:
+            point = resume_point(self.path)
+        except KeraslabError as exc:
+            self.notify(visible(exc), title="Cannot resume", severity="error", markup=False)
+            return
+        self.app.submit(point.config, resume_from=self.path)
+        self.notify(f"resuming {visible(self.run.name)} after epoch {point.epoch}", markup=False)
+        self.refresh_bindings()
 
     def action_back(self) -> None:
         self.dismiss(self.changed)

@@ -39,6 +39,7 @@ class QueuedRun:
     run_id: int
     config: core.RunConfig
     session: core.TrainingSession | None = None
+    resume_from: Path | None = None  # a stopped run's directory this run resumes
     run_dir: Path | None = None
     status: str = "queued"  # queued | starting | running | stopping | completed | stopped | failed | dropped
     phase: str = ""
