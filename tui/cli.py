@@ -317,6 +317,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             + (f"  best epoch: {result.best_epoch}" if result.best_epoch else "")
         )
     out.line(f"run: {result.run_dir}")
+    if result.checkpoint_error:  # (the last line: the run's model is not where it should be)
+        out.line(f"error: {result.checkpoint_error}")
     if args.json:
         print(json.dumps(result.as_dict()))
     return {"completed": 0, "stopped": 130}.get(result.status, 1)
