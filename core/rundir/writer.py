@@ -84,7 +84,7 @@ class RunWriter:
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # (re-entered by a signal handler that aborts the run)
         self._status: dict[str, Any] = {}
         self._train_events = None
         self._val_events = None

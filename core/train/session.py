@@ -295,10 +295,10 @@ class TrainingSession:
             )  # fmt: skip
             keras = import_keras()
             model, bridge, fit_kwargs = self._prepare(keras, data, stack)
-            self.hooks.call("on_model_ready")
-            if self._stop.is_set():
+            if self._stop.is_set():  # (asked while building: _prepare returns once the model is built)
                 status, reason = "stopped", "stopped before training began"
                 return
+            self.hooks.call("on_model_ready")
             model.fit(**fit_kwargs)
             del fit_kwargs  # (the training batches hold a copy of the training set)
             epochs_done = bridge.epochs_done
@@ -357,6 +357,8 @@ class TrainingSession:
             l2=cfg.l2 or None,
             name=self.run_dir.name.replace("-", "_") if self.run_dir else "model",
         )
+        if self._stop.is_set():  # a stop asked for while building: no compiling, no summary
+            return model, None, None
         probabilities = output_is_probabilities(stack)
         from_logits = (not probabilities) if cfg.from_logits is None else cfg.from_logits
         n_train = int(data.x_train.shape[0])
