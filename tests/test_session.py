@@ -295,7 +295,7 @@ def test_a_best_epoch_reaches_the_checkpoint_within_checkpoint_every_without_mor
     bridge.finish_checkpoint()  # already holds the best: no second save
     assert model.saved == [0, 1] and model.weights == [1]
 
-    # a full disk at the end: noted, not a failure of the run (its test metrics still come)
+    # a full disk at the end: noted (the session then fails the run; its test metrics still come)
     def full(path):
         Path(path).write_text("partial")
         raise OSError(28, "No space left on device")

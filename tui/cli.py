@@ -112,8 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a model headless (terminal or batch job) and record the run directory.",
         epilog="The run directory holds config.json, status.json, metrics.jsonl, TensorBoard "
         "events (train/, validation/), summary.txt, best_model.keras and results.json.\n"
-        "Ctrl+C (or SIGTERM) stops after the current batch and keeps the run as 'stopped', with its\n"
-        "last state in last.keras: 'keraslab train --resume RUN' goes on from there in the same directory.",
+        "Ctrl+C (or SIGTERM) stops after the current batch, evaluates and keeps the run as "
+        "'stopped', with its last state in last.keras: 'keraslab train --resume RUN' goes on from "
+        "there in the same directory. A second Ctrl+C aborts at once (the run is marked "
+        "'interrupted'); more SIGTERMs change nothing: only a second Ctrl+C, or SIGKILL, aborts.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     t.add_argument("--dataset", help=f"dataset name or path to an .npz file (default: {d.dataset}; see 'keraslab datasets')")
@@ -305,16 +307,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = _config_from_args(args)
         session = core.TrainingSession(config, args.logdir)
     printer = _Printer(sys.stderr if args.json else sys.stdout)
-    interrupts = {"count": 0}
+    ctrl_c = {"count": 0, "told": False, "training": False}
 
     def on_signal(signum, _frame):
-        interrupts["count"] += 1
-        if interrupts["count"] == 1:
-            session.stop()
-            printer.line("stopping after the current batch (press Ctrl+C again to abort) ...")
-        else:
-            session.abort("aborted by a second interrupt")
-            printer.line("aborted; the run is marked interrupted")
+        # SIGTERM only ever asks for the stop: `timeout` and schedulers send it to the process
+        # and its group (two at once), and send SIGKILL when they mean it. A second Ctrl+C aborts.
+        if signum == signal.SIGINT:
+            ctrl_c["count"] += 1
+        if ctrl_c["count"] < 2:
+            session.stop()  # (the notice is printed by the loop below: no printing in a handler)
+            return
+        try:
+            session.abort("aborted by a second Ctrl+C")
+            lead = "\r\x1b[2K" if printer.open_line else ""
+            os.write(printer.stream.fileno(), f"{lead}aborted; the run is marked interrupted\n".encode())
+        finally:  # (exits even when the status or the notice cannot be written)
             os._exit(130)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -323,8 +330,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         printer.line(f"run directory: {run_dir}")
         result = None
         while result is None:
+            if session.stopping and not ctrl_c["told"]:
+                ctrl_c["told"] = True
+                when = "after the current batch" if ctrl_c["training"] else "before training begins"
+                printer.line(f"stopping {when} (press Ctrl+C again to abort) ...")
             for ev in session.poll(timeout=0.25):
                 printer.event(ev)
+                ctrl_c["training"] |= isinstance(ev, core.Started)
                 if isinstance(ev, core.Finished):
                     result = ev
     finally:
@@ -339,6 +351,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             + (f"  best epoch: {result.best_epoch}" if result.best_epoch else "")
         )
     out.line(f"run: {result.run_dir}")
+    if result.checkpoint_error:  # (the last line: the run's model is not where it should be)
+        out.line(f"error: {result.checkpoint_error}")
     if args.json:
         print(json.dumps(result.as_dict()))
     return {"completed": 0, "stopped": 130}.get(result.status, 1)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from ..errors import RunStoreError
 
 Warn = Callable[[str], None]
 
@@ -131,6 +136,64 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, fsync: bool = False
         raise
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """:func:`write_text_atomic` of ``data`` as indented JSON (:func:`clean_json` first), synced."""
-    write_text_atomic(path, json.dumps(clean_json(data), indent=2) + "\n", fsync=True)
+def write_json_atomic(path: str | os.PathLike, data: Any, *, pad_to: int = 0) -> None:
+    """:func:`write_text_atomic` of ``data`` as indented JSON (:func:`clean_json` first), synced.
+
+    Args:
+        pad_to: pad the file with spaces to at least this many bytes (JSON readers skip
+            trailing whitespace), so that :func:`overwrite_in_place` finds room in it later.
+    """
+    text = json.dumps(clean_json(data), indent=2)
+    text += " " * (pad_to - len(text.encode("utf-8")) - 1) + "\n"
+    write_text_atomic(path, text, fsync=True)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # errnos of a full disk or an exhausted quota
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether an error is a full disk or an exhausted quota (or was raised from one)."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def overwrite_in_place(path: str | os.PathLike, data: Any) -> bool:
+    """Write ``data`` as compact JSON over an existing file's bytes, padded to its size: a
+    write that needs no new disk blocks, for when :func:`write_json_atomic` finds the disk
+    full. Not atomic (a reader may catch it half written); synced.
+
+    Returns:
+        False when the file is absent, not a regular file, or too small for ``data``.
+    """
+    raw = json.dumps(clean_json(data), separators=(",", ":")).encode("utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or len(raw) + 1 > info.st_size:
+            return False
+        raw += b" " * (info.st_size - len(raw) - 1) + b"\n"
+        done = 0
+        while done < len(raw):
+            done += os.pwrite(fd, raw[done:], done)
+        os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Turns an OSError while writing ``path`` into a one-line :class:`RunStoreError` naming it
+    (a full disk reads "cannot write PATH: No space left on device")."""
+    try:
+        yield
+    except OSError as exc:
+        raise RunStoreError(f"cannot write {path}: {exc.strerror or exc}") from exc

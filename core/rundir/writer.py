@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunStoreError
-from .fileio import clean_json, write_json_atomic, write_text_atomic
+from .fileio import (
+    clean_json,
+    disk_full,
+    overwrite_in_place,
+    write_json_atomic,
+    write_text_atomic,
+    writing,
+)
 from .layout import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -29,6 +36,7 @@ from .layout import (
 from .metricstats import MetricsTally
 
 STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
+STATUS_SLOT = 4096  # bytes status.json is padded to: room for its last write on a full disk
 
 
 def default_logdir(logdir: str | os.PathLike | None = None) -> Path:
@@ -78,7 +86,7 @@ class RunWriter:
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # (re-entered by a signal handler that aborts the run)
         self._status: dict[str, Any] = {}
         self._train_events = None
         self._val_events = None
@@ -86,19 +94,27 @@ class RunWriter:
         self._tally = None  # metricstats.MetricsTally of metrics.jsonl, when written from its start
 
     # -- files ----------------------------------------------------------------------------
+    # Each raises RunStoreError with one line naming the file when it cannot be written.
     def write_config(self, config: dict[str, Any]) -> None:
-        write_json_atomic(self.run_dir / CONFIG_FILE, config)
+        with writing(self.run_dir / CONFIG_FILE):
+            write_json_atomic(self.run_dir / CONFIG_FILE, config)
 
     def write_summary(self, text: str) -> None:
-        write_text_atomic(self.run_dir / SUMMARY_FILE, text)
+        with writing(self.run_dir / SUMMARY_FILE):
+            write_text_atomic(self.run_dir / SUMMARY_FILE, text)
         self._events("train").add_text("summary", text, 0)
         self._events("train").flush()
 
     def write_results(self, results: dict[str, Any]) -> None:
-        write_json_atomic(self.run_dir / RESULTS_FILE, results)
+        with writing(self.run_dir / RESULTS_FILE):
+            write_json_atomic(self.run_dir / RESULTS_FILE, results)
 
     def write_error(self, text: str) -> None:
-        (self.run_dir / ERROR_FILE).write_text(text)
+        """The traceback of a crash, best effort: status.json carries the one-line reason."""
+        try:
+            write_text_atomic(self.run_dir / ERROR_FILE, text)
+        except OSError:
+            pass
 
     @property
     def checkpoint_path(self) -> Path:
@@ -124,11 +140,27 @@ class RunWriter:
             self._write_status()
 
     def _write_status(self) -> None:
-        """status.json (the lock held), with the tally of metrics.jsonl as written so far."""
-        status = self._status
+        """status.json (the lock held), with the tally of metrics.jsonl as written so far.
+
+        Padded to STATUS_SLOT bytes, so that on a full disk the status (without the tally,
+        else only its main fields) is written over the old one's bytes instead.
+        """
+        path, status = self.run_dir / STATUS_FILE, self._status
         if self._tally is not None:
             status = {**status, "metrics_summary": self._tally.to_json()}
-        write_json_atomic(self.run_dir / STATUS_FILE, status)
+        try:
+            write_json_atomic(path, status, pad_to=STATUS_SLOT)
+        except OSError as exc:
+            if not (disk_full(exc) and self._overwrite_status(path)):
+                raise RunStoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    def _overwrite_status(self, path: Path) -> bool:
+        """The status written over status.json's own bytes: whole, else its main fields."""
+        if overwrite_in_place(path, self._status):
+            return True
+        main = {k: self._status.get(k) for k in ("status", "started", "ended", "heartbeat", "pid")}
+        main["reason"] = (self._status.get("reason") or "")[:1000] or None
+        return overwrite_in_place(path, main)
 
     def update_status(self, **fields: Any) -> None:
         with self._lock:
@@ -158,7 +190,8 @@ class RunWriter:
 
     def _append_line(self, record: dict[str, Any]) -> None:
         line = json.dumps(clean_json(record)) + "\n"
-        with self._lock:  # (the tally and the file agree whenever status.json is written)
+        # (the lock: the tally and the file agree whenever status.json is written)
+        with self._lock, writing(self.run_dir / METRICS_FILE):
             if self._metrics_file is None:
                 self._metrics_file = open(self.run_dir / METRICS_FILE, "a", buffering=1)
                 # a file that already has lines is not tallied: its stats would miss them
@@ -206,9 +239,17 @@ class RunWriter:
         )
 
     def close(self) -> None:
+        """Close the event and metrics files; a write that fails here (a full disk) was
+        already reported by the write that failed first, so it is not raised again."""
         for writer in (self._train_events, self._val_events):
             if writer is not None:
-                writer.close()
+                try:
+                    writer.close()
+                except RunStoreError:
+                    pass
         if self._metrics_file is not None:
-            self._metrics_file.close()
+            try:
+                self._metrics_file.close()
+            except OSError:
+                pass
             self._metrics_file = None

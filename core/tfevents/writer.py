@@ -51,7 +51,7 @@ class EventWriter:
                 except FileExistsError:
                     continue
         except OSError as exc:
-            raise RunStoreError(f"cannot create an event file in {self.logdir}: {exc}") from exc
+            raise RunStoreError(f"cannot create an event file in {self.logdir}: {exc.strerror or exc}") from exc
         self.path = self.logdir / name
         self._lock = threading.Lock()
         first = protos()[0].Event(wall_time=time.time(), file_version="brain.Event:2")
@@ -69,7 +69,7 @@ class EventWriter:
             try:
                 self._file.write(rec)
             except OSError as exc:
-                raise RunStoreError(f"cannot write event file {self.path}: {exc}") from exc
+                raise RunStoreError(f"cannot write event file {self.path}: {exc.strerror or exc}") from exc
 
     def add_event(self, event: event_pb2.Event) -> None:
         """Append one Event proto as it is."""
@@ -113,7 +113,7 @@ class EventWriter:
                 try:
                     self._file.flush()
                 except OSError as exc:
-                    raise RunStoreError(f"cannot write event file {self.path}: {exc}") from exc
+                    raise RunStoreError(f"cannot write event file {self.path}: {exc.strerror or exc}") from exc
 
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
@@ -122,7 +122,7 @@ class EventWriter:
                 try:
                     self._file.close()  # flushes
                 except OSError as exc:
-                    raise RunStoreError(f"cannot write event file {self.path}: {exc}") from exc
+                    raise RunStoreError(f"cannot write event file {self.path}: {exc.strerror or exc}") from exc
 
     @property
     def closed(self) -> bool:

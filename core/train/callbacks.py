@@ -178,6 +178,7 @@ class SessionBridge(keras.callbacks.Callback):
         self._save_model(self.writer.checkpoint_path)
         self.saved_epoch = self.best_epoch
         self._saved_at = self._clock()
+        self.checkpoint_error = None
 
     def _save_best(self, current: bool) -> None:
         """Save the best weights; ``current``: the model holds them now (else they are
@@ -202,10 +203,17 @@ class SessionBridge(keras.callbacks.Callback):
         if self.saved_epoch != self.best_epoch or not self.writer.checkpoint_path.exists():
             try:
                 self.save_checkpoint()
-            except OSError as exc:  # (a full disk): the run and its test metrics still stand
-                self.checkpoint_error = f"{CHECKPOINT_FILE} not written: {exc}"
+            except OSError as exc:  # (a full disk): the test metrics still stand; the run fails
+                self._note_checkpoint_error(exc)
                 return
             self.writer.update_status(checkpoint_epoch=self.saved_epoch)
+
+    def _note_checkpoint_error(self, exc: OSError) -> None:
+        """``checkpoint_error``: one line saying why best_model.keras lacks the best epoch."""
+        held = ""
+        if self.saved_epoch is not None and self.writer.checkpoint_path.exists():
+            held = f" (it holds epoch {self.saved_epoch}, not the best epoch {self.best_epoch})"
+        self.checkpoint_error = f"{CHECKPOINT_FILE} not written: {exc.strerror or exc}{held}"
 
     def on_epoch_end(self, epoch, logs=None):
         from .optim import current_learning_rate
@@ -228,7 +236,11 @@ class SessionBridge(keras.callbacks.Callback):
         # reach the file at the end, or at an epoch end once the file is CHECKPOINT_EVERY behind
         # (what a crash could cost).
         if self.saved_epoch != self.best_epoch and self._clock() - self._saved_at >= CHECKPOINT_EVERY:
-            self._save_best(current=improved)
+            try:
+                self._save_best(current=improved)
+            except OSError as exc:  # (a full disk): training goes on; the save at its end retries
+                self._note_checkpoint_error(exc)
+                self._saved_at = self._clock()
         self.writer.log_epoch(epoch + 1, values, partial=partial)
         if not partial and not self.failure and self._clock() - self._last_saved_at >= CHECKPOINT_EVERY:
             self.save_last()

@@ -65,6 +65,7 @@ class Finished:
     best_epoch: int | None = None
     epochs_done: int = 0
     elapsed: float = 0.0
+    checkpoint_error: str | None = None  # why best_model.keras does not hold the best epoch
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +76,7 @@ class Finished:
             "best_epoch": self.best_epoch,
             "epochs_done": self.epochs_done,
             "elapsed": self.elapsed,
+            "checkpoint_error": self.checkpoint_error,
         }
 
 

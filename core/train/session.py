@@ -22,7 +22,8 @@ from ..config import RunConfig
 from ..data.datasets import Dataset, get_info, is_npz_path, load_dataset
 from ..errors import DatasetError, KeraslabError, RunStoreError
 from ..model.preview import preview_stack
-from ..rundir.layout import PREDICTIONS_FILE
+from ..rundir.fileio import writing
+from ..rundir.layout import CONFIG_FILE, PREDICTIONS_FILE, STATUS_FILE
 from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
 from .backend import describe_device, import_keras, package_versions
 from .download import keras_download
@@ -150,8 +151,12 @@ class TrainingSession:
                 "pid": os.getpid(),
                 "versions": package_versions(),
             }
-            self._writer.write_config(self._record)
-            self._writer.start(epochs_done=0, epochs=self.config.epochs)
+            try:
+                self._writer.write_config(self._record)
+                self._writer.start(epochs_done=0, epochs=self.config.epochs)
+            except KeraslabError:  # (a full disk): the directory just created is not left half written
+                _discard_new_run_dir(self.run_dir)
+                raise
         self._thread = threading.Thread(
             target=self._main, name=f"keraslab-train-{self.run_dir.name}", daemon=True
         )
@@ -266,7 +271,7 @@ class TrainingSession:
             try:
                 if self._writer is not None and not self._done.is_set():
                     self._writer.heartbeat()
-            except OSError:
+            except (OSError, KeraslabError):  # (a full disk): the run's own writes report it
                 pass
 
     def _main(self) -> None:
@@ -277,8 +282,10 @@ class TrainingSession:
             traceback.print_exc()
         try:
             self._run()
-        except Exception:  # noqa: BLE001 - writing the run's end failed (a full disk): reported,
-            traceback.print_exc()  # and out of this block, so that its frames let go of the model
+        except KeraslabError as exc:  # writing the run's end failed: one line, as the reason would be
+            print(f"keraslab: error: the run's end was not recorded: {exc}", file=sys.stderr)
+        except Exception:  # noqa: BLE001 - reported, and out of this block, so that its frames
+            traceback.print_exc()  # let go of the model
         try:
             self.hooks.call("on_finished")
         except Exception:  # noqa: BLE001 - an application's hook must not leave the run undone
@@ -315,10 +322,10 @@ class TrainingSession:
             )  # fmt: skip
             keras = import_keras()
             model, bridge, fit_kwargs = self._prepare(keras, data, stack)
-            self.hooks.call("on_model_ready")
-            if self._stop.is_set():
+            if self._stop.is_set():  # (asked while building: _prepare returns once the model is built)
                 status, reason = "stopped", "stopped before training began"
                 return
+            self.hooks.call("on_model_ready")
             model.fit(**fit_kwargs)
             del fit_kwargs  # (the training batches hold a copy of the training set)
             epochs_done = bridge.epochs_done
@@ -338,29 +345,30 @@ class TrainingSession:
                 self._writer.last_checkpoint_path.unlink(missing_ok=True)  # nothing left to resume
             self._emit(Phase("evaluating on the test set"))
             test = self._evaluate(model, bridge, data)
-        except KeraslabError as exc:
+        except KeraslabError as exc:  # (bad input, or a run file that cannot be written)
+            _keep_best(bridge)
             status, reason = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - report any failure as one line, keep the trace
-            if bridge is not None and bridge.best_weights is not None:
-                try:  # what it learned up to the crash, if the model still allows it
-                    bridge.finish_checkpoint()
-                except Exception:  # noqa: BLE001
-                    pass
+            _keep_best(bridge)
             status = "failed"
             text = " ".join(str(exc).split())
             reason = f"{type(exc).__name__}: {text[:300]}"
             writer.write_error(traceback.format_exc())
         finally:
-            if bridge is not None and bridge.checkpoint_error:
-                reason = f"{reason}; {bridge.checkpoint_error}" if reason else bridge.checkpoint_error
+            checkpoint_error = bridge.checkpoint_error if bridge is not None else None
+            if checkpoint_error and status == "completed":  # a run that lost its model did not succeed
+                status, reason = "failed", f"{checkpoint_error}; {reason}" if reason else checkpoint_error
+            elif checkpoint_error:
+                reason = f"{reason}; {checkpoint_error}" if reason else checkpoint_error
             elapsed = time.monotonic() - t0
             try:
                 writer.finish(status, reason, epochs_done=epochs_done)
             finally:
                 writer.close()
                 self.result = Finished(
-                    status, self.run_dir, reason, test, best_epoch, epochs_done, elapsed
-                )
+                    status, self.run_dir, reason, test, best_epoch, epochs_done, elapsed,
+                    checkpoint_error,
+                )  # fmt: skip
 
     def _prepare(self, keras, data: Dataset, stack):
         from ..model.layers import output_is_probabilities
@@ -383,6 +391,8 @@ class TrainingSession:
             l2=cfg.l2 or None,
             name=self.run_dir.name.replace("-", "_") if self.run_dir else "model",
         )
+        if self._stop.is_set():  # a stop asked for while building: no compiling, no summary
+            return model, None, None
         probabilities = output_is_probabilities(stack)
         from_logits = (not probabilities) if cfg.from_logits is None else cfg.from_logits
         model.compile(
@@ -505,12 +515,18 @@ class TrainingSession:
             )
             test = {k: float(v) for k, v in values.items()}
             probs = np.asarray(model.predict(data.x_test, batch_size=self.config.batch_size, verbose=0))
-            np.savez_compressed(
-                self.run_dir / PREDICTIONS_FILE,
-                y_true=data.y_test.astype(np.int32),
-                y_pred=probs.argmax(axis=-1).astype(np.int32),
-                confidence=probs.max(axis=-1).astype(np.float16),
-            )
+            path = self.run_dir / PREDICTIONS_FILE
+            try:
+                with writing(path):
+                    np.savez_compressed(
+                        path,
+                        y_true=data.y_test.astype(np.int32),
+                        y_pred=probs.argmax(axis=-1).astype(np.int32),
+                        confidence=probs.max(axis=-1).astype(np.float16),
+                    )
+            except KeraslabError:
+                path.unlink(missing_ok=True)  # (not a torn file)
+                raise
         self._writer.write_results(
             {
                 "test": test,
@@ -533,3 +549,24 @@ def resume_seed(seed: int, epoch: int) -> int:
 def _list(value: Any) -> list:
     """A history list read from a run's file (anything else: none)."""
     return list(value) if isinstance(value, list) else []
+
+
+def _keep_best(bridge) -> None:
+    """After a failure in training: the best weights so far into best_model.keras, if the
+    model still allows it (a save that fails too is noted in ``bridge.checkpoint_error``)."""
+    if bridge is not None and bridge.best_weights is not None:
+        try:
+            bridge.finish_checkpoint()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _discard_new_run_dir(run_dir: Path) -> None:
+    """Remove a run directory that start() has just created (its config and status files, then
+    the directory itself when nothing else is in it): never meant for an existing run."""
+    try:
+        for name in (CONFIG_FILE, STATUS_FILE):
+            (run_dir / name).unlink(missing_ok=True)
+        run_dir.rmdir()
+    except OSError:
+        pass
