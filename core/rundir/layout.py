@@ -14,6 +14,8 @@ SUMMARY_FILE = "summary.txt"
 CHECKPOINT_FILE = "best_model.keras"
 PREDICTIONS_FILE = "test_predictions.npz"
 ERROR_FILE = "error.log"
+# created by anyone to ask the process training the run to stop it (consumed when it stops)
+STOP_FILE = "stop"
 # the user's annotations, in a run of either kind
 NOTES_FILE = "notes.md"
 TAGS_FILE = "tags.json"
