@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -77,35 +78,42 @@ def session(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
 
 
-def test_a_killed_terminal_leaves_the_runs_training_to_the_end(session):
-    name, logdir = session
+def hang_up_mid_run(name: str, logdir: Path) -> tuple[Path, int]:
+    """Train one run and queue two more in the app, then kill its tmux session (SIGHUP) while
+    a run is mid-training; returns that run's directory and the app's pid."""
     wait_for_screen(name, "Ready: digits", "t Train")
     # train; back to the launch screen; queue two more
     for key in ("t", "Escape", "t", "t"):
         tmux("send-keys", "-t", name, key)
         time.sleep(0.5)
 
-    # the hang-up comes mid-run: a run marked running with an epoch logged, and not its last
     victim = None
     for _ in range(POLLS * 5):
         for run in RUNS:
             status = read_json(logdir / run / "status.json")
             if status.get("status") == "running" and 1 <= epochs_logged(logdir / run) < 10:
-                victim = logdir / run, status
+                victim = logdir / run, status["pid"]
                 break
         if victim is not None:
             break
         time.sleep(0.05)
     assert victim is not None, "no run was caught mid-training"
-    run_dir, status = victim
-    pid = status["pid"]
     tmux("kill-session", "-t", name)  # the terminal goes away: SIGHUP
+    return victim
 
+
+def wait_gone(pid: int) -> None:
     for _ in range(POLLS):
         if process_gone(pid):
-            break
+            return
         time.sleep(0.25)
-    assert process_gone(pid), f"the app (pid {pid}) never exited"
+    raise AssertionError(f"the app (pid {pid}) never exited")
+
+
+def test_a_killed_terminal_leaves_the_runs_training_to_the_end(session):
+    name, logdir = session
+    run_dir, pid = hang_up_mid_run(name, logdir)
+    wait_gone(pid)
 
     for run in RUNS:  # the run hung up on, and the queued ones behind it
         status = read_json(logdir / run / "status.json")
@@ -116,3 +124,21 @@ def test_a_killed_terminal_leaves_the_runs_training_to_the_end(session):
     assert "the terminal hung up (SIGHUP); training goes on without a screen" in log
     assert "no run left to train; exiting" in log
     assert f"{run_dir.name}: completed" in log
+
+
+def test_sigterm_stops_a_headless_app_and_drops_its_queue(session):
+    name, logdir = session
+    run_dir, pid = hang_up_mid_run(name, logdir)
+    for _ in range(POLLS):  # headless now (SIGINT, a terminal's signal, is ignored)
+        if "training goes on without a screen" in (logdir / ".keraslab-stderr.log").read_text():
+            break
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGINT)
+    os.kill(pid, signal.SIGTERM)
+    wait_gone(pid)
+    status = read_json(run_dir / "status.json")
+    assert status.get("status") in ("stopped", "completed"), status  # (it may end first)
+    started = [run for run in RUNS if (logdir / run).exists()]
+    assert started[-1] == run_dir.name  # nothing started after it: the queue was dropped
+    assert "SIGTERM: stopping the run in progress, the queue dropped" in (
+        logdir / ".keraslab-stderr.log").read_text()
