@@ -45,6 +45,7 @@ _export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "reso
 _export("browse.finding", "find_run_dirs")
 _export("browse.summary", "RunSummary", "metric_name")
 _export("rundir.kind", "run_kind")
+_export("rundir.layout", "STATUS_FILE", "STOP_FILE")
 _export("rundir.metricstats", "MetricStats")
 _export(
     "browse.filters", "COLUMNS", "FilterError", "field_value", "filter_runs", "parse_filter",
@@ -125,6 +126,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .model.presets import PRESETS, Preset, get_preset, resolve_model
     from .model.preview import LayerRow, Preview, preview_stack
     from .rundir.kind import run_kind
+    from .rundir.layout import STATUS_FILE, STOP_FILE
     from .rundir.meta import (
         archive_run,
         delete_run,

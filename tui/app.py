@@ -18,7 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from . import policy
+from . import headless, policy, reattach
 from .messages import QueueChanged, TrainingEvent
 from .screens.confirm import ConfirmScreen
 from .screens.launch import LaunchScreen
@@ -61,6 +61,8 @@ class KeraslabApp(App[int]):
         self.runs: list[QueuedRun] = []  # every run of this session: finished, current, queued
         self.current: QueuedRun | None = None
         self.quitting = False
+        self.detached = False  # the terminal went away: the queue finishes headless (run_headless)
+        self.elsewhere: list[reattach.LiveRun] = []  # runs another process trains in this logdir
         self._next_id = 1
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -80,6 +82,12 @@ class KeraslabApp(App[int]):
         self.call_after_refresh(session.give_way, 0)
 
     GIVE_WAY = 0.25
+
+    def on_mount(self) -> None:
+        if self.detached:  # (the terminal hung up while the app started)
+            self.exit(0)
+            return
+        self._find_live_runs()
 
     def get_default_screen(self) -> Screen:
         return LaunchScreen(dataset=self.initial_dataset, model=self.initial_model)
@@ -127,7 +135,8 @@ class KeraslabApp(App[int]):
         run_id = state.run_id
 
         def listener(event: core.SessionEvent) -> None:  # runs in the training thread
-            self.post_message(TrainingEvent(run_id, event))
+            if not self.detached:  # (headless, nothing shows it)
+                self.post_message(TrainingEvent(run_id, event))
 
         session.subscribe(listener)
         state.session = session
@@ -140,6 +149,9 @@ class KeraslabApp(App[int]):
             state.status = "failed"
             state.error = str(exc)
             self.current = None
+            if self.detached:
+                headless.log(f"cannot start {state.name}: {exc}")
+                return
             self.notify(str(exc), title="Cannot start the run", severity="error", timeout=10, markup=False)
             self._start_next()
 
@@ -278,6 +290,81 @@ class KeraslabApp(App[int]):
         session.wait()
         self.call_from_thread(self.exit, 0)
 
+    # -- when the terminal goes away ------------------------------------------------------
+    def detach(self, reason: str) -> None:
+        """The terminal went away: stop drawing and exit the UI; ``run_app`` then sees the run
+        in progress and the queue through headless (:meth:`run_headless`). Main thread."""
+        if self.detached:
+            return
+        self.detached = True
+        headless.ignore_terminal_signals()
+        if self._driver is not None:  # HACK: Textual has no public switch for this: a SIGCONT
+            self._driver._auto_restart = False  # (sent with SIGHUP) would start drawing again
+        headless.log(f"{reason}; training goes on without a screen")
+        self.exit(0)
+
+    def run_headless(self) -> None:
+        """After :meth:`detach`, in the main thread: wait for the run in progress, start each
+        queued run in turn exactly as the app does, and return when none is left. Each run's
+        end is logged to fd 2 (the app's stderr log)."""
+        waiting = len(self.queued)
+        if self.current is not None or waiting:
+            headless.log(f"{'1 run in progress, ' if self.current else ''}{waiting} queued")
+        while True:
+            state = self.current
+            if state is not None and state.session is not None:
+                result = state.session.wait()
+                self.current = None
+                if result is not None:
+                    state.apply(result)
+                    headless.log(f"{state.name}: {result.status}"
+                                 + (f" ({result.reason})" if result.reason else ""))  # fmt: skip
+            waiting_runs = self.queued
+            if self.quitting or not waiting_runs:
+                break
+            self._start(waiting_runs[0])
+        headless.log("no run left to train; exiting")
+
+    def stop_headless(self) -> None:
+        """SIGTERM while headless: drop the queue, stop the run in progress (it is kept)."""
+        self.quitting = True
+        for state in self.queued:
+            state.status = "dropped"
+        state = self.current
+        if state is not None and state.session is not None:
+            state.session.stop()
+        headless.log("SIGTERM: stopping the run in progress, the queue dropped")
+
+    # -- runs another process trains ------------------------------------------------------
+    @work(thread=True, exclusive=True, group="elsewhere")
+    def _find_live_runs(self) -> None:
+        runs = reattach.live_runs_elsewhere(self.logdir)
+        if runs:
+            self.call_from_thread(self._show_live_runs, runs)
+
+    def _show_live_runs(self, runs: list[reattach.LiveRun]) -> None:
+        self.elsewhere = runs
+        names = ", ".join(run.label for run in runs[:3]) + (" ..." if len(runs) > 3 else "")
+        self.notify(
+            f"{names}. r: runs browser (f follows them); the command palette offers "
+            "\"Stop run started elsewhere\".",
+            title=f"{len(runs)} run(s) training in another process",
+            timeout=20,
+            markup=False,
+        )
+
+    def stop_elsewhere(self, run: reattach.LiveRun) -> None:
+        """Ask the process training ``run`` to stop it after its current batch (its stop file)."""
+        if not reattach.still_live(run):
+            self.notify(f"{run.label} is no longer training.", markup=False)
+            return
+        error = reattach.request_stop(run)
+        if error:
+            self.notify(error, title="Cannot stop", severity="error", markup=False)
+        else:
+            self.notify(f"Asked {run.label} to stop after its current batch; it is kept.",
+                        title="Stopping", markup=False)  # fmt: skip
+
     # -- command palette ------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         launch = self._launch_screen()
@@ -287,6 +374,12 @@ class KeraslabApp(App[int]):
                 launch.action_train,
             )
         yield SystemCommand("Stop training", "End the current run after this batch", self.stop_current)
+        for run in self.elsewhere:
+            yield SystemCommand(
+                f"Stop run started elsewhere: {run.label}",
+                "Ask the process training it to stop after its current batch (the run is kept)",
+                lambda run=run: self.stop_elsewhere(run),
+            )
         yield SystemCommand("Training view", "Show the live curves of the current run",
                             self.action_show_training)
         yield SystemCommand("Runs browser", "Browse past runs in the log directory", self.action_runs)
@@ -315,51 +408,79 @@ def _stderr_log_path(logdir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def terminal_on_private_fd(log_path: Path) -> Iterator[None]:
+def terminal_on_private_fd(log_path: Path) -> Iterator[headless.TerminalFile]:
     """Point fd 2 at a log file while the UI draws through a private copy of the terminal fd.
 
     Textual's Linux driver writes the screen to ``sys.__stderr__``; TensorFlow's native
-    code (absl) writes straight to fd 2. Separating them keeps TF's messages off the screen.
+    code (absl) writes straight to fd 2. Separating them keeps TF's messages off the screen,
+    and lets the app drop the terminal alone when it goes away (see ``headless``).
     """
     try:
         log = open(log_path, "a", buffering=1)
     except OSError:
-        yield
-        return
+        log = open(os.devnull, "a")
     saved_fd = os.dup(2)
-    terminal = os.fdopen(saved_fd, "w", encoding="utf-8", errors="replace", closefd=True)
+    terminal = headless.TerminalFile(saved_fd)
     old = sys.__stderr__, sys.stderr
     sys.stderr.flush()
     os.dup2(log.fileno(), 2)
     sys.__stderr__ = sys.stderr = terminal
     try:
-        yield
+        yield terminal
     finally:
-        with contextlib.suppress(Exception):
-            terminal.flush()
+        terminal.flush()
         os.dup2(saved_fd, 2)
         sys.__stderr__, sys.stderr = old
-        with contextlib.suppress(Exception):
-            terminal.close()
+        terminal.close()
         log.close()
 
 
 def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | None = None) -> int:
-    """Open the app; returns the exit status. A run never stays marked running when it ends."""
+    """Open the app; returns the exit status. A run never stays marked running when it ends.
+
+    If the terminal goes away (SIGHUP, or writing to it fails), the app lets go of it and
+    the run in progress and the queued runs finish headless; then the process exits (0).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     resolved = core.default_logdir(logdir)
     undo_policy = policy.install()
-    with terminal_on_private_fd(_stderr_log_path(resolved)):
+    with terminal_on_private_fd(_stderr_log_path(resolved)) as terminal:
         app = KeraslabApp(dataset=dataset, model=model, logdir=resolved)
 
         def on_signal(signum, frame) -> None:  # SIGTERM / external SIGINT: stop, save, exit
+            if app.detached:
+                app.stop_headless()
+                return
             loop = app._loop
             if loop is not None and not loop.is_closed():
                 loop.call_soon_threadsafe(app.stop_and_exit)
 
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        def lose_terminal(reason: str) -> None:  # any thread
+            terminal.let_go()
+            loop = app._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(app.detach, reason)
+            else:
+                app.detached = True  # (not started yet: it exits on mount; ended: see below)
+
+        def on_hangup(signum, frame) -> None:
+            headless.ignore_terminal_signals()  # (before the SIGCONT sent with it restarts drawing)
+            lose_terminal("the terminal hung up (SIGHUP)")
+
+        terminal.on_lost = lose_terminal
+        watched = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        previous = {s: signal.getsignal(s) for s in watched}
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGHUP, on_hangup)
         try:
             app.run()
+            if not app.detached and (terminal.gone or headless.hung_up(terminal.fd)):
+                terminal.let_go()  # (the UI ended on a dead terminal before any SIGHUP came)
+                app.detached = True
+            if app.detached:
+                headless.ignore_terminal_signals()
+                app.run_headless()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -369,4 +490,4 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
                 if state.session.wait(timeout=60) is None:
                     state.session.abort("the app exited while training")
             undo_policy()
-    return app.return_code or 0
+    return 0 if app.detached else app.return_code or 0

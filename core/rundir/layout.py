@@ -17,6 +17,8 @@ PREDICTIONS_FILE = "test_predictions.npz"
 ERROR_FILE = "error.log"
 # metrics.jsonl's record marking a resume: {"type": "resume", "resumed_at_epoch": N, "time": ...}
 RESUME_RECORD = "resume"
+# created by anyone to ask the process training the run to stop it (consumed when it stops)
+STOP_FILE = "stop"
 # the user's annotations, in a run of either kind
 NOTES_FILE = "notes.md"
 TAGS_FILE = "tags.json"

@@ -6,6 +6,7 @@ the session imports it once it builds a model.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..rundir.layout import CHECKPOINT_FILE, LAST_CHECKPOINT_FILE
+from ..rundir.layout import CHECKPOINT_FILE, LAST_CHECKPOINT_FILE, STOP_FILE
 from ..rundir.writer import RunWriter
 from .backend import import_keras
 from .progress import BatchProgress, EpochEnd, SessionEvent
@@ -21,6 +22,7 @@ from .progress import BatchProgress, EpochEnd, SessionEvent
 keras = import_keras()
 
 CHECKPOINT_EVERY = 30.0  # seconds: how far best_model.keras (and last.keras) may lag while training
+STOP_FILE_EVERY = 1.0  # seconds between looks for the run's stop file (one stat)
 
 
 class SessionBridge(keras.callbacks.Callback):
@@ -32,7 +34,8 @@ class SessionBridge(keras.callbacks.Callback):
         steps: batches per epoch.
         monitor: the metric whose best epoch is kept ("val_loss", or "loss" without validation).
         epochs, batch_size: the run's plan, for progress events.
-        stop: set to end training after the current batch (and evaluation).
+        stop: set to end training after the current batch (and evaluation); set too when
+            the run directory's STOP_FILE appears (another process asks; the file is consumed).
         at_batch_end: called after every batch (the session's give-way pause).
         on_first_epoch_end: called once, after the first epoch's end is written.
         progress_interval, batch_log_interval: seconds between progress events / batch log lines.
@@ -83,6 +86,7 @@ class SessionBridge(keras.callbacks.Callback):
         self.batches_in_epoch = 0
         self._in_fit = False
         self._t0 = self._last_event = self._last_log = self._epoch_t0 = time.monotonic()
+        self._stop_file_seen_at = self._t0
 
     def on_train_begin(self, logs=None):
         self._in_fit = True
@@ -110,9 +114,16 @@ class SessionBridge(keras.callbacks.Callback):
         self.steps += 1
         self.batches_in_epoch = batch + 1
         self.at_batch_end()
+        now = time.monotonic()
+        if now - self._stop_file_seen_at >= STOP_FILE_EVERY:
+            self._stop_file_seen_at = now
+            stop_file = self.writer.run_dir / STOP_FILE
+            if os.path.lexists(stop_file):
+                self.stop.set()
+                with contextlib.suppress(OSError):
+                    stop_file.unlink()
         if self.stop.is_set():
             self.model.stop_training = True
-        now = time.monotonic()
         last = batch + 1 >= self.steps_per_epoch
         if not last and now - self._last_event < self.progress_interval:
             return
