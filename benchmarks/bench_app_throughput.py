@@ -3,7 +3,7 @@
 One process, the same model (keraslab's own builder), data, batch size and optimizer, three ways:
 
 - fit      plain `model.fit(verbose=0)` with the data, input batches and model a session would
-           use (on TensorFlow the batches of `core.tfdata`: tf.data without its autotuner),
+           use (on TensorFlow the batches of `core.train.pipeline`: tf.data without its autotuner),
 - session  a headless `core.TrainingSession` (its progress events drained),
 - app      the real `KeraslabApp` under `run_test()` (headless, 120x36): the settings are typed
            into the launch screen and `t` starts the run, so the live curves, progress bar and

@@ -100,10 +100,14 @@ async def test_detail_shows_curves_and_saves_notes_then_archives(logdir):
 
         detail.query_one("#detail-tabs").active = "tab-notes"
         await pilot.pause()
+        run_dir = logdir / "fashion-cnn-1"
+        (run_dir / "notes.md").write_bytes(b"kept\tas\r\nwritten\n")  # (read when the tab was made)
+        detail.query_one("#tags-input", Input).value = "first"
+        await pilot.press("ctrl+s")  # tags saved; the notes, unedited, are not rewritten
+        assert (run_dir / "notes.md").read_bytes() == b"kept\tas\r\nwritten\n"
         detail.query_one("#notes-area", TextArea).text = "too slow; try lr 3e-3"
         detail.query_one("#tags-input", Input).value = "baseline, slow"
         await pilot.press("ctrl+s")
-        run_dir = logdir / "fashion-cnn-1"
         assert (run_dir / "notes.md").read_text() == "too slow; try lr 3e-3\n"
         assert (run_dir / "tags.json").read_text().strip() == '["baseline", "slow"]'
 

@@ -31,6 +31,11 @@ def test_visible_shows_control_characters_as_escapes_and_bad_bytes_as_a_replacem
     assert visible("one\ntwo\x1b", multiline=True) == "one\ntwo\\x1b"
     assert visible(os.fsdecode(b"bad\xffname")) == "bad\ufffdname"
     assert not raw_controls(visible("".join(map(chr, range(0xA0)))))
+    # bidi overrides, zero-width and line separators cannot make one name pass for another
+    assert visible("run\u202eexe.1") == "run\\u202eexe.1"
+    assert visible("a\u200bb\u2028c\ufeff") == "a\\u200bb\\u2028c\\ufeff"
+    # notes keep their tabs and lines (CRLF read as one line end)
+    assert visible("a\tb\r\nc\x1b", multiline=True) == "a\tb\nc\\x1b"
 
 
 @pytest.fixture

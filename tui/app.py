@@ -18,7 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from . import headless, policy, reattach
+from . import fmt, headless, policy, reattach
 from .messages import QueueChanged, TrainingEvent
 from .screens.confirm import ConfirmScreen
 from .screens.launch import LaunchScreen
@@ -181,8 +181,8 @@ class KeraslabApp(App[int]):
             if result.status == "failed":
                 severity = "error"
             self.notify(
-                f"{result.run_dir.name}: {result.status}"
-                + (f" ({result.reason})" if result.reason else ""),
+                fmt.visible(f"{result.run_dir.name}: {result.status}"
+                            + (f" ({result.reason})" if result.reason else "")),
                 title="Run finished",
                 severity=severity,
                 timeout=8,
@@ -317,8 +317,8 @@ class KeraslabApp(App[int]):
                 self.current = None
                 if result is not None:
                     state.apply(result)
-                    headless.log(f"{state.name}: {result.status}"
-                                 + (f" ({result.reason})" if result.reason else ""))  # fmt: skip
+                    headless.log(fmt.visible(f"{state.name}: {result.status}"
+                                 + (f" ({result.reason})" if result.reason else "")))  # fmt: skip
             waiting_runs = self.queued
             if self.quitting or not waiting_runs:
                 break

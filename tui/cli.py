@@ -256,7 +256,7 @@ class _Printer:
         if self.open_line:
             self._write("\r\x1b[2K")
             self.open_line = False
-        self._write(text + "\n")
+        self._write(fmt.visible(text) + "\n")  # (run names, paths and reasons come from files)
 
     def event(self, ev) -> None:
         if isinstance(ev, core.Phase):

@@ -11,21 +11,28 @@ from collections.abc import Sequence
 # C0 controls, DEL and C1 controls (ESC, CSI 0x9b, BEL ...): shown as escapes, never sent raw
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 _CONTROLS.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
-_LINES = {k: v for k, v in _CONTROLS.items() if k != ord("\n")}
+_LINES = {k: v for k, v in _CONTROLS.items() if k not in (ord("\n"), ord("\t"))}
 _SURROGATES = re.compile("[\ud800-\udfff]")  # undecodable bytes of a file name (surrogateescape)
+# format characters that reorder or hide text (bidi overrides, zero-width, BOM) and the
+# Unicode line/paragraph separators: shown as \u escapes so a name cannot pass for another
+_INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
 
 
 def visible(text: object, *, multiline: bool = False) -> str:
     """``text`` (anything read from a file or a directory name) safe to show on a terminal.
 
     Control characters become escapes (ESC shows as ``\\x1b``), so nothing from a file can
-    move the cursor, retitle or clear the terminal; bytes that were not UTF-8 become U+FFFD.
-    ``multiline`` keeps newlines (notes, a model summary).
+    move the cursor, retitle or clear the terminal; bidi overrides and other invisible format
+    characters show as ``\\u`` escapes; bytes that were not UTF-8 become U+FFFD.
+    ``multiline`` keeps newlines and tabs (notes, a model summary).
     """
     text = str(text)
     if text.isascii() and text.isprintable():
         return text
+    if multiline:
+        text = text.replace("\r\n", "\n")
     text = text.translate(_LINES if multiline else _CONTROLS)
+    text = _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return _SURROGATES.sub("\ufffd", text)
 
 

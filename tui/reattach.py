@@ -85,7 +85,9 @@ def request_stop(run: LiveRun) -> str | None:
     """Ask the process training ``run`` to stop it after its current batch (it is kept, marked
     stopped). Returns a one-line error, or None."""
     try:
-        fd = os.open(run.path / core.STOP_FILE, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        # O_NONBLOCK: a FIFO left in its place must not hang the screen (it fails with ENXIO)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+        fd = os.open(run.path / core.STOP_FILE, flags, 0o644)
     except OSError as exc:
         return f"cannot ask {fmt.visible(run.path.name)} to stop: {exc.strerror or exc}"
     with contextlib.suppress(OSError):

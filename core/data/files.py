@@ -112,7 +112,7 @@ class _CifarUnpickler(pickle.Unpickler):
         try:
             return self._allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR batch") from None
+            raise pickle.UnpicklingError(f"{module!r}.{name!r} is not allowed in a CIFAR batch") from None
 
 
 def _unpickle(raw: bytes, where: str) -> dict:
@@ -128,6 +128,15 @@ def _unpickle(raw: bytes, where: str) -> dict:
 
 
 def _cifar_batch(batch: dict, label_key: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return _cifar_arrays(batch, label_key, where)
+    except DatasetError:
+        raise
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{where}: not a CIFAR batch ({type(exc).__name__}: {exc})") from None
+
+
+def _cifar_arrays(batch: dict, label_key: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
     batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
     key = label_key.decode()

@@ -74,6 +74,7 @@ class SessionBridge(keras.callbacks.Callback):
         self.best_weights = None
         self.saved_epoch: int | None = None  # the best epoch best_model.keras holds
         self.checkpoint_error: str | None = None
+        self.last_checkpoint_error: str | None = None  # why last.keras lacks the stop point
         self._saved_at = -math.inf
         self.complete_epochs = 0  # epochs trained to their end
         self.last_epoch: int | None = None  # the complete epochs last.keras holds
@@ -179,8 +180,9 @@ class SessionBridge(keras.callbacks.Callback):
         try:
             self._save_model(self.writer.last_checkpoint_path)
         except OSError as exc:  # (a full disk): the run goes on, it is just not resumable from here
-            self.checkpoint_error = f"{LAST_CHECKPOINT_FILE} not written: {exc}"
+            self.last_checkpoint_error = f"{LAST_CHECKPOINT_FILE} not written: {exc.strerror or exc}"
             return
+        self.last_checkpoint_error = None
         self.last_epoch = self.complete_epochs
         self._last_saved_at = self._clock()
         self.writer.update_status(last_checkpoint_epoch=self.last_epoch)

@@ -1,7 +1,8 @@
-"""TrainingSession: runs model.fit in a background thread, publishes progress, writes the run store."""
+"""TrainingSession: runs model.fit in a background thread, publishes progress, writes the run directory."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import queue
@@ -23,12 +24,13 @@ from ..data.datasets import Dataset, get_info, is_npz_path, load_dataset
 from ..errors import DatasetError, KeraslabError, RunStoreError
 from ..model.preview import preview_stack
 from ..rundir.fileio import writing
-from ..rundir.layout import CONFIG_FILE, PREDICTIONS_FILE, STATUS_FILE
+from ..rundir.layout import CONFIG_FILE, PREDICTIONS_FILE, STATUS_FILE, STOP_FILE
 from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
 from .backend import describe_device, import_keras, package_versions
 from .download import keras_download
 from .memory import check_fits
 from .progress import Finished, Phase, SessionEvent, Started
+from .resume import RESUMABLE
 
 MONITOR = "val_loss"
 
@@ -176,6 +178,8 @@ class TrainingSession:
         history = [*_list(point.record.get("resumed")), entry]
         self._record = {**point.record, "resumed": history}
         self._writer = RunWriter(self.run_dir)
+        with contextlib.suppress(OSError):  # a stop asked of the run before it stopped
+            (self.run_dir / STOP_FILE).unlink(missing_ok=True)
         self._writer.write_config(self._record)
         kept = {k: point.status[k] for k in ("started", "device", "best_epoch", "checkpoint_epoch") if k in point.status}
         self._writer.start(**kept, epochs_done=point.epoch, epochs=self.config.epochs,
@@ -360,6 +364,9 @@ class TrainingSession:
                 status, reason = "failed", f"{checkpoint_error}; {reason}" if reason else checkpoint_error
             elif checkpoint_error:
                 reason = f"{reason}; {checkpoint_error}" if reason else checkpoint_error
+            last_error = bridge.last_checkpoint_error if bridge is not None else None
+            if last_error and status in RESUMABLE:  # said, since it cannot resume from this stop
+                reason = f"{reason}; {last_error}" if reason else last_error
             elapsed = time.monotonic() - t0
             try:
                 writer.finish(status, reason, epochs_done=epochs_done)

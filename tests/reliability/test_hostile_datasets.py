@@ -129,3 +129,16 @@ def test_nan_label_is_refused(tmp_path):
     y[2] = np.nan
     with pytest.raises(DatasetError, match="y_train"):
         load_dataset(_npz(tmp_path / "d.npz", y_train=y))
+
+
+@pytest.mark.parametrize("batch", [
+    {b"data": {b"x": 1}, b"labels": [0]},
+    {b"data": np.zeros((2, 3072), np.uint8), b"labels": ["a", "b"]},
+    {b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10**300]},
+    {b"\xff": 1, b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1]},
+])  # fmt: skip
+def test_malformed_cifar_batches_are_a_one_line_dataset_error(tmp_path, empty_keras_home, batch):
+    _cifar10_folder(tmp_path, np.random.default_rng(0), pickle.dumps(batch, protocol=2))
+    with pytest.raises(DatasetError) as err:
+        load_dataset("cifar10", data_dir=str(tmp_path), offline=True)
+    assert "data_batch_1" in str(err.value) and "\n" not in str(err.value)

@@ -102,3 +102,19 @@ async def test_the_app_shows_runs_training_elsewhere_and_stops_them(tmp_path, ot
         commands[0].callback()
         await pilot.pause()
         assert (run / core.STOP_FILE).is_file()
+
+
+def test_asking_a_run_to_stop_never_hangs_on_a_fifo_in_place_of_the_stop_file(tmp_path):
+    import threading
+
+    from keraslab import core
+    from keraslab.tui.reattach import LiveRun, request_stop
+
+    run = tmp_path / "r-1"
+    run.mkdir()
+    os.mkfifo(run / core.STOP_FILE)
+    out = []
+    t = threading.Thread(target=lambda: out.append(request_stop(LiveRun(run, None, 1, 3))), daemon=True)
+    t.start()
+    t.join(30)  # a hang guard only
+    assert out and out[0] and "cannot ask r-1 to stop" in out[0]

@@ -19,6 +19,7 @@ from keraslab.core import (
     load_summary,
     parse_tags,
     read_notes,
+    read_run_text,
     read_tags,
     resume_point,
     write_notes,
@@ -117,7 +118,8 @@ class RunDetailScreen(Screen):
             with TabPane("Notes", id="tab-notes"):
                 yield Input(visible(", ".join(read_tags(self.path))), placeholder="tags, separated by commas",
                             id="tags-input")
-                yield TextArea(visible(read_notes(self.path), multiline=True), id="notes-area")
+                self._notes_shown = visible(read_notes(self.path), multiline=True)
+                yield TextArea(self._notes_shown, id="notes-area")
                 with Horizontal(id="notes-buttons"):
                     yield Button("Save (ctrl+s)", id="save-notes", variant="primary")
                     yield Button("Archive (A)", id="archive-run")
@@ -152,11 +154,11 @@ class RunDetailScreen(Screen):
             lines += ["Hyperparameters", ""]
             lines += [f"  {names[k]:<{width}}{fmt.hp_text(v)}" for k, v in sorted(self.run.hparams.items())]
         config = self.path / "config.json"
-        if config.is_file():
+        if config.exists():
             try:
-                data = json.loads(config.read_text())
+                data = json.loads(read_run_text(config))
                 lines += ["", "config.json", "", json.dumps(data, indent=2)]  # (escapes controls)
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RecursionError) as exc:
                 lines += ["", f"config.json unreadable: {visible(exc)}"]
         if self.run.metrics:
             lines += ["", "Metrics (first / last / best)", ""]
@@ -208,8 +210,11 @@ class RunDetailScreen(Screen):
         texts = self.curves.texts
         model = self.path / "summary.txt"
         body = ""
-        if model.is_file():
-            body = model.read_text(errors="replace")
+        if model.exists():
+            try:
+                body = read_run_text(model)
+            except OSError as exc:
+                body = f"summary.txt unreadable: {exc}"
         elif texts:
             body = "\n\n".join(f"{tag} (step {step})\n{text}" for tag, items in texts.items() for step, text in items[-1:])
         self.query_one("#model-text", Static).update(Text(visible(body, multiline=True) or "no model summary recorded"))
@@ -237,7 +242,10 @@ class RunDetailScreen(Screen):
     @on(Button.Pressed, "#save-notes")
     def action_save(self) -> None:
         try:
-            write_notes(self.path, self.query_one("#notes-area", TextArea).text)
+            notes = self.query_one("#notes-area", TextArea).text
+            if notes != self._notes_shown:  # (unedited notes stay as the file has them)
+                write_notes(self.path, notes)
+                self._notes_shown = notes
             write_tags(self.path, parse_tags(self.query_one("#tags-input", Input).value))
         except KeraslabError as exc:
             self.notify(visible(exc), severity="error", markup=False)

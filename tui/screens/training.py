@@ -301,7 +301,7 @@ class TrainingScreen(Screen):
             if best:
                 lines.append(f"best epoch so far: {best[-1]}")
             lines.append("s: stop after this batch")
-            panel.update("\n".join(lines), layout=False)
+            panel.update(Text(fmt.visible("\n".join(lines), multiline=True)), layout=False)
             return
         text = Text()
         text.append(f"{f.status}\n", style=_status_style(f.status))
