@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunStoreError
+from ..safefile import read_text
 from .fileio import Warn, check_fields, parse_json, read_file
 from .layout import CONFIG_FILE, METRICS_FILE, RESULTS_FILE, STATUS_FILE, SUMMARY_FILE
 
@@ -95,12 +96,8 @@ def parse_metric_lines(data: bytes) -> tuple[list[dict[str, Any]], int, int]:
 
 def read_metric_records(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
     """Every complete record of a metrics.jsonl file; damage becomes a warning."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        warnings.append(f"{path}: unreadable ({exc.strerror or exc})")
+    data = read_file(path, warnings.append)
+    if data is None:
         return []
     records, damaged, _ = parse_metric_lines(data)
     if damaged:
@@ -231,7 +228,7 @@ class RunRecord:
     @property
     def summary_text(self) -> str:
         try:
-            return (self.path / SUMMARY_FILE).read_text()
+            return read_text(self.path / SUMMARY_FILE)
         except OSError:
             return ""
 
