@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from . import policy
 from .messages import QueueChanged, TrainingEvent
+from .quitting import AppRunner
 from .screens.confirm import ConfirmScreen
 from .screens.launch import LaunchScreen
 
@@ -349,6 +350,7 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
     undo_policy = policy.install()
     with terminal_on_private_fd(_stderr_log_path(resolved)):
         app = KeraslabApp(dataset=dataset, model=model, logdir=resolved)
+        runner = AppRunner(app)  # (quits even while a worker thread is stuck)
 
         def on_signal(signum, frame) -> None:  # SIGTERM / external SIGINT: stop, save, exit
             loop = app._loop
@@ -357,7 +359,7 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            app.run()
+            runner.run()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -367,4 +369,5 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
                 if state.session.wait(timeout=60) is None:
                     state.session.abort("the app exited while training")
             undo_policy()
+    runner.finish(app.return_code or 0)
     return app.return_code or 0

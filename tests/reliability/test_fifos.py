@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +84,115 @@ def test_show_compare_export_finish_and_name_the_fifo(tmp_path, name, where):
         assert odd in p.stdout and (good in p.stdout or args[0] == "show"), (args, p.stdout)
         if where != "logdir":
             assert _names_fifo(p.stderr, fifo), (args, p.stderr)
+
+
+# -- the browser quits while a scan is stuck -----------------------------------------------------
+
+
+@pytest.fixture
+def stuck_scan(monkeypatch):
+    """Every RunWatcher.scan blocks until the test ends (as a read of a hung mount would)."""
+    from keraslab.core.browse.discovery import RunWatcher
+
+    release = threading.Event()
+    entered = threading.Event()
+
+    def scan(self, *args, **kwargs):
+        entered.set()
+        release.wait()
+        return []
+
+    monkeypatch.setattr(RunWatcher, "scan", scan)
+    yield entered, release
+    release.set()
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+async def test_the_browser_quits_while_its_scanner_is_stuck(tmp_path, stuck_scan, key):
+    from keraslab.tui.browse_app import BrowseApp
+
+    entered, release = stuck_scan
+    keraslab_run(tmp_path, "good")
+    app = BrowseApp([tmp_path], use_cache=False)
+    try:
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            assert await asyncio.to_thread(entered.wait, HANG_GUARD_S)
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.return_code == 0  # it quit on the key, its scanner still stuck
+        assert not app.is_running
+    finally:
+        release.set()  # (before pytest's event loop joins its executor's threads)
+
+
+BLOCKED_BROWSER = """
+import os, pathlib, sys, threading
+from keraslab.core.browse.discovery import RunWatcher
+def scan(self, *args, **kwargs):
+    pathlib.Path(os.environ["STUCK_MARK"]).touch()
+    threading.Event().wait()
+RunWatcher.scan = scan
+from keraslab.tui.browse_app import run_browser
+sys.exit(run_browser(sys.argv[1:]))
+"""
+
+
+def _pty_browser(logdir: Path, mark: Path) -> tuple[subprocess.Popen, int, threading.Thread, list[bytes]]:
+    """`run_browser` in a real process on a pseudo-terminal, its scanner stuck for good
+    (it touches ``mark`` when it is)."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BLOCKED_BROWSER, str(logdir)],
+        stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+        env={**os.environ, "TERM": "xterm-256color", "STUCK_MARK": str(mark)},
+    )  # fmt: skip
+    os.close(slave)
+    out: list[bytes] = []
+
+    def drain() -> None:  # (the app blocks on a full pty if nobody reads it)
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            out.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    return proc, master, reader, out
+
+
+@pytest.mark.parametrize("how", ["q", "ctrl+c", "SIGTERM"])
+def test_a_browser_process_exits_while_its_scanner_is_stuck(tmp_path, how):
+    keraslab_run(tmp_path / "logs", "good")
+    mark = tmp_path / "stuck"
+    proc, master, reader, out = _pty_browser(tmp_path / "logs", mark)
+    try:
+        for _ in range(HANG_GUARD_S * 20):  # loop guard only
+            if mark.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert mark.exists(), b"".join(out)
+        if how == "SIGTERM":
+            proc.send_signal(signal.SIGTERM)
+        else:
+            os.write(master, b"q" if how == "q" else b"\x03")
+        try:
+            rc = proc.wait(HANG_GUARD_S)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the browser did not exit on {how} while a worker was stuck")
+        reader.join(HANG_GUARD_S)  # (it ends at the pty's end: every byte the app wrote read)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    screen = b"".join(out)
+    assert rc == 0, screen[-2000:]
+    assert b"did not stop" in screen  # the stuck worker is named, not waited for
+    assert b"\x1b[?1049l" in screen  # the terminal left the alternate screen: restored
