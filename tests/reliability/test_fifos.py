@@ -196,3 +196,57 @@ def test_a_browser_process_exits_while_its_scanner_is_stuck(tmp_path, how):
     assert rc == 0, screen[-2000:]
     assert b"did not stop" in screen  # the stuck worker is named, not waited for
     assert b"\x1b[?1049l" in screen  # the terminal left the alternate screen: restored
+
+
+async def test_the_browser_lists_every_run_beside_fifos_and_quits(tmp_path):
+    from keraslab.tui.browse_app import BrowseApp
+
+    logdir = tmp_path / "logs"
+    keraslab_run(logdir, "good")
+    odd = keraslab_run(logdir, "odd")
+    tb = keras_tb_run(logdir / "tb")
+    fifos = [odd / n for n in ("config.json", "status.json", "metrics.jsonl", "notes.md")]
+    fifos += [tb / "train" / "events.out.tfevents.9.host.1.v2", logdir / ".keraslab-cache.json"]
+    for fifo in fifos:
+        if fifo.exists():
+            fifo.unlink()
+        os.mkfifo(fifo)
+    app = BrowseApp([logdir], follow=False)
+    # the hang guard: a read stuck on a FIFO (in the UI thread, too) is let go after a while,
+    # so that the test fails on what it sees instead of hanging
+    guard = threading.Timer(HANG_GUARD_S, _unblock, [fifos])
+    guard.daemon = True
+    guard.start()
+    try:
+        await _browse_and_quit(app, fifos)
+    finally:
+        guard.cancel()
+        _unblock(fifos)
+
+
+def _unblock(fifos: list[Path]) -> None:
+    """Let any reader blocked opening one of ``fifos`` go on (it then reads an end of file)."""
+    for fifo in fifos:
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass  # (no reader waiting, or gone)
+
+
+async def _browse_and_quit(app, fifos: list[Path]) -> None:
+    from keraslab.tui.screens.runs_browser import RunsBrowserScreen
+
+    async with app.run_test() as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsBrowserScreen)
+        for _ in range(HANG_GUARD_S * 20):  # loop guard only
+            if screen.scans and not screen.scanning:
+                break
+            await pilot.pause(0.05)
+        assert sorted(r.name for r in screen.summaries) == ["good-1", "odd-1", "tb"]
+        warnings = [w for r in screen.summaries for w in r.warnings]
+        for fifo in fifos[:-1]:  # (the cache: skipped quietly, then replaced by a new one)
+            assert any(str(fifo) in w and "not a regular file" in w for w in warnings), (fifo, warnings)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0
