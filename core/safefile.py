@@ -11,9 +11,32 @@ import os
 import stat
 from pathlib import Path
 
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
 
 class NotRegularFile(OSError):
     """The path is a FIFO, socket, device or directory: nothing keraslab reads."""
+
+    def __init__(self, path: str | os.PathLike, mode: int):
+        self.kind = _kind(mode)  # "a FIFO", "a socket", ...
+        super().__init__(f"{os.fspath(path)}: not a regular file ({self.kind})")
+
+
+def open_regular_fd(path: str | os.PathLike) -> tuple[int, os.stat_result]:
+    """A read-only descriptor of ``path`` and its fstat, if it is a regular file (symlinks followed).
+
+    The open itself never blocks (``O_NONBLOCK``: reads of a regular file ignore it).
+    Raises NotRegularFile for anything else, OSError as ``os.open`` would.
+    """
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(path, st.st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
 
 
 def open_regular(path: str | os.PathLike, binary: bool = True):
@@ -22,12 +45,9 @@ def open_regular(path: str | os.PathLike, binary: bool = True):
     The open itself never blocks (``O_NONBLOCK``, cleared once the file is known to be
     regular). Raises NotRegularFile for anything else, OSError as ``open`` would.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    fd, _ = open_regular_fd(path)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFile(f"{os.fspath(path)}: not a regular file ({_kind(mode)})")
-        if hasattr(os, "set_blocking"):
+        if _NONBLOCK and hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         f = io.open(fd, "rb", closefd=True)  # noqa: UP020 - an fd, not a path
     except BaseException:
@@ -47,6 +67,13 @@ def read_bytes(path: str | os.PathLike, offset: int = 0, limit: int | None = Non
 def read_text(path: str | os.PathLike) -> str:
     """A regular file's text (UTF-8, undecodable bytes replaced)."""
     return read_bytes(path).decode("utf-8", errors="replace")
+
+
+def unreadable(path: str | os.PathLike, exc: OSError) -> str:
+    """The one-line warning for a file of a run that could not be read (and is skipped)."""
+    if isinstance(exc, NotRegularFile):
+        return f"{os.fspath(path)}: not a regular file ({exc.kind}), skipped"
+    return f"{os.fspath(path)}: unreadable ({exc.strerror or exc})"
 
 
 def is_regular(path: str | os.PathLike) -> bool:

@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from . import fmt, headless, policy, reattach
 from .messages import QueueChanged, TrainingEvent
+from .quitting import AppRunner
 from .screens.confirm import ConfirmScreen
 from .screens.launch import LaunchScreen
 
@@ -446,6 +447,7 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
     undo_policy = policy.install()
     with terminal_on_private_fd(_stderr_log_path(resolved)) as terminal:
         app = KeraslabApp(dataset=dataset, model=model, logdir=resolved)
+        runner = AppRunner(app)  # (quits even while a worker thread is stuck)
 
         def on_signal(signum, frame) -> None:  # SIGTERM / external SIGINT: stop, save, exit
             if app.detached:
@@ -474,7 +476,7 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGHUP, on_hangup)
         try:
-            app.run()
+            runner.run()
             if not app.detached and (terminal.gone or headless.hung_up(terminal.fd)):
                 terminal.let_go()  # (the UI ended on a dead terminal before any SIGHUP came)
                 app.detached = True
@@ -490,4 +492,6 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
                 if state.session.wait(timeout=60) is None:
                     state.session.abort("the app exited while training")
             undo_policy()
-    return 0 if app.detached else app.return_code or 0
+    status = 0 if app.detached else app.return_code or 0
+    runner.finish(status)
+    return status

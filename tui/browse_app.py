@@ -8,16 +8,18 @@ from textual.app import App
 from textual.binding import Binding
 
 from . import policy
+from .quitting import AppRunner, exit_on_signals
 from .screens.runs_browser import RunsBrowserScreen
 
 
 class BrowseApp(App):
-    """The runs browser as a whole application (q or escape quits; F1 or ? for help)."""
+    """The runs browser as a whole application (q, Ctrl+C or escape quits; F1 or ? for help)."""
 
     TITLE = "keraslab runs"
     CSS_PATH = "browser.tcss"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("f1", "help", "Help", priority=True),
         Binding("question_mark", "help", "Help", show=False),
     ]
@@ -40,10 +42,15 @@ class BrowseApp(App):
 
 
 def run_browser(paths) -> int:
-    """Open the runs browser on log directories; returns an exit status."""
+    """Open the runs browser on log directories; returns an exit status. q, Ctrl+C and
+    SIGTERM quit it, even while a scan is stuck (:class:`.quitting.AppRunner`)."""
     undo_policy = policy.install(switch_interval=False)
+    app = BrowseApp(paths)
+    runner = AppRunner(app)
     try:
-        BrowseApp(paths).run()
+        with exit_on_signals(app):
+            runner.run()
     finally:
         undo_policy()
+    runner.finish(0)
     return 0

@@ -139,10 +139,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
         for row, i in zip(rows, range(len(runs)), strict=True):
             row += [hp_text(values[i]) for _, values in diff]
     print(fmt.table(headers, rows, right=right))
-    for r in runs:
-        for warning in r.warnings:
-            print(f"warning: {visible(warning)}", file=sys.stderr)
+    print_warnings(runs)
     return 0
+
+
+def print_warnings(runs) -> None:
+    """The runs' warnings (a damaged file, a FIFO skipped, ...) on stderr, one a line."""
+    for warning in dict.fromkeys(w for r in runs for w in r.warnings):
+        print(f"warning: {visible(warning)}", file=sys.stderr)
 
 
 # --- compare ----------------------------------------------------------------------------
@@ -209,6 +213,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                         [[visible(k), *(hp_text(v) for v in values)] for k, values in diff]))  # fmt: skip
     else:
         print("hyperparameters: identical" if any(r.hparams for r in runs) else "hyperparameters: none recorded")
+    print_warnings(runs)
     return 0
 
 
@@ -228,6 +233,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {len(runs)} run(s) to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    print_warnings(runs)
     return 0
 
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..rundir.fileio import no_warning, parse_json, read_file, write_text_atomic
+from ..rundir.fileio import Warn, no_warning, parse_json, read_file, write_text_atomic
 
 CACHE_NAME = ".keraslab-cache.json"
 CACHE_VERSION = 4  # a cache of another version is ignored (raise it when the entries change)
@@ -26,11 +26,12 @@ def cache_paths(logdir: Path) -> tuple[Path, Path]:
     return Path(logdir) / CACHE_NAME, user_cache_dir() / f"summaries-{key}.json"
 
 
-def load_cache(logdir: Path) -> dict[str, dict[str, Any]]:
+def load_cache(logdir: Path, warn: Warn = no_warning) -> dict[str, dict[str, Any]]:
     """The cached run states of a log directory keyed by run path relative to it ({} when none).
 
     Of the two possible places the newer readable file wins; a damaged cache is ignored.
-    The keys and entries are as untrusted as any file: the watcher checks each.
+    The keys and entries are as untrusted as any file: the watcher checks each. A cache
+    that cannot be read (a FIFO under its name, say) is skipped with ``warn``.
     """
     best: tuple[int, dict] | None = None
     for path in cache_paths(logdir):
@@ -40,7 +41,7 @@ def load_cache(logdir: Path) -> dict[str, dict[str, Any]]:
             continue
         if best is not None and mtime <= best[0]:
             continue
-        data = parse_json(read_file(path, no_warning), path, no_warning, check_depth=False)
+        data = parse_json(read_file(path, warn), path, no_warning, check_depth=False)
         if data.get("version") == CACHE_VERSION and isinstance(data.get("runs"), dict):
             best = (mtime, data["runs"])
     return best[1] if best else {}

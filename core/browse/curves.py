@@ -12,6 +12,7 @@ from ..rundir.kind import run_kind
 from ..rundir.layout import KERASLAB, METRICS_FILE, SUMMARY_FILE, TENSORBOARD
 from ..rundir.metricstats import RECORD_FIELDS
 from ..rundir.reader import read_metric_records
+from ..safefile import read_text
 from ..tfevents import RunScalars, read_run_scalars, read_runs_scalars
 from .summary import unique_metric_name
 
@@ -144,7 +145,7 @@ def _keraslab_curves(path: Path) -> RunCurves:
             c.values.append(float(value))
 
     try:
-        summary = (path / SUMMARY_FILE).read_text(errors="replace")
+        summary = read_text(path / SUMMARY_FILE)
     except OSError:
         summary = ""
     texts = {"summary": [(0, summary)]} if summary else {}

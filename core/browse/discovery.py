@@ -66,18 +66,20 @@ class RunWatcher:
     def bytes_read(self) -> int:
         return sum(s.bytes_read for s in self.states.values())
 
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
     def _load_caches(self) -> dict[str, tuple[Path, dict]]:
         cached: dict[str, tuple[Path, dict]] = {}
         if not self.use_cache:
             return cached
         for root in self.logdirs:
-            for rel, data in load_cache(root).items():
+            for rel, data in load_cache(root, self._warn).items():
                 path = root / rel if rel != "." else root
                 if rel != "." and not rel_stays_inside(root, rel):
                     # a path from a file: a run outside the log directory is none of its runs
-                    warning = f"{root}: summary cache names {rel!r}, outside the log directory; ignored"
-                    if warning not in self.warnings:
-                        self.warnings.append(warning)
+                    self._warn(f"{root}: summary cache names {rel!r}, outside the log directory; ignored")
                     continue
                 cached.setdefault(str(path), (root, data))
         return cached

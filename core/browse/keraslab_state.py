@@ -28,6 +28,7 @@ from ..rundir.reader import (
     parse_metric_lines,
     parse_run_file,
 )
+from ..safefile import open_regular, unreadable
 from .runstate import (
     HEAD,
     RunState,
@@ -97,7 +98,7 @@ class KeraslabRunState(RunState):
         if self.metrics_offset == 0 and tally is not None and self._take_tally(tally, path, sig[0]):
             return
         try:
-            with open(path, "rb") as f:
+            with open_regular(path) as f:
                 head = self.metrics_head
                 if self.metrics_offset and not head_matches(f.read(head[0]) if head else b"", head):
                     # another file under the name (a run deleted and trained again): from its start
@@ -106,7 +107,7 @@ class KeraslabRunState(RunState):
                 f.seek(self.metrics_offset)
                 data = f.read()
         except OSError as exc:
-            self._warn(f"{path}: unreadable ({exc.strerror or exc})")
+            self._warn(unreadable(path, exc))
             return
         self.bytes_read += len(data)
         first = data[:HEAD] if self.metrics_offset == 0 else None

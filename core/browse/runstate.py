@@ -11,6 +11,7 @@ from typing import Any
 from ..rundir.fileio import read_file
 from ..rundir.layout import NOTES_FILE, TAGS_FILE
 from ..rundir.meta import parse_tags_file
+from ..safefile import open_regular
 from ..tfevents import HEAD_BYTES
 from .summary import RunSummary
 
@@ -37,7 +38,7 @@ def file_head(path: str, first: bytes | None = None) -> list[int] | None:
     its name; inodes are reused) if not."""
     if first is None or len(first) < HEAD:
         try:
-            with open(path, "rb") as f:
+            with open_regular(path) as f:
                 first = f.read(HEAD)
         except OSError:
             return None
@@ -53,7 +54,7 @@ def same_file(path: str, head: list[int] | None) -> bool:
     if not head:
         return True
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             data = f.read(head[0])
     except OSError:
         return True  # (the read that follows reports it)

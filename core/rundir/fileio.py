@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunStoreError
+from ..safefile import read_bytes, unreadable
 
 Warn = Callable[[str], None]
 
@@ -29,14 +30,14 @@ _FILE_MODE = 0o666 & ~_UMASK  # mkstemp makes 0600 files; runs are shared like a
 
 
 def read_file(path: str | os.PathLike, warn: Warn) -> bytes | None:
-    """A file's bytes; None when it does not exist, or (with a warning) cannot be read."""
+    """A file's bytes; None when it does not exist, or (with a warning) cannot be read or
+    is no regular file (a FIFO is skipped, never waited on)."""
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_bytes(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        warn(f"{path}: unreadable ({exc.strerror or exc})")
+        warn(unreadable(path, exc))
         return None
 
 

@@ -8,14 +8,16 @@ import shutil
 from pathlib import Path
 
 from ..errors import RunStoreError
+from ..safefile import read_text
 from .fileio import Warn, no_warning, parse_json, read_file, write_text_atomic
 from .kind import run_kind
 from .layout import ARCHIVE_DIR, NOTES_FILE, TAGS_FILE, is_inside
 
 
 def read_notes(run_dir: str | os.PathLike) -> str:
+    """A run's notes ("" when it has none, or notes.md is unreadable or no regular file)."""
     try:
-        return (Path(run_dir) / NOTES_FILE).read_text(encoding="utf-8", errors="replace")
+        return read_text(Path(run_dir) / NOTES_FILE)
     except OSError:
         return ""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunStoreError
+from ..safefile import read_text
 from .fileio import Warn, check_fields, parse_json, read_file
 from .layout import (
     CONFIG_FILE,
@@ -130,12 +131,8 @@ def _past(record: dict[str, Any], epoch: int) -> bool:
 def read_metric_records(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
     """Every current complete record of a metrics.jsonl file (:func:`current_records`);
     damage becomes a warning."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        warnings.append(f"{path}: unreadable ({exc.strerror or exc})")
+    data = read_file(path, warnings.append)
+    if data is None:
         return []
     records, damaged, _ = parse_metric_lines(data)
     if damaged:
@@ -266,7 +263,7 @@ class RunRecord:
     @property
     def summary_text(self) -> str:
         try:
-            return (self.path / SUMMARY_FILE).read_text()
+            return read_text(self.path / SUMMARY_FILE)
         except OSError:
             return ""
 

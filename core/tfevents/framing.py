@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
+from ..safefile import NotRegularFile, open_regular, open_regular_fd, unreadable
 from .crc import masked_crc32c
 
 __all__ = [
@@ -73,7 +74,10 @@ def read_chunks(
         record). A read from offset 0 appends the file's first HEAD_BYTES bytes to ``head``.
     """
     try:
-        f = open(path, "rb")  # noqa: SIM115
+        f = open_regular(path)  # (a FIFO named like an event file never blocks)
+    except NotRegularFile as exc:
+        warnings.append(unreadable(path, exc))
+        return offset
     except OSError as exc:
         warnings.append(f"{path}: cannot open: {exc}")
         return offset
@@ -117,11 +121,11 @@ def read_small(path: str | Path, offset: int, limit: int, head: list) -> bytes |
     there are more, the file shrank or cannot be read (its own read then judges it).
     A read from offset 0 appends the file's first HEAD_BYTES bytes to ``head``."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd, st = open_regular_fd(path)  # (not a regular file: None, and its own read warns)
     except OSError:
         return None
     try:
-        want = os.fstat(fd).st_size - offset
+        want = st.st_size - offset
         if not 0 < want <= limit:
             return b"" if want == 0 else None
         if offset:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +61,8 @@ class RunEventReader:
                     for entry in it:
                         name = entry.name
                         if is_event_file(name):
-                            if entry.is_file():
-                                found.append(rel + name)
+                            if entry.is_file() or _not_a_directory(entry):
+                                found.append(rel + name)  # (its reader warns of a FIFO and skips it)
                         elif entry.is_dir(follow_symlinks=False):
                             stack.append((rel + name + "/", entry.path))
             except OSError as exc:
@@ -165,3 +166,12 @@ def read_runs_scalars(run_dirs) -> list[RunScalars]:
             r._add_files()
         read_together([f for r in readers for f in r._readers.values()])
         return [r.result(share=True) for r in readers]
+
+
+def _not_a_directory(entry: os.DirEntry) -> bool:
+    """Whether an entry that is no regular file is still something (a FIFO, a socket, a
+    device: not a directory nor a dangling link), for its reader to report."""
+    try:
+        return not stat.S_ISDIR(entry.stat().st_mode)
+    except OSError:
+        return False
