@@ -71,6 +71,30 @@ def test_delete_and_archive_refuse_what_is_not_a_run_inside_the_log_directory(tm
     assert not run.exists()
 
 
+
+def test_archive_never_moves_a_run_through_a_symlinked_archive_folder(tmp_path, victim):
+    logdir = tmp_path / "logs"
+    run = keras_tb_run(logdir / "tb-1", epochs=2)
+    (logdir / ".archive").symlink_to(victim.parent, target_is_directory=True)
+    with pytest.raises(RunStoreError, match="outside the log directory"):
+        archive_run(run, logdir)
+    assert run.is_dir() and not (victim.parent / "tb-1").exists()
+
+
+def test_a_run_that_is_training_is_neither_deleted_nor_archived(tmp_path):
+    import os
+    import socket
+    import time
+
+    run = keraslab_run(tmp_path, "mnist-cnn")
+    status = json.loads((run / "status.json").read_text())
+    status.update(status="running", pid=os.getpid(), host=socket.gethostname(), heartbeat=time.time())
+    (run / "status.json").write_text(json.dumps(status))
+    for act in (delete_run, archive_run):
+        with pytest.raises(RunStoreError, match="the run is training"):
+            act(run, tmp_path)
+    assert (run / "config.json").is_file()
+
 def test_markdown_export_escapes_pipes_and_line_breaks_in_every_cell(tmp_path):
     run = keraslab_run(tmp_path, "mnist-cnn")
     config = json.loads((run / "config.json").read_text())

@@ -223,7 +223,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     runs = core.resolve_runs(args.runs, _logdirs(args))
     text = core.export_runs(runs, args.format)
-    if args.format == "md":  # (read in a terminal or a viewer: no control characters from the runs)
+    if args.format == "md" or (not args.output and sys.stdout.isatty()):
+        # (markdown is read in a terminal or a viewer, and so is anything printed to one;
+        # csv and json written to a file keep the runs' strings as they are)
         text = visible(text, multiline=True)
     if args.output:
         try:

@@ -126,7 +126,7 @@ class KeraslabRunState(RunState):
             self.metrics_head = file_head(str(path), first)
 
     def _take_tally(self, data: Any, path: Path, size: int) -> bool:
-        """Take the stats of metrics.jsonl from status.json's tally (store.RunWriter keeps it)
+        """Take the stats of metrics.jsonl from status.json's tally (rundir.writer.RunWriter keeps it)
         when it covers the file as it is now, byte for byte: the file is not read."""
         try:
             tally = MetricsTally.from_json(data)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+from ..safefile import inside
 
 # written by keraslab's run writer
 CONFIG_FILE = "config.json"
@@ -31,15 +32,6 @@ KERASLAB = "keraslab"
 TENSORBOARD = "tensorboard"
 
 
-def is_inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
-    """Whether ``path`` is ``root`` or below it once both have their symlinks resolved."""
-    try:
-        real, base = Path(path).resolve(), Path(root).resolve()
-    except (OSError, RuntimeError):  # (RuntimeError: a symlink loop on older Pythons)
-        return False
-    return real == base or base in real.parents
-
-
 def is_plain_relpath(rel: str) -> bool:
     """Whether ``rel`` (a path read from a file) names something below a directory:
     relative, without ``..``, ``.`` or empty parts, no NUL or backslash."""
@@ -59,5 +51,5 @@ def rel_stays_inside(root: str | os.PathLike, rel: str) -> bool:
     for part in rel.split("/"):
         at = os.path.join(at, part)
         if os.path.islink(at):
-            return is_inside(os.path.join(root, rel), root)
+            return inside(os.path.join(root, rel), root) is not None
     return True

@@ -8,10 +8,11 @@ import shutil
 from pathlib import Path
 
 from ..errors import RunStoreError
-from ..safefile import read_text
+from ..safefile import inside, read_text
 from .fileio import Warn, no_warning, parse_json, read_file, write_text_atomic
 from .kind import run_kind
-from .layout import ARCHIVE_DIR, NOTES_FILE, TAGS_FILE, is_inside
+from .layout import ARCHIVE_DIR, KERASLAB, NOTES_FILE, TAGS_FILE
+from .reader import load_run
 
 
 def read_notes(run_dir: str | os.PathLike) -> str:
@@ -71,10 +72,13 @@ def _check_run(run_dir: Path, logdir: str | os.PathLike | None) -> Path:
     if logdir is None:
         raise RunStoreError(f"{run_dir}: no log directory given; refusing to touch it")
     root = Path(logdir)
-    if run_dir.is_symlink() or not is_inside(run_dir, root):
+    if run_dir.is_symlink() or inside(run_dir, root) is None:
         raise RunStoreError(f"{run_dir}: not inside the log directory {root}; refusing to touch it")
-    if not run_dir.is_dir() or run_kind(run_dir) is None:
+    kind = run_kind(run_dir) if run_dir.is_dir() else None
+    if kind is None:
         raise RunStoreError(f"{run_dir}: not a run directory; refusing to touch it")
+    if kind == KERASLAB and load_run(run_dir).status == "running":
+        raise RunStoreError(f"{run_dir}: the run is training; stop it first")
     return root.resolve()
 
 
@@ -97,6 +101,8 @@ def archive_run(run_dir: str | os.PathLike, logdir: str | os.PathLike) -> Path:
         target = target_parent / f"{rel}.{n}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target_parent.is_symlink() or inside(target.parent, root) is None:
+            raise RunStoreError(f"{target_parent}: leads outside the log directory; not archiving")
         shutil.move(str(real), str(target))
     except OSError as exc:
         raise RunStoreError(f"cannot archive {run_dir}: {exc.strerror or exc}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,10 @@ def resume_point(run_dir: str | os.PathLike) -> ResumePoint:
     run = load_run(path)
     if run.status not in RESUMABLE:
         raise RunStoreError(f"{name} is {run.status}: only a stopped or interrupted run can be resumed")
+    pid = run.status_info.get("pid")
+    if (run.status_info.get("status") == "running" and type(pid) is int and pid != os.getpid()
+            and run.status_info.get("host") == socket.gethostname() and _alive(pid)):
+        raise RunStoreError(f"{name}: its process {pid} is still alive (suspended?); stop it first")
     checkpoint = path / LAST_CHECKPOINT_FILE
     if not os.path.lexists(checkpoint):
         raise RunStoreError(f"{name} has no last checkpoint ({LAST_CHECKPOINT_FILE}) to resume from")
@@ -105,3 +110,13 @@ def _best_so_far(run, epoch: int) -> tuple[int | None, float | None]:
     if type(value) not in (int, float):
         return None, None
     return best, float(value)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (another user's process: alive)
+        return True
+    return True

@@ -17,6 +17,7 @@ from conftest import run_cli
 from keraslab.core import (
     EpochEnd,
     RunConfig,
+    RunStoreError,
     TrainingSession,
     discover_runs,
     load_curves,
@@ -165,6 +166,24 @@ def test_an_interrupted_run_resumes(tmp_path):
     assert result.status == "completed", result.reason
     assert [e["epoch"] for e in load_run(run_dir).epochs] == [1, 2, 3]
 
+
+
+def test_a_run_whose_process_lives_on_is_not_resumed_even_with_a_stale_heartbeat(tmp_path):
+    """A trainer suspended (Ctrl+Z) past the heartbeat's limit reads as interrupted, but a
+    resume beside it would have two processes write one run: refused while it lives."""
+    run_dir = _stopped_run(tmp_path, epochs=3)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        status = json.loads((run_dir / "status.json").read_text())
+        status.update(status="running", ended=None, pid=sleeper.pid, host=socket.gethostname(),
+                      heartbeat=time.time() - 3600)  # fmt: skip
+        (run_dir / "status.json").write_text(json.dumps(status))
+        assert load_run(run_dir).status == "interrupted"
+        with pytest.raises(RunStoreError, match=f"its process {sleeper.pid} is still alive"):
+            resume_point(run_dir)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 def _crafted_run(logdir: Path, status: str = "stopped", checkpoint: bytes | None = b"not a keras file") -> Path:
     run_dir = logdir / "crafted-1"
