@@ -60,3 +60,12 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+def epochs_logged(run_dir: Path) -> int:
+    """Epoch records a run has written to its metrics.jsonl so far (0 before the file exists)."""
+    try:
+        text = (run_dir / "metrics.jsonl").read_text()
+    except OSError:
+        return 0
+    return text.count('"type": "epoch"')

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import epochs_logged, run_cli
 from keraslab.core import (
     EpochEnd,
     RunConfig,
@@ -29,13 +29,6 @@ from keraslab.core.rundir.reader import current_records
 
 pytestmark = pytest.mark.slow
 
-
-def epoch_lines(run_dir: Path) -> int:
-    try:
-        text = (run_dir / "metrics.jsonl").read_text()
-    except OSError:
-        return 0
-    return text.count('"type": "epoch"')
 
 
 def one_line_error(result) -> str:
@@ -54,7 +47,7 @@ def test_cli_resume_after_sigterm_finishes_the_run_in_its_own_directory(tmp_path
     run_dir = logdir / "digits-mlp-1"
     try:
         for _ in range(12000):  # (a guard against a hang, not a time limit)
-            if epoch_lines(run_dir) >= 2 or proc.poll() is not None:
+            if epochs_logged(run_dir) >= 2 or proc.poll() is not None:
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import epochs_logged
 
 pytestmark = pytest.mark.slow
 
@@ -43,13 +44,6 @@ def read_json(path: Path) -> dict:
     except (OSError, ValueError):
         return {}
 
-
-def epochs_logged(run: Path) -> int:
-    try:
-        lines = (run / "metrics.jsonl").read_text().splitlines()
-    except OSError:
-        return 0
-    return sum(1 for line in lines if '"epoch"' in line and '"batch"' not in line)
 
 
 def process_gone(pid: int) -> bool:

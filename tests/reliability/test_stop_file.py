@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import epochs_logged
 from keraslab import core
 from keraslab.tui import reattach
 from keraslab.tui.app import KeraslabApp
@@ -18,13 +19,6 @@ from keraslab.tui.app import KeraslabApp
 KERASLAB = Path(sys.executable).with_name("keraslab")
 POLLS = 6000  # loop guard (x 0.05 s), only so that a hang fails instead of blocking
 
-
-def epochs_logged(run: Path) -> int:
-    try:
-        lines = (run / "metrics.jsonl").read_text().splitlines()
-    except OSError:
-        return 0
-    return sum(1 for line in lines if '"epoch"' in line and '"batch"' not in line)
 
 
 @pytest.mark.slow
