@@ -184,7 +184,13 @@ class TrainingSession:
         kept = {k: point.status[k] for k in ("started", "device", "best_epoch", "checkpoint_epoch") if k in point.status}
         self._writer.start(**kept, epochs_done=point.epoch, epochs=self.config.epochs,
                            last_checkpoint_epoch=point.epoch, resumed=[*_list(point.status.get("resumed")), entry])  # fmt: skip
-        self._writer.log_resume(point.epoch)
+        try:
+            self._writer.log_resume(point.epoch)
+        except (KeraslabError, OSError) as exc:  # (a full disk): left resumable, not "running"
+            before = "stopped" if point.status.get("status") == "stopped" else "interrupted"
+            with contextlib.suppress(KeraslabError, OSError):
+                self._writer.finish(before, f"resume failed: {exc}")
+            raise
 
     def _check_inputs(self) -> None:
         """Fail before creating a run directory on a mistyped dataset or model."""

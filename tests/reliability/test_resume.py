@@ -178,6 +178,24 @@ def test_a_run_whose_process_lives_on_is_not_resumed_even_with_a_stale_heartbeat
         sleeper.kill()
         sleeper.wait()
 
+
+def test_a_resume_whose_bookkeeping_fails_leaves_the_run_resumable(tmp_path, monkeypatch):
+    from keraslab.core.rundir.writer import RunWriter
+
+    run_dir = _stopped_run(tmp_path, epochs=3)
+
+    def full(self, epoch):
+        raise RunStoreError(f"cannot write {self.run_dir}/metrics.jsonl: No space left on device")
+
+    monkeypatch.setattr(RunWriter, "log_resume", full)
+    session = TrainingSession(resume_point(run_dir).config, tmp_path, resume_from=run_dir)
+    with pytest.raises(RunStoreError, match="No space left"):
+        session.start()
+    assert load_run(run_dir).status == "stopped"  # not left "running" by a live process
+    assert "resume failed" in load_run(run_dir).status_info["reason"]
+    monkeypatch.undo()
+    resume_point(run_dir)  # and it can still resume
+
 def _crafted_run(logdir: Path, status: str = "stopped", checkpoint: bytes | None = b"not a keras file") -> Path:
     run_dir = logdir / "crafted-1"
     run_dir.mkdir(parents=True)
