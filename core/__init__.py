@@ -24,7 +24,7 @@ def _export(module: str, *names: str, **renamed: str) -> None:
 
 _export("config", "LOSSES", "LR_SCHEDULES", "NORMALIZATIONS", "OPTIMIZERS", "RunConfig")
 _export("hooks", "set_bulk_read")
-_export("safefile", read_run_text="read_text")
+_export("safefile", read_run_bytes="read_bytes", read_run_text="read_text")
 _export("errors", "ConfigError", "DatasetError", "KeraslabError", "RunStoreError", "SpecError")
 _export(
     "data.datasets", "DATASETS", "Availability", "Dataset", "DatasetInfo", "availability",
@@ -140,6 +140,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .rundir.metricstats import MetricStats
     from .rundir.reader import RunRecord, load_run
     from .rundir.writer import default_logdir
+    from .safefile import read_bytes as read_run_bytes
     from .safefile import read_text as read_run_text
     from .train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
     from .train.resume import (

@@ -28,7 +28,7 @@ def install(*, switch_interval: bool = True) -> Callable[[], None]:
     """Apply the app's policy to this process before it starts; returns what undoes it.
 
     Args:
-        switch_interval: hand the GIL to the UI thread sooner than the 5 ms default (the app,
+        switch_interval: hand the GIL to the UI thread sooner than Python's default (the app,
             where a training thread runs Keras' Python loop beside the UI).
     """
     previous = sys.getswitchinterval()

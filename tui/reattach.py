@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,19 +53,11 @@ def live_runs_elsewhere(logdir: Path) -> list[LiveRun]:
 
 
 def _says_running(status_path: Path) -> bool:
-    """Whether the run's status file mentions "running" (O_NONBLOCK: a FIFO never blocks)."""
+    """Whether the run's status file mentions "running" (a FIFO in its place is not read)."""
     try:
-        fd = os.open(status_path, os.O_RDONLY | os.O_NONBLOCK)
+        return b'"running"' in core.read_run_bytes(status_path, limit=MAX_STATUS_BYTES)
     except OSError:
         return False
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        return b'"running"' in os.read(fd, MAX_STATUS_BYTES)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
 
 
 MAX_STATUS_BYTES = 1 << 20

@@ -162,7 +162,7 @@ class KeraslabRunState(RunState):
             name=self.name,
             path=self.path,
             kind=self.kind,
-            status=self._status() if self.status_info else "unknown",
+            status=self._status(),
             dataset=run_cfg.get("dataset"),
             model=self.config.get("model_label") or run_cfg.get("model"),
             params=(self.config.get("model_info") or {}).get("params"),

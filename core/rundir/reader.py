@@ -155,7 +155,8 @@ def iso_timestamp(text: Any) -> float | None:
         return None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host exists (another user's process counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -192,11 +193,18 @@ class RunRecord:
         heartbeat = self.status_info.get("heartbeat") or 0
         if time.time() - float(heartbeat) > HEARTBEAT_STALE_S:
             return "interrupted"
-        pid = self.status_info.get("pid")
-        if self.status_info.get("host") == socket.gethostname() and isinstance(pid, int):
-            if pid != os.getpid() and not _pid_alive(pid):
-                return "interrupted"
+        pid = self.local_pid
+        if pid is not None and not pid_alive(pid):
+            return "interrupted"
         return state
+
+    @property
+    def local_pid(self) -> int | None:
+        """The pid status.json names when it is another process of this host, else None."""
+        pid = self.status_info.get("pid")
+        if self.status_info.get("host") == socket.gethostname() and type(pid) is int and pid != os.getpid():
+            return pid
+        return None
 
     @property
     def run_config(self) -> dict[str, Any]:

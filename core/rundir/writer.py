@@ -27,7 +27,6 @@ from .layout import (
     ERROR_FILE,
     LAST_CHECKPOINT_FILE,
     METRICS_FILE,
-    PREDICTIONS_FILE,  # noqa: F401 (the trainer's name for its predictions file, imported from here)
     RESULTS_FILE,
     RESUME_RECORD,
     STATUS_FILE,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import socket
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from ..config import RunConfig
 from ..errors import KeraslabError, RunStoreError
 from ..rundir.kind import run_kind
 from ..rundir.layout import KERASLAB, LAST_CHECKPOINT_FILE
-from ..rundir.reader import load_run
+from ..rundir.reader import load_run, pid_alive
 from ..safefile import is_regular
 
 RESUMABLE = ("stopped", "interrupted")
@@ -53,9 +52,8 @@ def resume_point(run_dir: str | os.PathLike) -> ResumePoint:
     run = load_run(path)
     if run.status not in RESUMABLE:
         raise RunStoreError(f"{name} is {run.status}: only a stopped or interrupted run can be resumed")
-    pid = run.status_info.get("pid")
-    if (run.status_info.get("status") == "running" and type(pid) is int and pid != os.getpid()
-            and run.status_info.get("host") == socket.gethostname() and _alive(pid)):
+    pid = run.local_pid
+    if run.status_info.get("status") == "running" and pid is not None and pid_alive(pid):
         raise RunStoreError(f"{name}: its process {pid} is still alive (suspended?); stop it first")
     checkpoint = path / LAST_CHECKPOINT_FILE
     if not os.path.lexists(checkpoint):
@@ -111,12 +109,3 @@ def _best_so_far(run, epoch: int) -> tuple[int | None, float | None]:
         return None, None
     return best, float(value)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # (another user's process: alive)
-        return True
-    return True
