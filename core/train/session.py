@@ -367,12 +367,12 @@ class TrainingSession:
         finally:
             checkpoint_error = bridge.checkpoint_error if bridge is not None else None
             if checkpoint_error and status == "completed":  # a run that lost its model did not succeed
-                status, reason = "failed", f"{checkpoint_error}; {reason}" if reason else checkpoint_error
+                status, reason = "failed", _joined(checkpoint_error, reason)
             elif checkpoint_error:
-                reason = f"{reason}; {checkpoint_error}" if reason else checkpoint_error
+                reason = _joined(reason, checkpoint_error)
             last_error = bridge.last_checkpoint_error if bridge is not None else None
             if last_error and status in RESUMABLE:  # said, since it cannot resume from this stop
-                reason = f"{reason}; {last_error}" if reason else last_error
+                reason = _joined(reason, last_error)
             elapsed = time.monotonic() - t0
             try:
                 writer.finish(status, reason, epochs_done=epochs_done)
@@ -557,6 +557,11 @@ def resume_seed(seed: int, epoch: int) -> int:
     """The random seed of a run resumed after ``epoch``: fixed by (seed, epoch), so the
     same resume trains the same way again."""
     return (seed * 1_000_003 + epoch) % 2**32
+
+
+def _joined(*parts: str | None) -> str | None:
+    """A run's reason made of several (``; ``-separated), the missing ones left out."""
+    return "; ".join(p for p in parts if p) or None
 
 
 def _list(value: Any) -> list:
