@@ -151,9 +151,9 @@ class KeraslabApp(App[int]):
             state.error = str(exc)
             self.current = None
             if self.detached:
-                headless.log(f"cannot start {state.name}: {exc}")
+                headless.log(fmt.visible(f"cannot start {state.name}: {exc}"))
                 return
-            self.notify(str(exc), title="Cannot start the run", severity="error", timeout=10, markup=False)
+            self.notify(fmt.visible(exc), title="Cannot start the run", severity="error", timeout=10, markup=False)
             self._start_next()
 
     def _start_next(self) -> None:
@@ -182,8 +182,7 @@ class KeraslabApp(App[int]):
             if result.status == "failed":
                 severity = "error"
             self.notify(
-                fmt.visible(f"{result.run_dir.name}: {result.status}"
-                            + (f" ({result.reason})" if result.reason else "")),
+                _ended(result.run_dir.name, result),
                 title="Run finished",
                 severity=severity,
                 timeout=8,
@@ -318,8 +317,7 @@ class KeraslabApp(App[int]):
                 self.current = None
                 if result is not None:
                     state.apply(result)
-                    headless.log(fmt.visible(f"{state.name}: {result.status}"
-                                 + (f" ({result.reason})" if result.reason else "")))  # fmt: skip
+                    headless.log(_ended(state.name, result))
             waiting_runs = self.queued
             if self.quitting or not waiting_runs:
                 break
@@ -395,6 +393,12 @@ class KeraslabApp(App[int]):
 
 
 # -- running in a terminal ----------------------------------------------------------------
+
+
+def _ended(name: str, result: core.Finished) -> str:
+    """One line on how a run ended, for a notice or the headless log (made visible: a reason
+    can quote a run file)."""
+    return fmt.visible(f"{name}: {result.status}" + (f" ({result.reason})" if result.reason else ""))
 
 
 def _stderr_log_path(logdir: Path) -> Path:
