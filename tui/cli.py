@@ -174,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
 # --- train ------------------------------------------------------------------------------
 
 
+# train's options that set one RunConfig field of the same name
+_CONFIG_OPTIONS = (
+    "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "lr_schedule", "loss",
+    "from_logits", "validation_split", "seed", "early_stopping", "limit", "normalization", "l2",
+    "name", "data_dir",
+)  # fmt: skip
+
+
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
     base: dict = {}
     if args.config:
@@ -185,11 +193,7 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     config = RunConfig.from_dict(base) if args.config else RunConfig()
     explicit = {
         key: getattr(args, key)
-        for key in (
-            "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "lr_schedule",
-            "loss", "from_logits", "validation_split", "seed", "early_stopping", "limit",
-            "normalization", "l2", "name", "data_dir",
-        )
+        for key in _CONFIG_OPTIONS
         if getattr(args, key) is not None
     }  # fmt: skip
     for key, value in explicit.items():
@@ -211,9 +215,7 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     return config
 
 
-_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", "epochs", "batch_size", "optimizer",
-                  "learning_rate", "momentum", "lr_schedule", "loss", "from_logits", "validation_split",
-                  "seed", "early_stopping", "limit", "normalization", "l2", "name", "data_dir")  # fmt: skip
+_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", *_CONFIG_OPTIONS)
 
 
 def _resume_session(args: argparse.Namespace):
