@@ -53,6 +53,11 @@ _export(
     "sort_runs", "unknown_fields",
 )  # fmt: skip
 _export("browse.export", "EXPORT_FORMATS", "export_runs", "hparam_diff")
+# insight: curve diagnosis
+_export(
+    "insight.diagnosis", "CurveContext", "Diagnosis", "RunDiagnosis", "diagnose_curves", "diagnose_run",
+    "series_from_records", DIAGNOSIS_CODES="CODES",
+)  # fmt: skip
 _export(
     "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
     "write_notes", "write_tags",
@@ -121,6 +126,15 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .data.datasets import get_info as get_dataset_info
     from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
     from .hooks import set_bulk_read
+    from .insight.diagnosis import CODES as DIAGNOSIS_CODES
+    from .insight.diagnosis import (
+        CurveContext,
+        Diagnosis,
+        RunDiagnosis,
+        diagnose_curves,
+        diagnose_run,
+        series_from_records,
+    )
     from .model.layers import LayerSpec, output_is_probabilities
     from .model.lint import Finding, lint_stack
     from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json

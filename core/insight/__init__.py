@@ -1,0 +1,1 @@
+"""Insight into runs: what the curves say (diagnosis), and what the model gets wrong."""
