@@ -55,8 +55,8 @@ _export(
 _export("browse.export", "EXPORT_FORMATS", "export_runs", "hparam_diff")
 # insight: curve diagnosis
 _export(
-    "insight.diagnosis", "CurveContext", "Diagnosis", "RunDiagnosis", "diagnose_curves", "diagnose_run",
-    "series_from_records", DIAGNOSIS_CODES="CODES",
+    "insight.diagnosis", "CurveContext", "Diagnosis", "RunDiagnosis", "config_context", "diagnose_curves",
+    "diagnose_run", "series_from_records", DIAGNOSIS_CODES="CODES",
 )  # fmt: skip
 _export(
     "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
@@ -131,6 +131,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         CurveContext,
         Diagnosis,
         RunDiagnosis,
+        config_context,
         diagnose_curves,
         diagnose_run,
         series_from_records,

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..browse.curves import load_curves, smooth
+from ..browse.curves import RunCurves, load_curves, smooth
 from ..errors import KeraslabError
 from ..rundir.kind import run_kind
 from ..rundir.layout import KERASLAB
@@ -385,7 +385,7 @@ def run_context(config: Mapping) -> CurveContext:
     layers = info.get("layers")
     bn = None
     if isinstance(layers, list):
-        bn = any(isinstance(ly, Mapping) and ly.get("type") in ("bn", "batch_normalization") for ly in layers)
+        bn = any(isinstance(ly, Mapping) and ly.get("type") == "bn" for ly in layers)
     steps = None
     train, batch = ds.get("train"), run.get("batch_size")
     if type(train) is int and type(batch) is int and train > 0 and batch > 0:
@@ -393,11 +393,29 @@ def run_context(config: Mapping) -> CurveContext:
     return CurveContext(classes if type(classes) is int else None, bn, steps)
 
 
-def diagnose_run(path: str | os.PathLike) -> RunDiagnosis:
+def config_context(config, steps_per_epoch: int | None = None) -> CurveContext:
+    """The context of a run about to train or training (its RunConfig): the dataset's class
+    count and whether the stack has BatchNorm, each None when it cannot be told."""
+    from ..data.datasets import get_info
+    from ..train.session import resolve_stack
+
+    try:
+        classes = get_info(config.dataset, config.data_dir).num_classes
+    except (KeraslabError, OSError, ValueError):
+        classes = None
+    try:
+        bn = any(spec.type == "bn" for spec in resolve_stack(config))
+    except KeraslabError:
+        bn = None
+    return CurveContext(classes, bn, steps_per_epoch or None)
+
+
+def diagnose_run(path: str | os.PathLike, curves: RunCurves | None = None) -> RunDiagnosis:
     """The findings for a run directory of either kind (keraslab or TensorBoard), from its
-    curves; a keraslab run's config adds its class count, BatchNorm and steps per epoch."""
+    curves (``curves``: already loaded ones); a keraslab run's config adds its class count,
+    BatchNorm and steps per epoch."""
     path = Path(path)
-    curves = load_curves(path)
+    curves = curves if curves is not None else load_curves(path)
     notes = list(curves.warnings)
     context = CurveContext()
     if run_kind(path) == KERASLAB:

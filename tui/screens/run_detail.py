@@ -14,6 +14,7 @@ from keraslab.core import (
     archive_run,
     axis_label,
     delete_run,
+    diagnose_run,
     has_last_checkpoint,
     load_curves,
     load_summary,
@@ -37,6 +38,7 @@ from textual.widgets import Button, Input, Static, TabbedContent, TabPane, TextA
 from .. import fmt
 from ..fmt import visible
 from ..widgets.curves import CurvePlot
+from ..widgets.diagnosis import DiagnosisView
 from ..widgets.footer import KeyFooter
 from .confirm import ConfirmScreen
 
@@ -75,10 +77,11 @@ def run_signature(path: Path) -> tuple:
 class CurvesLoaded(Message):
     """Curves of the shown run were (re)read; a newer load replaces an older one."""
 
-    def __init__(self, curves: RunCurves, summary: RunSummary | None):
+    def __init__(self, curves: RunCurves, summary: RunSummary | None, diagnosis=None):
         super().__init__()
         self.curves = curves
         self.summary = summary
+        self.diagnosis = diagnosis
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, CurvesLoaded)
@@ -111,6 +114,8 @@ class RunDetailScreen(Screen):
         with TabbedContent(id="detail-tabs"):
             with TabPane("Curves", id="tab-curves"):
                 yield VerticalScroll(Static("loading ...", id="curves-empty"), id="curves")
+            with TabPane("Diagnosis", id="tab-diagnosis"):
+                yield VerticalScroll(DiagnosisView("reading the curves ...", id="diagnosis-view"))
             with TabPane("Config", id="tab-config"):
                 yield VerticalScroll(Static(Text(self._config_text()), id="config-text"))
             with TabPane("Model", id="tab-model"):
@@ -187,9 +192,10 @@ class RunDetailScreen(Screen):
         try:
             curves = load_curves(self.path)
             summary = load_summary(self.path, self.run.logdir)
+            diagnosis = diagnose_run(self.path, curves)
         except KeraslabError:
             return
-        self.post_message(CurvesLoaded(curves, summary))
+        self.post_message(CurvesLoaded(curves, summary, diagnosis))
 
     def _poll(self) -> None:
         self._check_growth()
@@ -207,6 +213,9 @@ class RunDetailScreen(Screen):
             self.query_one("#detail-title", Static).update(self._header())
             self.refresh_bindings()  # (whether the run can resume may have changed)
         self._show_curves()
+        if message.diagnosis is not None:
+            d = message.diagnosis
+            self.query_one("#diagnosis-view", DiagnosisView).show(d.findings, d.epochs, d.notes)
         texts = self.curves.texts
         model = self.path / "summary.txt"
         body = ""
