@@ -393,20 +393,17 @@ def run_context(config: Mapping) -> CurveContext:
     return CurveContext(classes if type(classes) is int else None, bn, steps)
 
 
-def config_context(config, steps_per_epoch: int | None = None) -> CurveContext:
-    """The context of a run about to train or training (its RunConfig): the dataset's class
-    count and whether the stack has BatchNorm, each None when it cannot be told."""
+def config_context(dataset: str, stack, steps_per_epoch: int | None = None,
+                   data_dir: str | None = None) -> CurveContext:
+    """The context of a run that is training: its dataset's class count (None when it cannot
+    be told) and whether its layer stack (LayerSpecs; None: unknown) has BatchNorm."""
     from ..data.datasets import get_info
-    from ..train.session import resolve_stack
 
     try:
-        classes = get_info(config.dataset, config.data_dir).num_classes
+        classes = get_info(dataset, data_dir).num_classes
     except (KeraslabError, OSError, ValueError):
         classes = None
-    try:
-        bn = any(spec.type == "bn" for spec in resolve_stack(config))
-    except KeraslabError:
-        bn = None
+    bn = None if stack is None else any(spec.type == "bn" for spec in stack)
     return CurveContext(classes, bn, steps_per_epoch or None)
 
 

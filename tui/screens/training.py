@@ -298,7 +298,12 @@ class TrainingScreen(Screen):
             view.show([], 0)
             return
         if self._diag_context is None or self._diag_context[0] is not state or not self._diag_context[1].steps_per_epoch:
-            self._diag_context = (state, core.config_context(state.config, state.steps_per_epoch))
+            cfg = state.config
+            try:
+                stack = core.resolve_stack(cfg)
+            except core.KeraslabError:
+                stack = None
+            self._diag_context = (state, core.config_context(cfg.dataset, stack, state.steps_per_epoch, cfg.data_dir))
         context = self._diag_context[1]
         series = core.series_from_records([e.logs for e in state.epochs])
         view.show(core.diagnose_curves(series, context), len(state.epochs))
