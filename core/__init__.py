@@ -35,6 +35,7 @@ _export("model.lint", "Finding", "lint_stack")
 _export("model.notation", "format_stack", "parse_stack", "stack_from_json", "stack_to_json")
 _export("model.presets", "PRESETS", "Preset", "get_preset", "resolve_model")
 _export("model.preview", "LayerRow", "Preview", "preview_stack")
+_export("model.sketch", "sketch_stack")
 _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
 _export("rundir.reader", "RunRecord", "load_run")
 _export("train.session", "SessionHooks", "TrainingSession", "config_command", "resolve_stack")
@@ -58,6 +59,7 @@ _export(
     "insight.diagnosis", "CurveContext", "Diagnosis", "RunDiagnosis", "config_context", "diagnose_curves",
     "diagnose_run", "series_from_records", DIAGNOSIS_CODES="CODES",
 )  # fmt: skip
+_export("insight.architecture", "run_architecture")
 _export(
     "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
     "write_notes", "write_tags",
@@ -126,6 +128,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .data.datasets import get_info as get_dataset_info
     from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
     from .hooks import set_bulk_read
+    from .insight.architecture import run_architecture
     from .insight.diagnosis import CODES as DIAGNOSIS_CODES
     from .insight.diagnosis import (
         CurveContext,
@@ -141,6 +144,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json
     from .model.presets import PRESETS, Preset, get_preset, resolve_model
     from .model.preview import LayerRow, Preview, preview_stack
+    from .model.sketch import sketch_stack
     from .rundir.kind import run_kind
     from .rundir.layout import STATUS_FILE, STOP_FILE
     from .rundir.meta import (

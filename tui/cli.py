@@ -486,18 +486,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_spec(spec: str):
-    if spec.endswith(".json"):
-        try:
-            data = json.loads(Path(spec).read_text())
-        except (OSError, ValueError) as exc:
-            raise CliError(f"{spec}: cannot read JSON ({exc})") from None
-        return core.stack_from_json(data.get("layers") if isinstance(data, dict) else data)
-    return core.resolve_model(spec)
-
-
 def cmd_lint(args: argparse.Namespace) -> int:
-    stack = _load_spec(args.spec)
+    stack = cli_insight.load_spec(args.spec)
     preset = core.PRESETS.get(args.spec)
     loss = args.loss or (preset.loss if preset else RunConfig().loss)
     if args.dataset is None and preset is not None:

@@ -1,10 +1,11 @@
-"""CLI commands that explain runs: diagnose (what the curves say)."""
+"""CLI commands that explain runs and stacks: diagnose (what the curves say), sketch (the architecture)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from keraslab import core
 
@@ -32,6 +33,22 @@ def register(sub) -> None:
     d.add_argument("runs", nargs="+", metavar="RUN", help="run directory, run name, or a unique prefix")
     d.add_argument("--json", action="store_true", help="print the findings as JSON")
     _add_logdir(d)
+
+    s = sub.add_parser(
+        "sketch",
+        help="draw a layer stack (of a run, a preset or notation) as a block diagram",
+        description="Draw the architecture as blocks grouped by stage, each layer with its output "
+        "shape and parameters, arrows between blocks (no TensorFlow needed).",
+        epilog="examples:\n  keraslab sketch fancy\n  keraslab sketch mnist-cnn-1\n"
+        "  keraslab sketch 'conv32k3-relu-maxpool2-flatten-out-softmax' --dataset cifar10",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("target", metavar="RUN|STACK", help="a keraslab run (directory, name or prefix), a preset "
+                   "name, layer-stack notation, or a .json stack file")
+    s.add_argument("--dataset", help="dataset whose input shape and classes a stack is drawn for "
+                   "(default: the preset's own, else digits; a run uses its own)")
+    s.add_argument("--ascii", action="store_true", help="draw with plain ASCII characters (+-|v)")
+    _add_logdir(s)
 
 
 def context_line(ctx) -> str:
@@ -79,6 +96,47 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_spec(spec: str):
+    """A layer stack from a .json file (a list of layers, or {"layers": [...]}), a preset
+    name or notation; SpecError with one line otherwise."""
+    if spec.endswith(".json"):
+        try:
+            data = json.loads(Path(spec).read_text())
+        except (OSError, ValueError) as exc:
+            raise core.SpecError(f"{spec}: cannot read JSON ({exc})") from None
+        return core.stack_from_json(data.get("layers") if isinstance(data, dict) else data)
+    return core.resolve_model(spec)
+
+
+def sketch_target(target: str, dataset: str | None, logdir) -> tuple[str, list, tuple, int]:
+    """(title, stack, input shape, classes) of a run, or of a stack on a dataset."""
+    direct = Path(target).expanduser()
+    if direct.is_dir() and core.run_kind(direct) is not None:
+        return direct.name, *core.run_architecture(direct)
+    try:
+        stack = load_spec(target)
+    except core.SpecError as exc:
+        try:
+            (run,) = core.resolve_runs([target], [core.default_logdir(logdir)])
+        except core.RunStoreError:
+            raise core.SpecError(f"{target!r} is neither a run nor a layer stack: {exc}") from None
+        return run.name, *core.run_architecture(run.path)
+    preset = core.PRESETS.get(target.strip())
+    if dataset is None and preset is not None:
+        return preset.name, stack, preset.input_shape, preset.num_classes
+    info = core.get_dataset_info(dataset or "digits")
+    return (preset.name if preset else core.format_stack(stack)), stack, info.input_shape, info.num_classes
+
+
+def cmd_sketch(args: argparse.Namespace) -> int:
+    title, stack, shape, classes = sketch_target(args.target, args.dataset, args.logdir)
+    lines = core.sketch_stack(stack, shape, classes, ascii=args.ascii)
+    for line in [title, *lines]:
+        print(visible(line))
+    return 0
+
+
 INSIGHT_COMMANDS = {
     "diagnose": cmd_diagnose,
+    "sketch": cmd_sketch,
 }

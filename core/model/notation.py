@@ -119,19 +119,31 @@ def _check_gap(text: str, start: int, stop: int, before: str, after: str) -> Non
                     f"(after {before!r})", start + seps[1])
 
 
-def format_stack(stack: Sequence[LayerSpec]) -> str:
-    """Canonical notation: ``parse_stack(format_stack(s)) == s``; ' | ' after pooling and augmentation, before flatten/gap."""
-    parts: list[str] = []
+def block_ends(stack: Sequence[LayerSpec]) -> list[bool]:
+    """Whether each layer ends a block (a stage): after pooling and augmentation, before
+    flatten/gap once the block has weights. The last layer ends the last block."""
+    ends: list[bool] = []
     weights_in_block = False
     for i, spec in enumerate(stack):
-        parts.append(spec.token)
         weights_in_block |= spec.layer_type.has_weights
         if i + 1 < len(stack):
             cat, nxt = spec.layer_type.category, stack[i + 1].layer_type.category
             block_end = cat == "pool" or (cat == "augment" and nxt != "augment") \
                 or (nxt in ("flatten", "global_pool") and weights_in_block)
-            parts.append(" | " if block_end else "-")
             weights_in_block &= not block_end
+        else:
+            block_end = True
+        ends.append(block_end)
+    return ends
+
+
+def format_stack(stack: Sequence[LayerSpec]) -> str:
+    """Canonical notation: ``parse_stack(format_stack(s)) == s``; ' | ' between blocks (:func:`block_ends`)."""
+    parts: list[str] = []
+    for i, (spec, end) in enumerate(zip(stack, block_ends(stack), strict=True)):
+        parts.append(spec.token)
+        if i + 1 < len(stack):
+            parts.append(" | " if end else "-")
     return "".join(parts)
 
 

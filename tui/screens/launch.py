@@ -19,6 +19,7 @@ from ..widgets.findings import FindingsView
 from ..widgets.footer import KeyFooter
 from ..widgets.layer_table import LayerTable, shape_text
 from ..widgets.settings_form import SettingsForm
+from .sketch import SketchScreen
 from .visibility import is_visible
 
 AUGMENT_BLOCK = "rotate0.05-zoom0.1-translate0.1"
@@ -37,6 +38,7 @@ class LaunchScreen(Screen):
         Binding("t", "train", "Train"),
         Binding("ctrl+t", "train", "Train", show=False, priority=True),
         Binding("v", "app.show_training", "Training view"),
+        Binding("k", "sketch", "Sketch"),
         Binding("escape", "leave_field", "Leave field"),
     ]
 
@@ -332,6 +334,15 @@ class LaunchScreen(Screen):
         self.app.submit(config)
         if self.app.current is not None and self.app.current.config is config:
             self.app.action_show_training()
+
+    def action_sketch(self) -> None:
+        """The stack being designed as a block diagram (on the chosen dataset's input)."""
+        info = self.info
+        try:
+            lines = core.sketch_stack(self.stack, info.input_shape, info.num_classes)
+        except core.KeraslabError as exc:
+            lines = [f"cannot draw this stack: {exc}"]
+        self.app.push_screen(SketchScreen(f"{core.format_stack(self.stack)} on {info.name}", lines))
 
     @on(ActionButton.Pressed, "#train")
     def _train_pressed(self) -> None:

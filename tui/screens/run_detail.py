@@ -23,6 +23,8 @@ from keraslab.core import (
     read_run_text,
     read_tags,
     resume_point,
+    run_architecture,
+    sketch_stack,
     write_notes,
     write_tags,
 )
@@ -41,6 +43,7 @@ from ..widgets.curves import CurvePlot
 from ..widgets.diagnosis import DiagnosisView
 from ..widgets.footer import KeyFooter
 from .confirm import ConfirmScreen
+from .sketch import SketchScreen
 
 
 def curve_groups(names) -> dict[str, list[str]]:
@@ -96,6 +99,7 @@ class RunDetailScreen(Screen):
         Binding("A", "archive", "Archive"),
         Binding("D", "delete", "Delete"),
         Binding("u", "resume", "Resume"),
+        Binding("k", "sketch", "Sketch"),
     ]
 
     def __init__(self, run: RunSummary | str | Path, *, follow: bool = True, interval: float = 1.5):
@@ -306,6 +310,8 @@ class RunDetailScreen(Screen):
         if action == "resume":  # offered in an app that trains, for a stopped keraslab run that can resume
             return (hasattr(self.app, "submit") and self.run.kind == "keraslab" and self.run.status in RESUMABLE
                     and has_last_checkpoint(self.path) and not self._resuming())  # fmt: skip
+        if action == "sketch":  # only a keraslab run records its layer stack
+            return self.run.kind == "keraslab"
         return True
 
     def action_resume(self) -> None:
@@ -319,6 +325,14 @@ class RunDetailScreen(Screen):
         self.app.submit(point.config, resume_from=self.path)
         self.notify(f"resuming {visible(self.run.name)} after epoch {point.epoch}", markup=False)
         self.refresh_bindings()
+
+    def action_sketch(self) -> None:
+        """The run's layer stack as a block diagram (keraslab runs; others record none)."""
+        try:
+            lines = sketch_stack(*run_architecture(self.path))
+        except KeraslabError as exc:
+            lines = [str(exc)]
+        self.app.push_screen(SketchScreen(self.run.name, lines))
 
     def action_back(self) -> None:
         self.dismiss(self.changed)
