@@ -33,7 +33,7 @@ _export(
 _export("model.layers", "LayerSpec", "output_is_probabilities")
 _export("model.lint", "Finding", "lint_stack")
 _export("model.notation", "format_stack", "parse_stack", "stack_from_json", "stack_to_json")
-_export("model.presets", "PRESETS", "Preset", "get_preset", "resolve_model")
+_export("model.presets", "PRESETS", "Preset", "Recipe", "get_preset", "recipe_of", "resolve_model")
 _export("model.preview", "LayerRow", "Preview", "preview_stack")
 _export("model.sketch", "sketch_stack")
 _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
@@ -60,6 +60,8 @@ _export(
     "diagnose_run", "series_from_records", DIAGNOSIS_CODES="CODES",
 )  # fmt: skip
 _export("insight.architecture", "run_architecture")
+_export("insight.labs", LAB_CLAIMS="CLAIMS", LabClaim="LabClaim", lab_claim_config="claim_config",
+        lab_recipe_lines="recipe_lines")
 _export(
     "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
     "write_notes", "write_tags",
@@ -139,10 +141,14 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         diagnose_run,
         series_from_records,
     )
+    from .insight.labs import CLAIMS as LAB_CLAIMS
+    from .insight.labs import LabClaim
+    from .insight.labs import claim_config as lab_claim_config
+    from .insight.labs import recipe_lines as lab_recipe_lines
     from .model.layers import LayerSpec, output_is_probabilities
     from .model.lint import Finding, lint_stack
     from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json
-    from .model.presets import PRESETS, Preset, get_preset, resolve_model
+    from .model.presets import PRESETS, Preset, Recipe, get_preset, recipe_of, resolve_model
     from .model.preview import LayerRow, Preview, preview_stack
     from .model.sketch import sketch_stack
     from .rundir.kind import run_kind

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from keraslab import core
 
+from . import cli_labs
 from .fmt import visible
 
 
@@ -21,7 +22,7 @@ def _add_logdir(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
-    """Add `diagnose` to the CLI's sub-parsers."""
+    """Add `diagnose`, `sketch` and `labs` to the CLI's sub-parsers."""
     d = sub.add_parser(
         "diagnose",
         help="read a run's learning curves: overfitting, divergence, learning rate, plateaus...",
@@ -49,6 +50,7 @@ def register(sub) -> None:
                    "(default: the preset's own, else digits; a run uses its own)")
     s.add_argument("--ascii", action="store_true", help="draw with plain ASCII characters (+-|v)")
     _add_logdir(s)
+    cli_labs.register(sub)
 
 
 def context_line(ctx) -> str:
@@ -136,7 +138,8 @@ def cmd_sketch(args: argparse.Namespace) -> int:
     return 0
 
 
-INSIGHT_COMMANDS = {
+DIAGNOSE_COMMANDS = {
     "diagnose": cmd_diagnose,
     "sketch": cmd_sketch,
+    **cli_labs.LABS_COMMANDS,
 }
