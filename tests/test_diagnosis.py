@@ -159,3 +159,11 @@ def test_series_from_records_feeds_the_live_view():
 def test_every_code_is_documented():
     for d_code, (severity, meaning) in core.DIAGNOSIS_CODES.items():
         assert severity in ("error", "warning", "hint") and meaning, d_code
+
+
+def test_the_diagnose_help_names_every_code():
+    from keraslab.tui.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    epilog = sub.choices["diagnose"].epilog
+    assert all(code in epilog for code in core.DIAGNOSIS_CODES)

@@ -84,3 +84,36 @@ def test_labs_quick_runs_every_row_and_prints_the_lab_beside_keraslab(tmp_path):
     res = run_cli("labs", "--quick", "--only", "cnn", "--logdir", str(tmp_path))
     lines = res.stdout.splitlines()
     assert lines[1].split()[:2] == ["claim", "lab"] and "98.90%" in lines[3] and len(lines) == 4
+
+
+async def test_launch_screen_shows_the_recipe_and_r_applies_it(tmp_path):
+    from keraslab.tui.app import KeraslabApp
+    from keraslab.tui.screens.launch import LaunchScreen
+    from keraslab.tui.widgets.settings_form import SettingsForm
+    from textual.widgets import Checkbox
+
+    app = KeraslabApp(logdir=tmp_path / "runs")
+    async with app.run_test(size=(140, 44)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LaunchScreen)
+        screen.set_focus(None)
+        screen.set_stack(core.get_preset("avgpool").stack)
+        await pilot.pause()
+        assert str(screen.query_one("#recipe-line").render()).strip() == ""
+        await pilot.press("R")  # no recipe: a warning, nothing changes
+        await pilot.pause()
+        assert screen.stack == core.get_preset("avgpool").stack
+        screen.set_stack(core.get_preset("fancy").stack)
+        await pilot.pause()
+        line = str(screen.query_one("#recipe-line").render())
+        assert "fancy's lab recipe (R applies it): adam lr 0.001 (constant), batch 128, 20 epochs" in line
+        await pilot.press("R")
+        await pilot.pause()
+        values, errors = screen.query_one(SettingsForm).raw_values()
+        assert not errors and values["epochs"] == 20 and values["batch_size"] == 128
+        assert core.format_stack(screen.stack).startswith("rotate0.028-zoom0.1 | conv16k3")
+        assert screen.query_one("#augment", Checkbox).value
+        assert "fancy's lab recipe" in str(screen.query_one("#recipe-line").render())
+        config = screen.build_config()
+        assert config is not None and config.epochs == 20

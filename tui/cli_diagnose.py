@@ -29,7 +29,8 @@ def register(sub) -> None:
         description="Plain-language findings about a run's curves (keraslab runs and TensorBoard "
         "runs alike), each with its evidence (epochs, values) and a suggestion. Exit status 0 "
         "even with findings; 1 when a run cannot be read.",
-        epilog="codes: " + ", ".join(core.DIAGNOSIS_CODES),
+        epilog="findings: not-finite, diverging, lr-too-high, batchnorm-gap, overfitting, underfitting, "
+        "lr-too-low, plateau, noisy-validation, early-stopping (see the README)",
     )
     d.add_argument("runs", nargs="+", metavar="RUN", help="run directory, run name, or a unique prefix")
     d.add_argument("--json", action="store_true", help="print the findings as JSON")

@@ -39,6 +39,7 @@ class LaunchScreen(Screen):
         Binding("ctrl+t", "train", "Train", show=False, priority=True),
         Binding("v", "app.show_training", "Training view"),
         Binding("k", "sketch", "Sketch"),
+        Binding("R", "recipe", "Lab recipe"),
         Binding("escape", "leave_field", "Leave field"),
     ]
 
@@ -90,6 +91,7 @@ class LaunchScreen(Screen):
                 yield Static("", id="notation-error")
                 yield LayerTable(id="layers")
                 yield Static("", id="params-total")
+                yield Static("", id="recipe-line")
                 yield FindingsView("", id="findings")
         with Horizontal(id="launch-status-bar"):
             yield Static("", id="launch-status")
@@ -218,6 +220,10 @@ class LaunchScreen(Screen):
                                         "as it is", style="bold red"))
         else:
             fmt.set_content(total, Text("empty stack: press a to add a layer", style="bold red"))
+        preset = self._recipe_preset()
+        fmt.set_content(self.query_one("#recipe-line", Static), Text(
+            f"{preset.name}'s lab recipe (R applies it): {preset.recipe.describe()}" if preset else "",
+            style="dim"))
         empty = None if self.stack else "the stack is empty"
         self.query_one(FindingsView).show(self.findings, self.notation_error or empty)
         error = self.query_one("#notation-error", Static)
@@ -334,6 +340,27 @@ class LaunchScreen(Screen):
         self.app.submit(config)
         if self.app.current is not None and self.app.current.config is config:
             self.app.action_show_training()
+
+    def _recipe_preset(self) -> core.Preset | None:
+        """The preset whose stack this is (with or without augmentation in front), if it has a recipe."""
+        rest = list(self.stack)
+        while rest and rest[0].layer_type.category == "augment":
+            rest.pop(0)
+        return next((p for p in core.PRESETS.values() if p.recipe and p.stack == rest), None)
+
+    def action_recipe(self) -> None:
+        """Set the training settings (and augmentation) to the preset's lab recipe."""
+        preset = self._recipe_preset()
+        if preset is None:
+            have = ", ".join(p.name for p in core.PRESETS.values() if p.recipe)
+            self.notify(f"Only these presets' stacks have one: {have}.", title="No lab recipe",
+                        severity="warning")
+            return
+        form = self.query_one(SettingsForm)
+        for key, value in preset.recipe.settings().items():
+            form.set_value(key, value)
+        self.set_stack(preset.recipe_stack())
+        self.notify(preset.recipe.note, title=f"{preset.name}: lab recipe applied")
 
     def action_sketch(self) -> None:
         """The stack being designed as a block diagram (on the chosen dataset's input)."""
