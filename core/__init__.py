@@ -60,6 +60,7 @@ _export(
     "diagnose_run", "series_from_records", DIAGNOSIS_CODES="CODES",
 )  # fmt: skip
 _export("insight.architecture", "run_architecture")
+_export("insight.report", "REPORT_FORMATS", "write_report")
 _export("insight.labs", LAB_CLAIMS="CLAIMS", LabClaim="LabClaim", lab_claim_config="claim_config",
         lab_recipe_lines="recipe_lines")
 _export(
@@ -145,6 +146,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .insight.labs import LabClaim
     from .insight.labs import claim_config as lab_claim_config
     from .insight.labs import recipe_lines as lab_recipe_lines
+    from .insight.report import REPORT_FORMATS, write_report
     from .model.layers import LayerSpec, output_is_probabilities
     from .model.lint import Finding, lint_stack
     from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json

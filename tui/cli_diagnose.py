@@ -22,7 +22,7 @@ def _add_logdir(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
-    """Add `diagnose`, `sketch` and `labs` to the CLI's sub-parsers."""
+    """Add `diagnose`, `sketch`, `report` and `labs` to the CLI's sub-parsers."""
     d = sub.add_parser(
         "diagnose",
         help="read a run's learning curves: overfitting, divergence, learning rate, plateaus...",
@@ -51,6 +51,18 @@ def register(sub) -> None:
                    "(default: the preset's own, else digits; a run uses its own)")
     s.add_argument("--ascii", action="store_true", help="draw with plain ASCII characters (+-|v)")
     _add_logdir(s)
+
+    r = sub.add_parser(
+        "report",
+        help="write a Markdown (or self-contained HTML) report of one run or a comparison of several",
+        description="Command and config, architecture sketch and layer table, metrics, curves as PNG "
+        "(matplotlib) and the curve diagnosis; several runs make a comparison report.",
+    )
+    r.add_argument("runs", nargs="+", metavar="RUN", help="run directory, run name, or a unique prefix")
+    r.add_argument("-o", "--output", metavar="FILE", required=True,
+                   help="the report file (Markdown; its PNGs go in FILE-stem_files/ beside it)")
+    r.add_argument("--html", action="store_true", help="one self-contained HTML file, images inlined")
+    _add_logdir(r)
     cli_labs.register(sub)
 
 
@@ -139,8 +151,16 @@ def cmd_sketch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    runs = core.resolve_runs(args.runs, [core.default_logdir(args.logdir)])
+    written = core.write_report([r.path for r in runs], args.output, as_html=args.html)
+    print(f"wrote {written[0]}" + (f" and {len(written) - 1} figure(s)" if len(written) > 1 else ""))
+    return 0
+
+
 DIAGNOSE_COMMANDS = {
     "diagnose": cmd_diagnose,
     "sketch": cmd_sketch,
+    "report": cmd_report,
     **cli_labs.LABS_COMMANDS,
 }
