@@ -26,6 +26,7 @@ from keraslab.core import (
     run_architecture,
     sketch_stack,
     write_notes,
+    write_report,
     write_tags,
 )
 from rich.text import Text
@@ -100,6 +101,7 @@ class RunDetailScreen(Screen):
         Binding("D", "delete", "Delete"),
         Binding("u", "resume", "Resume"),
         Binding("k", "sketch", "Sketch"),
+        Binding("P", "report", "Report"),
     ]
 
     def __init__(self, run: RunSummary | str | Path, *, follow: bool = True, interval: float = 1.5):
@@ -333,6 +335,18 @@ class RunDetailScreen(Screen):
         except KeraslabError as exc:
             lines = [str(exc)]
         self.app.push_screen(SketchScreen(self.run.name, lines))
+
+    @work(thread=True, exclusive=True, group="detail-report")
+    def action_report(self) -> None:
+        """The run's report (as `keraslab report`) written to report-<run>.md in the current folder."""
+        target = Path.cwd() / f"report-{self.path.name}.md"
+        try:
+            written = write_report([self.path], target)
+        except KeraslabError as exc:
+            self.app.call_from_thread(self.notify, visible(exc), title="No report", severity="error")
+            return
+        self.app.call_from_thread(self.notify, visible(f"{written[0]} (and {len(written) - 1} figure(s))"),
+                                  title="Report written")
 
     def action_back(self) -> None:
         self.dismiss(self.changed)
