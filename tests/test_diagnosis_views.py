@@ -10,19 +10,12 @@ from keraslab.tui.app import KeraslabApp
 from keraslab.tui.browse_app import BrowseApp
 from keraslab.tui.messages import TrainingEvent
 from keraslab.tui.screens.run_detail import RunDetailScreen
-from keraslab.tui.screens.training import QueuedRun, TrainingScreen
 from keraslab.tui.widgets.diagnosis import DiagnosisView
+from test_app_training_view import EPOCHS, fake_run
+from test_browser_screens import until
 from test_diagnose_cli import tensorboardx_run
 
 SIZE = (120, 36)
-
-
-async def until(pilot, condition, tries: int = 200) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached")
 
 
 def shown(screen, selector: str) -> str:
@@ -57,25 +50,15 @@ async def test_run_detail_of_a_healthy_run_says_so(tmp_path):
 
 
 async def test_training_view_diagnoses_epochs_as_they_end(tmp_path):
-    epochs = 12
-    config = core.RunConfig(dataset="digits", model="mlp", epochs=epochs).validate()
     app = KeraslabApp(logdir=tmp_path / "runs")
     async with app.run_test(size=SIZE) as pilot:
-        state = QueuedRun(1, config)
-        state.status = "running"
-        app.runs.append(state)
-        app.current = state
-        app.install_screen(TrainingScreen(), "training")
-        await app.push_screen("training")
-        app.post_message(TrainingEvent(1, core.Started(run_dir=tmp_path / "r-1", device="CPU", params=10,
-                                                       epochs=epochs, steps_per_epoch=11, train_samples=1293)))
-        await pilot.pause()
+        await fake_run(app, pilot, tmp_path / "r-1")
         screen = app.screen
         assert "no epochs recorded yet" in shown(screen, "#run-diagnosis")
-        for e in range(1, epochs + 1):
+        for e in range(1, 13):
             val = 0.3 if e <= 4 else 0.3 + 0.08 * (e - 4)  # turns up after epoch 4
             logs = {"loss": 1.0 / e, "accuracy": 1 - 0.3 / e, "val_loss": val, "val_accuracy": 0.9}
-            app.post_message(TrainingEvent(1, core.EpochEnd(epoch=e, epochs=epochs, logs=logs,
+            app.post_message(TrainingEvent(1, core.EpochEnd(epoch=e, epochs=EPOCHS, logs=logs,
                                                             elapsed=1.0, improved=e <= 4)))
             await pilot.pause()
             if e == 3:

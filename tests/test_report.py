@@ -77,16 +77,13 @@ def test_report_of_a_real_run_has_its_sketch_layer_table_and_test_metrics(tmp_pa
 
 async def test_run_detail_P_writes_the_report_to_the_current_folder(tmp_path, monkeypatch):
     from keraslab.tui.browse_app import BrowseApp
-    from keraslab.tui.screens.run_detail import RunDetailScreen
+    from test_sketch import open_detail
 
     run = keraslab_run(tmp_path / "runs", "digits-cnn", epochs=4)
     monkeypatch.chdir(tmp_path)
     app = BrowseApp([tmp_path / "runs"], interval=0.1)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
-        await app.push_screen(RunDetailScreen(run, follow=False))
-        await pilot.pause()
-        app.screen.set_focus(None)
+        await open_detail(app, pilot, run)
         await pilot.press("P")
         report = tmp_path / "report-digits-cnn-1.md"
         for _ in range(400):

@@ -79,14 +79,19 @@ async def test_launch_screen_k_shows_the_sketch_of_the_stack_being_designed(tmp_
         assert isinstance(app.screen, LaunchScreen)
 
 
+async def open_detail(app, pilot, run) -> None:
+    """The run detail of ``run`` on top of the browser, with no field focused (keys go to it)."""
+    await pilot.pause()
+    await app.push_screen(RunDetailScreen(run, follow=False))
+    await pilot.pause()
+    app.screen.set_focus(None)
+
+
 async def test_run_detail_k_shows_a_runs_sketch_or_why_not(tmp_path):
     run = keraslab_run(tmp_path / "runs", "digits-cnn")
     app = BrowseApp([tmp_path / "runs"], interval=0.1)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause()
-        await app.push_screen(RunDetailScreen(run, follow=False))
-        await pilot.pause()
-        app.screen.set_focus(None)
+        await open_detail(app, pilot, run)
         await pilot.press("k")
         await pilot.pause()
         assert isinstance(app.screen, SketchScreen)

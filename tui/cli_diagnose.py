@@ -10,15 +10,8 @@ from pathlib import Path
 from keraslab import core
 
 from . import cli_labs
+from .cli_runs import _add_logdir
 from .fmt import visible
-
-
-def _add_logdir(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--logdir",
-        metavar="DIR",
-        help="log directory holding the runs (default: $KERASLAB_LOGDIR or ./runs)",
-    )
 
 
 def register(sub) -> None:

@@ -10,6 +10,7 @@ import time
 from keraslab import core
 
 from . import fmt
+from .cli_runs import _add_logdir
 
 
 def register(sub) -> None:
@@ -30,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--recipes", action="store_true", help="list the presets' lab recipes and exit")
     p.add_argument("--data-dir", metavar="DIR", help="folder with the MNIST files (also $KERASLAB_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
-    p.add_argument("--logdir", metavar="DIR", help="where the runs go (default: $KERASLAB_LOGDIR or ./runs)")
+    _add_logdir(p)
 
 
 def _train(config, logdir) -> core.Finished:
