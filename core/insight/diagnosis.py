@@ -236,10 +236,10 @@ def _overfitting(loss: _Series, val_loss: _Series, unit: str) -> Diagnosis | Non
     if len(val_loss) < 4 or len(loss) < 4:
         return None
     trend = smooth(val_loss.ys, 0.5)
-    best = min(range(len(trend)), key=trend.__getitem__)
+    best = min(range(len(trend)), key=lambda i: (trend[i], -i))
     if best >= len(trend) - 2:
         return None
-    best = min(range(best + 1), key=val_loss.ys.__getitem__)  # the raw low before the trend's
+    best = min(range(best + 1), key=lambda i: (val_loss.ys[i], -i))  # the raw low (its last epoch) before the trend's
     x_best = val_loss.xs[best]
     v_best, v_last = val_loss.ys[best], val_loss.ys[-1]
     t_best, t_last = loss.at(x_best), loss.ys[-1]

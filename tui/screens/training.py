@@ -138,8 +138,8 @@ class TrainingScreen(Screen):
             yield CurvePlot("accuracy", id="acc-plot")
         with Horizontal(id="run-bottom"):
             yield LineTable(id="epoch-table")
-            yield DiagnosisView("", id="run-diagnosis")
             yield Static("", id="run-result")
+        yield DiagnosisView("", id="run-diagnosis")
         yield KeyFooter()
 
     def on_mount(self) -> None:
