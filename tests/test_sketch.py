@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from browse_helpers import keraslab_run
 from conftest import run_cli
 from keraslab import core
@@ -54,6 +55,7 @@ def test_cli_sketch_of_a_preset_notation_and_run(tmp_path):
     assert run.is_dir()
 
 
+@pytest.mark.slow
 def test_cli_sketch_of_a_real_run_uses_its_recorded_stack_and_dataset(tmp_path):
     res = run_cli("train", "--dataset", "digits", "--model", "avgpool", "--epochs", "1", "--limit", "100",
                   "--logdir", str(tmp_path))
