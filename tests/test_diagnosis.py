@@ -91,6 +91,21 @@ def test_loss_jumps_mean_the_learning_rate_is_too_high():
     assert "jumped from 1.2 to 3.5 at epoch 3" in found[0].message
 
 
+# the lab's cnn on MNIST, 20 epochs (keraslab labs, 2026-12-07): its test accuracy was 99.17%
+LAB_CNN_LOSS = [0.2101, 0.0499, 0.0362, 0.0281, 0.0213, 0.017, 0.015, 0.0146, 0.0116, 0.012, 0.0097,
+                0.0089, 0.0091, 0.008, 0.0092, 0.0051, 0.0039, 0.0081, 0.0053, 0.0084]
+LAB_CNN_VAL_LOSS = [0.0706, 0.0496, 0.0559, 0.0553, 0.0437, 0.0458, 0.0457, 0.0413, 0.0548, 0.0473,
+                    0.0505, 0.0515, 0.0487, 0.0469, 0.0448, 0.047, 0.0637, 0.0511, 0.0603, 0.0639]
+
+
+def test_a_near_zero_loss_wobbling_is_no_learning_rate_problem_but_overfitting_is_seen():
+    found = core.diagnose_curves(curves(loss=LAB_CNN_LOSS, val_loss=LAB_CNN_VAL_LOSS), TEN)
+    assert "lr-too-high" not in codes(found)
+    over = next(d for d in found if d.code == "overfitting")
+    assert over.epoch == 8 and "0.04135" not in over.message and "0.0413 to 0.0639" in over.message
+    assert "early-stopping" in codes(found)
+
+
 def test_a_slow_straight_descent_means_the_learning_rate_is_too_low():
     n = 10
     loss = rise(2.30, 2.05, n)

@@ -176,7 +176,11 @@ def _lr_too_high(loss: _Series, acc: _Series, chance: float | None, unit: str) -
                 "lower the learning rate ten times (if it is already small, check the labels and the output layer)",
                 int(acc.xs[0]),
             )
-    jumps = [(i, loss.ys[i - 1], loss.ys[i]) for i in range(1, len(loss)) if loss.ys[i] > 1.5 * loss.ys[i - 1]]
+    # a jump is large against the previous epoch and against where the loss started: a
+    # near-zero loss doubling (0.004 to 0.008) is noise, not a learning rate too high
+    scale = 0.1 * max(loss.ys[:1] or [0.0])
+    jumps = [(i, loss.ys[i - 1], loss.ys[i]) for i in range(1, len(loss))
+             if loss.ys[i] > 1.5 * loss.ys[i - 1] and loss.ys[i] - loss.ys[i - 1] > scale]
     if jumps and len(loss) >= 3:
         i, before, after = max(jumps, key=lambda j: j[2] / max(j[1], 1e-12))
         return Diagnosis(
