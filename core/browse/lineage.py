@@ -1,0 +1,95 @@
+"""Lineage: runs as a tree by parent (config.json's run.parent), and a child's metric change against its parent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .summary import RunSummary
+
+# the metric a child is compared on: the first both runs have; (name, short name, in points)
+_METRICS = (("val_accuracy", "val_acc", True), ("accuracy", "acc", True),
+            ("val_loss", "val_loss", False), ("loss", "loss", False))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    """One run in tree order: its depth and its parent among the runs (None for a root)."""
+
+    run: RunSummary
+    depth: int
+    parent: RunSummary | None
+
+
+def parent_ref(run: RunSummary, logdir: Path) -> str:
+    """What a child trained into ``logdir`` records as its parent: the run's name when the run
+    is one of ``logdir``'s (that is how lineage finds it again), else its path."""
+    try:
+        return run.path.resolve().relative_to(Path(logdir).resolve()).as_posix()
+    except ValueError:
+        return str(run.path.resolve())
+
+
+def _keys(run: RunSummary) -> list[str]:
+    keys = [run.name, str(run.path)]
+    if run.logdir is not None:
+        try:
+            keys.append(run.path.relative_to(run.logdir).as_posix())
+        except ValueError:
+            pass
+    return keys
+
+
+def find_parent(run: RunSummary, runs: Sequence[RunSummary]) -> RunSummary | None:
+    """The run ``run.parent`` names among ``runs`` (matched by name or path, never opened)."""
+    if not run.parent:
+        return None
+    for other in runs:
+        if other is not run and run.parent in _keys(other):
+            return other
+    return None
+
+
+def lineage_tree(runs: Sequence[RunSummary]) -> list[TreeRow]:
+    """The runs depth first, each child under its parent in the order given; a run whose parent
+    is not among them is a root. Every run appears once, whatever loops the files claim."""
+    parents = {id(r): find_parent(r, runs) for r in runs}
+    children: dict[int, list[RunSummary]] = {}
+    for r in runs:
+        p = parents[id(r)]
+        if p is not None:
+            children.setdefault(id(p), []).append(r)
+    out: list[TreeRow] = []
+    seen: set[int] = set()
+
+    def walk(run: RunSummary, depth: int, parent: RunSummary | None) -> None:
+        stack = [(run, depth, parent)]
+        while stack:
+            r, d, p = stack.pop()
+            if id(r) in seen:
+                continue
+            seen.add(id(r))
+            out.append(TreeRow(r, d, p))
+            stack += [(c, d + 1, r) for c in reversed(children.get(id(r), []))]
+
+    for r in runs:
+        if parents[id(r)] is None:
+            walk(r, 0, None)
+    for r in runs:  # runs in a loop of parents: each loop shown from its first run
+        if id(r) not in seen:
+            walk(r, 0, None)
+    return out
+
+
+def metric_change(child: RunSummary, parent: RunSummary) -> str | None:
+    """The child's best value against the parent's, on the first metric both have:
+    ``val_acc +0.8 pt`` (accuracies in percentage points), ``val_loss -0.0123``."""
+    for name, short, points in _METRICS:
+        a, b = parent.metric(name), child.metric(name)
+        if a is None or b is None:
+            continue
+        if points:
+            return f"{short} {(b - a) * 100:+.1f} pt"
+        return f"{short} {b - a:+.4g}"
+    return None
