@@ -61,7 +61,7 @@ _export(
 _export("tweak", "ConfigDiff", "config_diff", "value_text")
 _export("model.stackdiff", "LayerChange", "StackDiff", "diff_stacks")
 _export("model.keras_import", "ImportedModel", "import_model", "read_model_config")
-_export("browse.lineage", "TreeRow", "find_parent", "lineage_tree", "metric_change", "parent_ref")
+_export("browse.lineage", "TreeRow", "config_of", "find_parent", "lineage_tree", "metric_change", "parent_ref")
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import LOSSES, OPTIMIZERS, RunConfig
+from ..errors import ConfigError, KeraslabError, SpecError
+from ..model.keras_import import import_model
+from ..rundir.reader import load_run
+from .curves import load_curves
 from .summary import RunSummary
 
 # the metric a child is compared on: the first both runs have; (name, short name, in points)
@@ -93,3 +99,47 @@ def metric_change(child: RunSummary, parent: RunSummary) -> str | None:
             return f"{short} {(b - a) * 100:+.1f} pt"
         return f"{short} {b - a:+.4g}"
     return None
+
+
+def config_of(run: RunSummary) -> RunConfig:
+    """The whole setup of a run, ready to edit as a new run's: a keraslab run's own config, or a
+    plain Keras run's model (from the graph Keras' TensorBoard callback wrote) and compile settings.
+    KeraslabError in one line when the run has none, or has layers keraslab cannot express."""
+    if run.kind == "keraslab":
+        data = dict(load_run(run.path).run_config)
+        data.pop("parent", None), data.pop("diff", None)
+        return RunConfig.from_dict(data).validate()
+    texts = [t for tag, ts in load_curves(run.path).texts.items() if tag.rpartition("/")[2] == "keras" for t in ts]
+    if not texts:
+        raise KeraslabError(f"{run.name}: no model recorded (neither a keraslab run nor a Keras "
+                            "run whose TensorBoard callback wrote its graph)")
+    try:
+        model = import_model(json.loads(texts[-1][1]))
+    except ValueError:
+        raise SpecError(f"{run.name}: its model graph is not JSON") from None
+    if model.unsupported:
+        names = ", ".join(f"{name} ({cls})" for _, name, cls, _ in model.unsupported[:5])
+        raise SpecError(f"{run.name}: layers keraslab cannot express: {names}")
+    if not model.stack:
+        raise SpecError(f"{run.name}: its model graph has no layers")
+    config = RunConfig(dataset=_dataset_for(model.input_shape), model=model.notation)
+    for key, choices in (("optimizer", OPTIMIZERS), ("loss", LOSSES)):
+        if run.hparams.get(key) in choices:
+            setattr(config, key, run.hparams[key])
+    lr = run.hparams.get("learning_rate")
+    if isinstance(lr, float):
+        config.learning_rate = lr
+    try:
+        return config.validate()
+    except ConfigError:
+        return RunConfig(dataset=config.dataset, model=config.model)
+
+
+def _dataset_for(shape: tuple | None) -> str:
+    """The built-in dataset whose images a model's input fits (digits when none does)."""
+    from ..data.datasets import list_datasets
+
+    for info in list_datasets():
+        if shape is not None and tuple(info.input_shape) == tuple(shape):
+            return info.name
+    return "digits"

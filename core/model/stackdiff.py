@@ -48,10 +48,17 @@ class StackDiff:
         return self.new_params - self.old_params
 
     def summary(self) -> str:
-        """The changes in one line (empty when the stacks are the same)."""
-        parts = [c.text() for c in self.changes[:MAX_SUMMARY_CHANGES]]
-        if len(self.changes) > MAX_SUMMARY_CHANGES:
-            parts.append(f"+{len(self.changes) - MAX_SUMMARY_CHANGES} more")
+        """The changes in one line (empty when the stacks are the same); neighbouring changes of
+        one kind in one block read as one: ``block 1: + dense64-relu``."""
+        groups: list[list[LayerChange]] = []
+        for c in self.changes:
+            if groups and (groups[-1][-1].kind, groups[-1][-1].block) == (c.kind, c.block):
+                groups[-1].append(c)
+            else:
+                groups.append([c])
+        parts = [_joined(g).text() for g in groups[:MAX_SUMMARY_CHANGES]]
+        if len(groups) > MAX_SUMMARY_CHANGES:
+            parts.append(f"+{len(groups) - MAX_SUMMARY_CHANGES} more")
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,6 +66,15 @@ class StackDiff:
             "changes": [{"kind": c.kind, "block": c.block, "old": c.old, "new": c.new} for c in self.changes],
             "params": [self.old_params, self.new_params],
         }
+
+
+def _joined(group: list[LayerChange]) -> LayerChange:
+    first = group[0]
+    if len(group) == 1:
+        return first
+    old = "-".join(c.old for c in group if c.old) or None
+    new = "-".join(c.new for c in group if c.new) or None
+    return LayerChange(first.kind, first.block, old, new)
 
 
 def _layer_params(stack: Sequence[LayerSpec], shape: Sequence[int] | None, classes: int | None) -> list[int] | None:
