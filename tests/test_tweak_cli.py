@@ -9,10 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from keraslab import core
 from keraslab.core.rundir.writer import RunWriter, create_run_dir
-
-from conftest import run_cli
 
 
 def lineage_run(logdir: Path, name: str, *, lr: float = 1e-3, model: str = "linear",

@@ -11,6 +11,7 @@ from keraslab import core
 
 from . import cli_runs, fmt
 from .fmt import visible
+from .lineage_text import lineage_cells, tree_prefix
 
 
 def extend_train_parser(t: argparse.ArgumentParser) -> None:
@@ -71,24 +72,13 @@ def record_lineage(config: core.RunConfig, parent, parent_config: core.RunConfig
 # --- runs --tree ------------------------------------------------------------------------
 
 
-def tree_prefix(depth: int) -> str:
-    """The indentation of a run at ``depth`` in a lineage tree."""
-    return "" if depth == 0 else "   " * (depth - 1) + "└─ "
-
-
 def tree_rows(runs) -> list[list[str]]:
     """``[run, status, best val acc, change, vs parent]`` text of each run in tree order."""
     rows = []
     for row in core.lineage_tree(runs):
-        r, parent = row.run, row.parent
-        change = "-"
-        if parent is not None:
-            change = visible(r.change or "")
-        elif r.parent:
-            change = f"(parent {visible(r.parent)} not here)"
-        vs = (core.metric_change(r, parent) or "-") if parent is not None else ""
-        rows.append([tree_prefix(row.depth) + visible(r.name), visible(r.status),
-                     fmt.metric(r.best_val_accuracy), change, vs])  # fmt: skip
+        change, vs = lineage_cells(row)
+        rows.append([tree_prefix(row.depth) + visible(row.run.name), visible(row.run.status),
+                     fmt.metric(row.run.best_val_accuracy), change, vs])  # fmt: skip
     return rows
 
 

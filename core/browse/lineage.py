@@ -11,7 +11,7 @@ from ..config import LOSSES, OPTIMIZERS, RunConfig
 from ..errors import ConfigError, KeraslabError, SpecError
 from ..model.keras_import import import_model
 from ..rundir.reader import load_run
-from .curves import load_curves
+from ..tfevents import read_keras_model_json
 from .summary import RunSummary
 
 # the metric a child is compared on: the first both runs have; (name, short name, in points)
@@ -109,12 +109,12 @@ def config_of(run: RunSummary) -> RunConfig:
         data = dict(load_run(run.path).run_config)
         data.pop("parent", None), data.pop("diff", None)
         return RunConfig.from_dict(data).validate()
-    texts = [t for tag, ts in load_curves(run.path).texts.items() if tag.rpartition("/")[2] == "keras" for t in ts]
-    if not texts:
+    text = read_keras_model_json(run.path)
+    if text is None:
         raise KeraslabError(f"{run.name}: no model recorded (neither a keraslab run nor a Keras "
                             "run whose TensorBoard callback wrote its graph)")
     try:
-        model = import_model(json.loads(texts[-1][1]))
+        model = import_model(json.loads(text))
     except ValueError:
         raise SpecError(f"{run.name}: its model graph is not JSON") from None
     if model.unsupported:
