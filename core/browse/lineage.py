@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,11 +105,15 @@ def metric_change(child: RunSummary, parent: RunSummary) -> str | None:
 def config_of(run: RunSummary) -> RunConfig:
     """The whole setup of a run, ready to edit as a new run's: a keraslab run's own config, or a
     plain Keras run's model (from the graph Keras' TensorBoard callback wrote) and compile settings.
-    KeraslabError in one line when the run has none, or has layers keraslab cannot express."""
+    Without a name of its own, it takes the run's (``mnist-cnn-3`` -> ``mnist-cnn``), so that a
+    child is ``mnist-cnn-4``. KeraslabError in one line when the run has none, or has layers
+    keraslab cannot express."""
     if run.kind == "keraslab":
         data = dict(load_run(run.path).run_config)
         data.pop("parent", None), data.pop("diff", None)
-        return RunConfig.from_dict(data).validate()
+        config = RunConfig.from_dict(data).validate()
+        config.name = config.name or name_family(run.path.name)
+        return config
     text = read_keras_model_json(run.path)
     if text is None:
         raise KeraslabError(f"{run.name}: no model recorded (neither a keraslab run nor a Keras "
@@ -122,7 +127,8 @@ def config_of(run: RunSummary) -> RunConfig:
         raise SpecError(f"{run.name}: layers keraslab cannot express: {names}")
     if not model.stack:
         raise SpecError(f"{run.name}: its model graph has no layers")
-    config = RunConfig(dataset=_dataset_for(model.input_shape), model=model.notation)
+    config = RunConfig(dataset=_dataset_for(model.input_shape), model=model.notation,
+                       name=name_family(run.path.name))
     for key, choices in (("optimizer", OPTIMIZERS), ("loss", LOSSES)):
         if run.hparams.get(key) in choices:
             setattr(config, key, run.hparams[key])
@@ -132,7 +138,16 @@ def config_of(run: RunSummary) -> RunConfig:
     try:
         return config.validate()
     except ConfigError:
-        return RunConfig(dataset=config.dataset, model=config.model)
+        return RunConfig(dataset=config.dataset, model=config.model, name=config.name)
+
+
+def name_family(dir_name: str) -> str | None:
+    """The name a run directory ``<name>-<N>`` was made from; None when it is not a usable name."""
+    name = re.sub(r"-\d+$", "", dir_name)
+    try:
+        return RunConfig(name=name).validate().name
+    except ConfigError:
+        return None
 
 
 def _dataset_for(shape: tuple | None) -> str:
