@@ -13,11 +13,11 @@ _MARKS = {" ": ("  ", "dim"), "+": ("+ ", "green"), "-": ("- ", "red"), "~": ("~
 
 
 def params_text(diff: core.StackDiff) -> str:
-    """``+4,160 params (650 -> 4,810)``, or '' when either stack could not be counted."""
+    """``+4,160 params: 650 -> 4,810``, or '' when either stack could not be counted."""
     change = diff.param_change
     if change is None:
         return ""
-    return f"{change:+,} params ({fmt.count(diff.old_params)} -> {fmt.count(diff.new_params)})"
+    return f"{change:+,} params: {fmt.count(diff.old_params)} -> {fmt.count(diff.new_params)}"
 
 
 def diff_text(diff: core.ConfigDiff | None, *, title: str = "", error: str | None = None) -> Text:
