@@ -17,6 +17,7 @@ from keraslab.tui.screens.run_detail import RunDetailScreen
 from keraslab.tui.screens.runs_browser import RunsBrowserScreen
 from keraslab.tui.widgets.line_table import LineTable
 from keraslab.tui.widgets.settings_form import SettingsForm
+from test_browser_screens import until
 from textual.widgets import Input
 
 SIZE = (140, 44)
@@ -48,14 +49,6 @@ def logdir(tmp_path: Path) -> Path:
     child.diff = core.config_diff(base, child).to_dict()
     write_run(root, "child", child, 0.92)
     return root
-
-
-async def until(pilot, condition, tries: int = 300) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached")
 
 
 async def open_browser(app, pilot) -> LineTable:

@@ -136,16 +136,15 @@ class TweakMixin:
             self._replaying = False
 
     def action_undo_stack(self) -> None:
-        stack = self.stack_history.undo(list(self.stack))
-        if stack is None:
-            self.notify("nothing to undo")
-        else:
-            self._replay(stack)
+        self._step(self.stack_history.undo, "undo")
 
     def action_redo_stack(self) -> None:
-        stack = self.stack_history.redo(list(self.stack))
+        self._step(self.stack_history.redo, "redo")
+
+    def _step(self, go, word: str) -> None:
+        stack = go(list(self.stack))
         if stack is None:
-            self.notify("nothing to redo")
+            self.notify(f"nothing to {word}")
         else:
             self._replay(stack)
 
