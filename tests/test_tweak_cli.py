@@ -83,6 +83,10 @@ def test_runs_tree_shows_children_under_parents_with_change_and_metric(tmp_path)
     assert names and "pt" not in lines[at["other-1"]]
     data = json.loads(run_cli("runs", "--tree", "--json", "--logdir", str(tmp_path)).stdout)
     assert {d["name"]: d["parent"] for d in data}["wider-1"] == "lower-lr-1"
+    listed = json.loads(run_cli("runs", "--json", "--logdir", str(tmp_path)).stdout)
+    assert {d["name"]: d["change"] for d in listed}["lower-lr-1"] == "lr 1e-3 -> 3e-4"
+    missing = run_cli("runs", "--tree", "--logdir", str(tmp_path / "nope"))
+    assert missing.returncode == 1 and "no such directory" in missing.stderr and "Traceback" not in missing.stderr
 
 
 # --- train --from ---------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return cli_runs.cmd_runs(args)
     logdir = core.default_logdir(args.logdir)
     if args.logdir and not logdir.is_dir():
-        raise core.RunStoreError(f"{logdir}: no such directory")
+        raise core.RunStoreError(cli_runs._not_a_directory(logdir))
     runs = cli_runs.select_runs(core.discover_runs([logdir]), args.sort, args.reverse, args.filter)
     if args.json:
         tree = [{"name": t.run.name, "depth": t.depth, "parent": t.parent.name if t.parent else None,

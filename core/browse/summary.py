@@ -109,4 +109,6 @@ class RunSummary:
             "tags": self.tags,
             "notes": self.notes,
             "warnings": self.warnings,
+            "parent": self.parent,
+            "change": self.change,
         }

@@ -73,7 +73,7 @@ class RunsBrowserScreen(Screen):
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
         Binding("f", "toggle_follow", "Follow"),
-        Binding("t", "toggle_tree", "Tree"),
+        Binding("t", "toggle_tree", "Tree", show=False),  # (in F1's help: the footer keeps esc and F1 whole)
         Binding("e", "edit_run", "Edit as new"),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
