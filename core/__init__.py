@@ -57,6 +57,11 @@ _export(
     "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
     "write_notes", "write_tags",
 )  # fmt: skip
+# the tweak loop: a run's config diffed against its parent's, lineage, Keras models imported as data
+_export("tweak", "ConfigDiff", "config_diff", "value_text")
+_export("model.stackdiff", "LayerChange", "StackDiff", "diff_stacks")
+_export("model.keras_import", "ImportedModel", "import_model", "read_model_config")
+_export("browse.lineage", "TreeRow", "config_of", "find_parent", "lineage_tree", "metric_change", "parent_ref")
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 

@@ -6,10 +6,13 @@ import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .model.params import MAX_LAYERS
+
+if TYPE_CHECKING:
+    from .model.layers import LayerSpec
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "mse")
@@ -20,6 +23,7 @@ MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 1 << 24
 MAX_NAME = 100  # run names; a run directory is <name>-<N>
 MAX_DEFAULT_NAME = 60
+MAX_PARENT = 4096  # a parent run's name or path
 
 
 @dataclass
@@ -50,6 +54,10 @@ class RunConfig:
     name: str | None = None
     data_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # lineage (the tweak loop): the run this one was made from (its name under the log
+    # directory, or its path when it lives elsewhere) and what changed from it (tweak.config_diff)
+    parent: str | None = None
+    diff: dict[str, Any] | None = None
 
     def validate(self) -> RunConfig:
         """Check every value's type and range; raise ConfigError naming the first bad one."""
@@ -88,9 +96,27 @@ class RunConfig:
             raise ConfigError(f"data_dir: {self.data_dir!r} is not a folder path")
         if not isinstance(self.extra, dict):
             raise ConfigError("extra: must be an object")
+        if self.parent is not None and not (
+            isinstance(self.parent, str) and 0 < len(self.parent) <= MAX_PARENT
+            and self.parent.isprintable()
+        ):  # fmt: skip
+            raise ConfigError(f"parent: {self.parent!r} is not a run name or path")
+        if self.diff is not None and not (
+            isinstance(self.diff, dict) and isinstance(self.diff.get("summary", ""), str)
+        ):  # fmt: skip
+            raise ConfigError("diff: must be an object with a text 'summary', or null")
         if self.early_stopping and self.validation_split == 0:
             raise ConfigError("early_stopping needs a validation split above 0")
         return self
+
+    def stack(self) -> list[LayerSpec]:
+        """The layer stack this config describes: its JSON ``layers``, else a preset or notation."""
+        from .model.notation import stack_from_json
+        from .model.presets import resolve_model
+
+        if self.layers is not None:
+            return stack_from_json(self.layers)
+        return resolve_model(self.model)
 
     @property
     def model_label(self) -> str:

@@ -244,6 +244,17 @@ class KeraslabApp(App[int]):
                 pass
         self.push_screen(RunsBrowserScreen(logdirs=[self.logdir]))
 
+    def edit_as_new_run(self, run) -> None:
+        """`e` on a run: its whole setup in the launch screen, as a new run based on it."""
+        try:
+            config = core.config_of(run)
+        except core.KeraslabError as exc:
+            self.notify(fmt.visible(exc), title="Cannot edit as a new run", severity="error", markup=False)
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, LaunchScreen):
+            self.pop_screen()
+        self._launch_screen().load_based_on(run.name, core.parent_ref(run, self.logdir), config)
+
     async def action_quit(self) -> None:
         """Quit; while a run trains, confirm first, then stop it and wait for it to be saved."""
         if self.quitting:

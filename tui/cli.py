@@ -14,7 +14,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_runs, fmt
+from . import cli_runs, cli_tweak, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -143,11 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the final result as JSON on stdout")
     t.add_argument("--resume", metavar="RUN", help="continue a stopped or interrupted run from its last checkpoint, in its own directory with its own config")
     _add_logdir(t)
+    cli_tweak.extend_train_parser(t)
 
     r = sub.add_parser("runs", help="list runs in a log directory", description="List recorded runs, oldest first.")
     _add_logdir(r)
     r.add_argument("--json", action="store_true", help="print the runs as JSON")
     cli_runs.extend_runs_parser(r)
+    cli_tweak.extend_runs_parser(r)
 
     s = sub.add_parser("show", help="show one run: config, metrics and curves", description="Print a run's configuration, final metrics and loss/accuracy curves.")
     s.add_argument("run", metavar="RUN", help="run directory, run name, or a unique prefix of one")
@@ -168,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--from-logits", action="store_true", help="the loss expects logits")
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
     cli_runs.add_browse_commands(sub)
+    cli_tweak.register(sub)
     return parser
 
 
@@ -183,6 +186,7 @@ _CONFIG_OPTIONS = (
 
 
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
+    parent = cli_tweak.start_from(args)  # --from RUN: (run, its config)
     base: dict = {}
     if args.config:
         try:
@@ -191,6 +195,8 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
             raise CliError(f"--config {args.config}: cannot read JSON ({exc})") from None
         base = data.get("run", data) if isinstance(data, dict) else data
     config = RunConfig.from_dict(base) if args.config else RunConfig()
+    if parent is not None:
+        config = RunConfig.from_dict(parent[1].to_dict())
     explicit = {
         key: getattr(args, key)
         for key in _CONFIG_OPTIONS
@@ -212,10 +218,12 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     config.validate()
     if config.layers is None:
         core.resolve_model(config.model)  # fail fast on a bad preset name or notation
+    if parent is not None:
+        cli_tweak.record_lineage(config, *parent, args.logdir)
     return config
 
 
-_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", *_CONFIG_OPTIONS)
+_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", "from_run", *_CONFIG_OPTIONS)
 
 
 def _resume_session(args: argparse.Namespace):
@@ -381,8 +389,10 @@ def _show_keraslab(path: Path) -> None:
             print(f"resumed   after epoch {fmt.visible(entry.get('at_epoch'))} at {fmt.visible(entry.get('time'))}")
     print("\nconfig")
     for key, value in run.run_config.items():
-        if value not in (None, {}, []) and key != "layers":
+        if value not in (None, {}, []) and key not in ("layers", "diff"):
             print(f"  {fmt.visible(key):<18}{fmt.visible(value)}")
+        elif key == "diff" and isinstance(value, dict):  # (made with train --from: its change)
+            print(f"  {'change':<18}{fmt.visible(value.get('summary'))}")
     test = run.results.get("test") or {}
     if test:
         print("\ntest set (best epoch {})".format(fmt.visible(run.results.get("best_epoch", "-"))))
@@ -547,6 +557,7 @@ COMMANDS = {
     "presets": cmd_presets,
     "lint": cmd_lint,
     **cli_runs.BROWSE_COMMANDS,  # compare, export, browse, and runs with sort/filter
+    **cli_tweak.TWEAK_COMMANDS,  # import, and runs --tree
 }
 
 

@@ -149,7 +149,7 @@ class KeraslabRunState(RunState):
         run_cfg = rec.run_config
         hparams: dict[str, Any] = {}
         for key, value in run_cfg.items():
-            if key in ("layers", "data_dir", "name") or value is None:
+            if key in ("layers", "data_dir", "name", "parent", "diff") or value is None:
                 continue
             if key == "extra" and isinstance(value, dict):
                 flatten("", value, hparams)
@@ -179,6 +179,8 @@ class KeraslabRunState(RunState):
             notes=self.notes,
             warnings=list(self.warnings),
             logdir=self.logdir,
+            parent=run_cfg.get("parent"),
+            change=_text((run_cfg.get("diff") or {}).get("summary")),
         )
 
     def to_cache(self) -> dict[str, Any]:
@@ -219,6 +221,10 @@ class KeraslabRunState(RunState):
         self.stats = {str(k): MetricStats.from_dict(v) for k, v in _dict(data["stats"]).items()}
         self._load_common(data)
         return self
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _dict(value: Any) -> dict:

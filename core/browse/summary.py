@@ -64,6 +64,9 @@ class RunSummary:
     notes: str = ""
     warnings: list[str] = field(default_factory=list)
     logdir: Path | None = None
+    # lineage: the run it was made from (config.json's run.parent) and the change's one line
+    parent: str | None = None
+    change: str | None = None
 
     @property
     def started(self) -> str | None:
@@ -106,4 +109,6 @@ class RunSummary:
             "tags": self.tags,
             "notes": self.notes,
             "warnings": self.warnings,
+            "parent": self.parent,
+            "change": self.change,
         }

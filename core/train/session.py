@@ -53,12 +53,7 @@ class SessionHooks:
 
 def resolve_stack(config: RunConfig):
     """The layer stack a config describes: its JSON ``layers``, else a preset name or notation."""
-    from ..model.notation import stack_from_json
-    from ..model.presets import resolve_model
-
-    if config.layers is not None:
-        return stack_from_json(config.layers)
-    return resolve_model(config.model)
+    return config.stack()
 
 
 def config_command(config: RunConfig) -> str:
@@ -68,7 +63,7 @@ def config_command(config: RunConfig) -> str:
     if config.layers is None:
         parts += ["--model", config.model]
     for key, value in config.to_dict().items():
-        if key in ("extra", "layers", "dataset", "model"):
+        if key in ("extra", "layers", "dataset", "model", "parent", "diff"):
             continue
         if value == getattr(defaults, key) or value is None:
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from keraslab import core
 from rich.text import Text
 from textual import on
@@ -19,6 +21,7 @@ from ..widgets.findings import FindingsView
 from ..widgets.footer import KeyFooter
 from ..widgets.layer_table import LayerTable, shape_text
 from ..widgets.settings_form import SettingsForm
+from .launch_tweak import TWEAK_BINDINGS, TweakMixin
 from .visibility import is_visible
 
 AUGMENT_BLOCK = "rotate0.05-zoom0.1-translate0.1"
@@ -30,7 +33,7 @@ def default_preset(dataset: str) -> str:
     return DEFAULT_PRESETS.get(dataset, "cnn")
 
 
-class LaunchScreen(Screen):
+class LaunchScreen(TweakMixin, Screen):
     """Everything needed to start a run; `t` trains (or queues behind the current run)."""
 
     BINDINGS = [
@@ -38,6 +41,7 @@ class LaunchScreen(Screen):
         Binding("ctrl+t", "train", "Train", show=False, priority=True),
         Binding("v", "app.show_training", "Training view"),
         Binding("escape", "leave_field", "Leave field"),
+        *TWEAK_BINDINGS,  # undo/redo, reset to the based-on run, import (launch_tweak)
     ]
 
     AUTO_FOCUS = "#datasets"  # focused once as the screen composes (a later focus() re-styles it all)
@@ -78,6 +82,7 @@ class LaunchScreen(Screen):
                 yield Checkbox("augmentation (rotate, zoom, shift)", self._has_augmentation(),
                                id="augment", compact=True)
             with VerticalScroll(id="right-pane"):
+                yield self.tweak_panel()
                 yield Static("Model", classes="section-title")
                 with Horizontal(classes="field"):
                     yield Static("preset", classes="field-label")
@@ -158,6 +163,7 @@ class LaunchScreen(Screen):
     def set_stack(self, stack: list[core.LayerSpec], *, cursor: int | None = None,
                   from_notation: bool = False) -> None:
         """Replace the stack and bring the table, notation, preset and switch in line."""
+        self.remember_stack(stack)
         self.stack = list(stack)
         if not from_notation:
             self.notation_error = None
@@ -224,6 +230,7 @@ class LaunchScreen(Screen):
             error.display = bool(self.notation_error)
         self.query_one("#notation", Input).set_class(bool(self.notation_error), "invalid")
         self.model_blocked = bool(self.notation_error) or not self.stack or bool(errors)
+        self._show_tweak_diff()
         self._update_status()
 
     def _loss(self) -> str:
@@ -316,7 +323,8 @@ class LaunchScreen(Screen):
             return None
         match = self._matching_preset()
         model = match if match != CUSTOM else core.format_stack(self.stack)
-        config = core.RunConfig(dataset=self.dataset, model=model, **values)
+        config = dataclasses.replace(self.base, dataset=self.dataset, model=model, layers=None, **values)
+        self.record_lineage(config)
         try:
             return config.validate()
         except core.ConfigError as exc:
@@ -342,7 +350,7 @@ class LaunchScreen(Screen):
             return True if self.can_train else None
         if action == "leave_field":  # shown (and bound) only while typing in a field
             return isinstance(self.focused, (Input, Choice))
-        return True
+        return self.tweak_check(action)
 
     def action_leave_field(self) -> None:
         """Out of a text field, so that single keys (t, v, r, q) act again."""

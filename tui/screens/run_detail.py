@@ -93,6 +93,7 @@ class RunDetailScreen(Screen):
         Binding("A", "archive", "Archive"),
         Binding("D", "delete", "Delete"),
         Binding("u", "resume", "Resume"),
+        Binding("e", "edit_run", "Edit as new"),
     ]
 
     def __init__(self, run: RunSummary | str | Path, *, follow: bool = True, interval: float = 1.5):
@@ -294,6 +295,8 @@ class RunDetailScreen(Screen):
                    for r in getattr(self.app, "runs", ()))  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_run":  # in an app that trains (not `keraslab browse`)
+            return hasattr(self.app, "edit_as_new_run")
         if action == "resume":  # offered in an app that trains, for a stopped keraslab run that can resume
             return (hasattr(self.app, "submit") and self.run.kind == "keraslab" and self.run.status in RESUMABLE
                     and has_last_checkpoint(self.path) and not self._resuming())  # fmt: skip
@@ -310,6 +313,9 @@ class RunDetailScreen(Screen):
         self.app.submit(point.config, resume_from=self.path)
         self.notify(f"resuming {visible(self.run.name)} after epoch {point.epoch}", markup=False)
         self.refresh_bindings()
+
+    def action_edit_run(self) -> None:
+        self.app.edit_as_new_run(self.run)
 
     def action_back(self) -> None:
         self.dismiss(self.changed)
