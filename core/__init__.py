@@ -57,6 +57,15 @@ _export(
     "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
     "write_notes", "write_tags",
 )  # fmt: skip
+# sweeps: grids of runs, run locally or as a SLURM job array
+_export("sweep.grid", "AXES", "Grid", "make_grid", "parse_values", describe_grid="describe")
+_export(
+    "sweep.store", "Sweep", "SweepPoint", "create_sweep", "find_sweep", "list_sweeps",
+    "find_point_run", "load_sweep", "plan_sweep", "point_run",
+)  # fmt: skip
+_export("sweep.slurm", "SlurmError", "SlurmOptions", "sbatch_script", "slurm_available", "submit", "write_script")
+_export("sweep.local", "LocalPool")
+_export("sweep.report", "PointRow", "point_rows", SWEEP_STATES="STATES")
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 

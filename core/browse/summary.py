@@ -64,6 +64,7 @@ class RunSummary:
     notes: str = ""
     warnings: list[str] = field(default_factory=list)
     logdir: Path | None = None
+    sweep: str | None = None  # the id of the sweep the run is a point of
 
     @property
     def started(self) -> str | None:
@@ -106,4 +107,5 @@ class RunSummary:
             "tags": self.tags,
             "notes": self.notes,
             "warnings": self.warnings,
+            "sweep": self.sweep,
         }
