@@ -160,6 +160,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.slurm:
         options = _slurm_options(args)
         core.sbatch_script(sweep, options, keraslab_command())  # (a bad option fails before anything is written)
+        if not core.slurm_available():
+            raise core.SlurmError("sbatch is not installed here (is this a SLURM login node?)")
         core.create_sweep(sweep)
         script = core.write_script(sweep, core.sbatch_script(sweep, options, keraslab_command()))
         job = core.submit(script)
@@ -242,7 +244,7 @@ def cmd_sweep_show(args: argparse.Namespace) -> int:
     headers = ["rank", "point", *(visible(k) for k in varying), "state", f"best {shown}", "epochs", "run"]
     print(fmt.table(headers, table, right=(0, 1, len(varying) + 3, len(varying) + 4)))
     states = {s: sum(1 for r in rows if r.state == s) for s in core.SWEEP_STATES}
-    print(", ".join(f"{n} {s}" for s, n in states.items() if n))
+    print("states: " + ", ".join(f"{n} {s}" for s, n in states.items() if n))
     best = rows[0] if rows and rows[0].value is not None else None
     if best is not None:
         print(f"\nbest: point {best.point.index} ({shown} {fmt.metric(best.value)})")
