@@ -125,6 +125,10 @@ def test_sweep_show_ranks_points_best_first_with_their_state(logdir: Path):
     assert rows[0][4] == "0.9000" and "1 pending" in proc.stdout and "2 done" in proc.stdout
     assert "best: point 2 (val_accuracy 0.9000)" in proc.stdout
     assert "keraslab train --lr 0.001" in proc.stdout
+    chart = proc.stdout.split("val_accuracy by learning_rate\n")[1].splitlines()[:4]
+    strips = {line.split()[0]: line.split()[1] for line in chart[1:]}
+    assert chart[0].split() == ["0.5000", "0.9000"]
+    assert strips["0.1"].startswith("o") and strips["0.001"].endswith("o") and set(strips["0.01"]) == {"."}
     by_loss = run_cli("sweep", "show", "--metric", "loss", "--logdir", str(logdir))  # newest sweep; loss: lowest first
     assert "best loss" in by_loss.stdout and "best: point 0 (loss 0.5000)" in by_loss.stdout
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import signal
 import sys
 import time
@@ -15,6 +16,7 @@ from keraslab.core import ConfigError, RunConfig
 
 from . import fmt
 from .fmt import visible
+from .stripchart import strip_chart
 
 VALUES = "VALUES"
 _FLAGS = {"learning_rate": ("--lr", "--learning-rate")}  # fields whose train option is not --<field>
@@ -245,6 +247,13 @@ def cmd_sweep_show(args: argparse.Namespace) -> int:
     print(fmt.table(headers, table, right=(0, 1, len(varying) + 3, len(varying) + 4)))
     states = {s: sum(1 for r in rows if r.state == s) for s in core.SWEEP_STATES}
     print("states: " + ", ".join(f"{n} {s}" for s, n in states.items() if n))
+    for key in varying if any(r.value is not None for r in rows) else []:
+        groups: dict = {value: [] for value in sweep.grid.axes[key]}
+        for r in rows:
+            if r.value is not None and r.point.values.get(key) in groups:
+                groups[r.point.values[key]].append(r.value)
+        print(f"\n{shown} by {visible(key)}")
+        print("\n".join(strip_chart(groups, width=min(60, shutil.get_terminal_size((100, 24)).columns - 20))))
     best = rows[0] if rows and rows[0].value is not None else None
     if best is not None:
         print(f"\nbest: point {best.point.index} ({shown} {fmt.metric(best.value)})")
