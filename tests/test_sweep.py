@@ -120,7 +120,8 @@ def test_sweep_show_ranks_points_best_first_with_their_state(logdir: Path):
     keraslab_run(logdir, "other")  # not part of the sweep
     proc = run_cli("sweep", "show", sweep.id[:6], "--logdir", str(logdir))
     assert proc.returncode == 0, proc.stderr
-    rows = [line.split() for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
+    table = proc.stdout.split("states:")[0]
+    rows = [line.split() for line in table.splitlines() if line.strip()[:1].isdigit()]
     assert [(r[1], r[2], r[3]) for r in rows] == [("2", "0.001", "done"), ("0", "0.1", "done"), ("1", "0.01", "pending")]
     assert rows[0][4] == "0.9000" and "1 pending" in proc.stdout and "2 done" in proc.stdout
     assert "best: point 2 (val_accuracy 0.9000)" in proc.stdout
