@@ -10,7 +10,7 @@ from browse_helpers import keraslab_run
 from conftest import run_cli
 from keraslab import core
 from keraslab.core import ConfigError, RunConfig
-from keraslab.core.rundir.writer import RunWriter, create_run_dir
+from sweep_helpers import sweep_with_runs
 
 
 def test_values_are_lists_ranges_and_choices():
@@ -95,28 +95,8 @@ def test_bad_sweeps_are_one_line_errors(logdir: Path, args, words):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def _sweep_with_runs(logdir: Path, accuracies: dict[int, float | None]) -> core.Sweep:
-    """A sweep over three learning rates whose points in ``accuracies`` have finished runs
-    (written by the real run writer) with that best val_accuracy (None: still running)."""
-    grid = core.make_grid(RunConfig(epochs=2), {"learning_rate": "0.1,0.01,0.001"})
-    sweep = core.create_sweep(core.plan_sweep(logdir, grid, grid.positions(), "keraslab sweep --lr 0.1,0.01,0.001"))
-    for index, acc in accuracies.items():
-        point = sweep.points[index]
-        config = sweep.point_config(point)
-        run = create_run_dir(logdir, point.name)
-        w = RunWriter(run)
-        w.write_config({"run": config.to_dict(), "reproduce": f"keraslab train --lr {config.learning_rate}"})
-        w.start(epochs=2)
-        if acc is not None:
-            w.log_epoch(1, {"loss": 1.0, "val_accuracy": acc / 2})
-            w.log_epoch(2, {"loss": 0.5, "val_accuracy": acc})
-            w.finish("completed")
-        w.close()
-    return sweep
-
-
 def test_sweep_show_ranks_points_best_first_with_their_state(logdir: Path):
-    sweep = _sweep_with_runs(logdir, {0: 0.5, 2: 0.9})
+    sweep = sweep_with_runs(logdir, {0: 0.5, 2: 0.9})
     keraslab_run(logdir, "other")  # not part of the sweep
     proc = run_cli("sweep", "show", sweep.id[:6], "--logdir", str(logdir))
     assert proc.returncode == 0, proc.stderr
@@ -135,7 +115,7 @@ def test_sweep_show_ranks_points_best_first_with_their_state(logdir: Path):
 
 
 def test_runs_of_a_sweep_by_option_column_and_filter(logdir: Path):
-    sweep = _sweep_with_runs(logdir, {0: 0.5, 1: None})
+    sweep = sweep_with_runs(logdir, {0: 0.5, 1: None})
     keraslab_run(logdir, "other")
     listed = run_cli("runs", "--sweep", sweep.id, "--logdir", str(logdir))
     assert listed.returncode == 0, listed.stderr
@@ -151,7 +131,7 @@ def test_runs_of_a_sweep_by_option_column_and_filter(logdir: Path):
 
 
 def test_sweep_file_is_read_as_untrusted(logdir: Path):
-    sweep = _sweep_with_runs(logdir, {0: 0.5})
+    sweep = sweep_with_runs(logdir, {0: 0.5})
     data = json.loads(sweep.path.read_text())
     data["points"][0]["run"] = "../../etc"
     data["points"][1] = {"index": "x"}

@@ -16,7 +16,7 @@ from keraslab.core import ConfigError, RunConfig
 
 from . import fmt
 from .fmt import visible
-from .stripchart import strip_chart
+from .sweepview import sweep_strips, sweep_table
 
 VALUES = "VALUES"
 _FLAGS = {"learning_rate": ("--lr", "--learning-rate")}  # fields whose train option is not --<field>
@@ -239,33 +239,20 @@ def cmd_sweep_show(args: argparse.Namespace) -> int:
     launcher = sweep.launcher
     if launcher.get("kind") == "slurm":
         print(f"SLURM job array {visible(launcher.get('job_id'))}")
-    table = [[str(rank), str(r.point.index), *(fmt.hp_text(r.point.values.get(k)) for k in varying), r.state,
-              fmt.metric(r.value), _epochs(r.run), visible(r.run.name) if r.run else "-"]
-             for rank, r in enumerate(rows, 1)]  # fmt: skip
-    shown = visible(metric)
-    headers = ["rank", "point", *(visible(k) for k in varying), "state", f"best {shown}", "epochs", "run"]
+    headers, table = sweep_table(rows, varying, metric)
     print(fmt.table(headers, table, right=(0, 1, len(varying) + 3, len(varying) + 4)))
     states = {s: sum(1 for r in rows if r.state == s) for s in core.SWEEP_STATES}
     print("states: " + ", ".join(f"{n} {s}" for s, n in states.items() if n))
-    for key in varying if any(r.value is not None for r in rows) else []:
-        groups: dict = {value: [] for value in sweep.grid.axes[key]}
-        for r in rows:
-            if r.value is not None and r.point.values.get(key) in groups:
-                groups[r.point.values[key]].append(r.value)
-        print(f"\n{shown} by {visible(key)}")
-        print("\n".join(strip_chart(groups, width=min(60, shutil.get_terminal_size((100, 24)).columns - 20))))
+    width = min(60, shutil.get_terminal_size((100, 24)).columns - 20)
+    for line in sweep_strips(sweep, rows, metric, width):
+        print(line)
+    shown = visible(metric)
     best = rows[0] if rows and rows[0].value is not None else None
     if best is not None:
         print(f"\nbest: point {best.point.index} ({shown} {fmt.metric(best.value)})")
         if best.reproduce:
             print(f"  {visible(best.reproduce)}")
     return 0
-
-
-def _epochs(run) -> str:
-    if run is None or run.epochs is None:
-        return "-"
-    return f"{run.epochs}/{run.epochs_planned}" if run.epochs_planned else str(run.epochs)
 
 
 def cmd_sweep_list(args: argparse.Namespace) -> int:

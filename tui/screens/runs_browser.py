@@ -70,6 +70,7 @@ class RunsBrowserScreen(Screen):
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
         Binding("f", "toggle_follow", "Follow"),
+        Binding("w", "open_sweep", "Sweep"),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -313,6 +314,16 @@ class RunsBrowserScreen(Screen):
         from .compare import CompareScreen
 
         self.app.push_screen(CompareScreen(runs))
+
+    def action_open_sweep(self) -> None:
+        """The sweep of the run under the cursor, ranked; else the newest sweep of the log directory."""
+        from .sweep_view import SweepScreen
+
+        run = self.current_run()
+        if run is not None and run.sweep and run.logdir is not None:
+            self.app.push_screen(SweepScreen(run.logdir, run.sweep))
+        else:
+            self.app.push_screen(SweepScreen(self.logdirs[0]))
 
     def action_next_sort(self) -> None:
         keys = [c.key for c in COLUMNS] + [f"hp.{k}" for k in self._columns_hp]
