@@ -160,3 +160,17 @@ def test_scancel_leaves_a_stopped_run_and_requeue_resumes_it(slurm, logdir: Path
     assert sorted(p.name for p in logdir.iterdir() if p.name != "sweeps" and not p.name.startswith(".")) == [run.name]
     show = run_cli("sweep", "show", "--logdir", str(logdir))
     assert "states: 1 stopped" in show.stdout
+
+
+def test_sweep_run_trains_the_points_without_a_run(logdir: Path):
+    from keraslab import core
+
+    grid = core.make_grid(core.RunConfig(model="mlp", limit=300, epochs=1), {"seed": "0..2"})
+    sweep = core.create_sweep(core.plan_sweep(logdir, grid, grid.positions(), "test"))
+    first = run_cli("sweep", "run", "--local", "2", "--logdir", str(logdir))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "3 points, 2 at a time" in first.stdout and "0 queued, 0 running, 3 done, 0 failed" in first.stdout
+    assert all(_status(logdir / f"digits-mlp-p{i}-1") == "completed" for i in range(3))
+    again = run_cli("sweep", "run", sweep.id, "--logdir", str(logdir))
+    assert again.returncode == 0 and "every point has a run" in again.stdout
+    assert not (logdir / "digits-mlp-p0-2").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from browse_helpers import keraslab_run
@@ -62,3 +63,59 @@ async def test_w_without_a_sweep_says_so(tmp_path: Path):
         await until(pilot, lambda: isinstance(app.screen, SweepScreen))
         title = app.screen.query_one("#sweep-title", Static)
         await until(pilot, lambda: "no sweeps in" in str(title.render()))
+
+
+# --- the launch screen's sweep dialog ------------------------------------------------------
+
+
+async def _open_dialog(app, pilot):
+    from keraslab.tui.screens.launch import LaunchScreen
+    from keraslab.tui.screens.sweep_launch import SweepLaunchScreen
+
+    await until(pilot, lambda: isinstance(app.screen, LaunchScreen))
+    app.screen.query_one("#datasets").focus()
+    await pilot.press("w")
+    await until(pilot, lambda: isinstance(app.screen, SweepLaunchScreen))
+    return app.screen
+
+
+async def test_sweep_dialog_previews_and_cancels_without_writing(tmp_path: Path):
+    from keraslab.tui.app import KeraslabApp
+
+    logdir = tmp_path / "runs"
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _open_dialog(app, pilot)
+        preview = dialog.query_one("#sweep-preview", Static)
+        await pilot.press(*"1e-3,fast")
+        await until(pilot, lambda: "'fast' is not a number" in str(preview.render()))
+        for _ in range(4):
+            await pilot.press("backspace")
+        await pilot.press(*"1e-2")
+        await until(pilot, lambda: "2 points (learning_rate)" in str(preview.render()))
+        assert "digits-avgpool-p0, digits-avgpool-p1" in str(preview.render())
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, type(dialog)))
+    assert not (logdir / "sweeps").exists()
+
+
+async def test_sweep_dialog_starts_the_points_in_the_background(tmp_path: Path, monkeypatch):
+    from keraslab.tui.app import KeraslabApp
+    from keraslab.tui.screens import sweep_launch
+
+    started = []
+    monkeypatch.setattr(sweep_launch, "start_local", lambda sweep, n: started.append((sweep.id, n)))
+    logdir = tmp_path / "runs"
+    app = KeraslabApp(logdir=logdir)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _open_dialog(app, pilot)
+        dialog.query_one("#sweep-option").value = "seed"
+        await pilot.press(*"0..2")
+        dialog.query_one("#sweep-extra").value = "2"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, type(dialog)))
+    ((sweep_id, parallel),) = started
+    assert parallel == 2
+    sweep = json.loads((logdir / "sweeps" / f"{sweep_id}.json").read_text())
+    assert [p["values"] for p in sweep["points"]] == [{"seed": 0}, {"seed": 1}, {"seed": 2}]
+    assert json.loads((logdir / "sweeps" / sweep_id / "points" / "2.json").read_text())["seed"] == 2

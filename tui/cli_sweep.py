@@ -88,6 +88,12 @@ def register(sub) -> None:
     sh.add_argument("sweep", nargs="?", metavar="ID", help="sweep id or a unique prefix (default: the newest)")
     sh.add_argument("--metric", help="rank by this metric's best value (default: val_accuracy)")
     sh.add_argument("--logdir", dest="show_logdir", metavar="DIR", help="log directory (default: $KERASLAB_LOGDIR or ./runs)")
+    rn = actions.add_parser("run", help="train the points of a saved sweep that have no run yet, on this machine",
+                            description="Train, N at a time, the points of a sweep that have no run directory "
+                            "yet (the rest of a sweep stopped with Ctrl+C, or one the app made).")  # fmt: skip
+    rn.add_argument("sweep", nargs="?", metavar="ID", help="sweep id or a unique prefix (default: the newest)")
+    rn.add_argument("--local", dest="run_local", type=_positive, default=1, metavar="N", help="N points at a time (default: 1)")
+    rn.add_argument("--logdir", dest="show_logdir", metavar="DIR", help="log directory (default: $KERASLAB_LOGDIR or ./runs)")
     ls = actions.add_parser("list", help="list the sweeps of a log directory", description="The sweeps of a log directory, oldest first.")
     ls.add_argument("--logdir", dest="show_logdir", metavar="DIR", help="log directory (default: $KERASLAB_LOGDIR or ./runs)")
 
@@ -142,6 +148,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return cmd_sweep_show(args)
     if args.sweep_action == "list":
         return cmd_sweep_list(args)
+    if args.sweep_action == "run":
+        logdir = _logdir(args)
+        sweep = core.load_sweep(logdir, core.find_sweep(logdir, args.sweep), _warn)
+        todo = [p for p in sweep.points if core.point_run(sweep, p) is None]
+        if not todo:
+            print(f"sweep {visible(sweep.id)}: every point has a run (see 'keraslab sweep show {visible(sweep.id)}')")
+            return 0
+        return _run_local(sweep, args.run_local, todo)
     if args.slurm and args.local:
         raise ConfigError("choose one of --local N and --slurm")
     slurm_only = [f"--{k.replace('_', '-')}" for k in ("partition", "time", "gpus", "cpus_per_task", "mem",
@@ -176,11 +190,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _run_local(sweep, args.local or 1)
 
 
-def _run_local(sweep: core.Sweep, parallel: int) -> int:
+def _run_local(sweep: core.Sweep, parallel: int, points=None) -> int:
     sweep.launcher = {"kind": "local", "parallel": parallel}
     sweep.save()
-    print(f"sweep {sweep.id}: {len(sweep.points)} points, {parallel} at a time; logs in {visible(sweep.dir / 'logs')}")
-    pool = core.LocalPool(sweep, parallel, keraslab_command())
+    count = len(sweep.points if points is None else points)
+    print(f"sweep {sweep.id}: {count} points, {parallel} at a time; logs in {visible(sweep.dir / 'logs')}", flush=True)
+    pool = core.LocalPool(sweep, parallel, keraslab_command(), points=points)
     signals = {"count": 0}
 
     def on_signal(signum, _frame):  # SIGTERM only ever asks for the stop, as in `train`

@@ -34,14 +34,15 @@ class LocalPool:
     session (a terminal's Ctrl+C reaches the pool alone, which asks each child to stop:
     one SIGTERM, after which the train command ends its run 'stopped'). Each child's
     output goes to the sweep's ``logs/<i>.log``; each point's run directory is recorded
-    in the sweep file as it appears. Call :meth:`poll` until it returns False."""
+    in the sweep file as it appears. ``points``: those to train (default: all). Call
+    :meth:`poll` until it returns False."""
 
-    def __init__(self, sweep: Sweep, parallel: int, keraslab: list[str], env: dict | None = None):
+    def __init__(self, sweep: Sweep, parallel: int, keraslab: list[str], *, points=None, env: dict | None = None):
         self.sweep = sweep
         self.parallel = max(1, parallel)
         self.keraslab = keraslab
         self.env = env
-        self.queue = list(sweep.points)
+        self.queue = list(sweep.points if points is None else points)
         self.running: dict[int, subprocess.Popen] = {}
         self.exit_codes: dict[int, int] = {}
         self.stopping = False
