@@ -172,3 +172,15 @@ def test_slurm_without_sbatch_is_a_one_line_error(logdir: Path, tmp_path: Path):
                    env={"PATH": f"{Path(sys.executable).parent}:{tmp_path}"})  # fmt: skip
     assert proc.returncode == 1 and "sbatch is not installed" in proc.stderr
     assert not (logdir / "sweeps").exists() or not any((logdir / "sweeps").iterdir())
+
+
+def test_a_slurm_task_that_left_no_run_reads_failed_once_slurm_forgot_it(logdir: Path):
+    sweep = sweep_with_runs(logdir, {0: 0.5})
+    sweep.launcher = {"kind": "slurm", "job_id": "987654321"}  # (a job no SLURM knows)
+    sweep.save()
+    sweep.log_file(1).write_text("error: the task died before its run began\n")
+    proc = run_cli("sweep", "show", sweep.id, "--logdir", str(logdir))
+    assert proc.returncode == 0, proc.stderr
+    states = {row.split()[1]: row.split()[3] for row in proc.stdout.split("states:")[0].splitlines()
+              if row.strip()[:1].isdigit()}  # fmt: skip
+    assert states == {"0": "done", "1": "failed", "2": "pending"}

@@ -43,7 +43,10 @@ def point_rows(sweep: Sweep, metric: str | None = None) -> tuple[list[PointRow],
         path = point_run(sweep, point)
         summary = _summary(path)
         queued = None if queue is None else queue.get(point.index)
-        rows.append(PointRow(point, _state(summary, queued, queue is not None), summary, None, _reproduce(path)))
+        state = _state(summary, queued, queue is not None)
+        if state == "pending" and job and queue is None and sweep.log_file(point.index).exists():
+            state = "failed"  # SLURM no longer knows the job: its task ran (it has a log) but made no run
+        rows.append(PointRow(point, state, summary, None, _reproduce(path)))
     if metric is None:
         have = {m for r in rows if r.run for m in r.run.metrics}
         metric = next((m for m in DEFAULT_METRICS if m in have), DEFAULT_METRICS[0])
