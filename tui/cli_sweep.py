@@ -116,10 +116,8 @@ def _plan(args: argparse.Namespace) -> core.Sweep:
     grid = core.make_grid(base, options)
     positions = grid.positions(args.random, args.random_seed)
     sample = {"n": args.random, "seed": args.random_seed} if args.random else None
-    for point_model in grid.axes.get("model", [grid.base.get("model")]):
-        core.resolve_model(point_model)  # a mistyped model fails now, not in every run
     return core.plan_sweep(core.default_logdir(args.logdir), grid, positions, shlex.join(["keraslab", *sys.argv[1:]]),
-                           name=args.name, sample=sample, sweep_id=time.strftime("sw-%y%m%d-%H%M%S"))  # fmt: skip
+                           name=args.name, sample=sample)  # fmt: skip
 
 
 def _points_table(sweep: core.Sweep) -> str:

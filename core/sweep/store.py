@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import ConfigError, KeraslabError, RunStoreError
+from ..model.presets import resolve_model
 from ..rundir.fileio import Warn, no_warning, read_json, write_json_atomic, writing
 from ..rundir.layout import CONFIG_FILE, rel_stays_inside
 from ..rundir.writer import now_iso
@@ -92,11 +93,15 @@ class Sweep:
 
 def plan_sweep(
     logdir: str | os.PathLike, grid: Grid, positions: list[int], command: str, *,
-    name: str | None = None, sample: dict[str, Any] | None = None, sweep_id: str = "sw-new",
+    name: str | None = None, sample: dict[str, Any] | None = None,
 ) -> Sweep:  # fmt: skip
-    """A sweep of the grid positions, not written yet; every point's config is validated
-    (a bad combination is a ConfigError naming the point). Runs are named
+    """A sweep of the grid positions, not written yet (its id the one :func:`create_sweep`
+    will try first); every model is resolved and every point's config validated (a bad
+    combination is a ConfigError naming the point). Runs are named
     ``<name or the point's default name>-p<index>``."""
+    if grid.base.get("layers") is None or "model" in grid.axes:
+        for model in grid.axes.get("model", [grid.base.get("model")]):
+            resolve_model(model)  # (a mistyped model fails now, not in every run)
     points = []
     for index, position in enumerate(positions):
         values = grid.values(position)
@@ -105,7 +110,7 @@ def plan_sweep(
         except KeraslabError as exc:
             raise ConfigError(f"point {index} ({_values_text(values)}): {exc}") from None
         points.append(SweepPoint(index, position, values, f"{name or config.default_name()}-p{index}"))
-    sweep = Sweep(sweep_id, Path(logdir), command, now_iso(), grid, points, sample=sample)
+    sweep = Sweep(_new_id(), Path(logdir), command, now_iso(), grid, points, sample=sample)
     for point in points:
         try:
             sweep.point_config(point)
@@ -120,7 +125,7 @@ def create_sweep(sweep: Sweep) -> Sweep:
     root = sweep.logdir / SWEEPS_DIR
     with writing(root):
         root.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("sw-%y%m%d-%H%M%S")
+    stamp = _new_id()
     for n in range(1, 1000):
         sweep.id = stamp if n == 1 else f"{stamp}-{n}"
         try:
@@ -228,6 +233,10 @@ def find_point_run(logdir: str | os.PathLike, name: str, sweep_id: str, index: i
         if isinstance(mark, dict) and mark.get("id") == sweep_id and mark.get("point") == index:
             return logdir / entry
     return None
+
+
+def _new_id() -> str:
+    return time.strftime("sw-%y%m%d-%H%M%S")
 
 
 def _values_text(values: dict[str, Any]) -> str:

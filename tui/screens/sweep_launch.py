@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 from keraslab import core
@@ -104,12 +103,8 @@ class SweepLaunchScreen(ModalScreen[str | None]):
         if not text:
             raise core.ConfigError("type the values, separated by ','")
         grid = core.make_grid(self.config, {key: text})
-        if key == "model":
-            for model in grid.axes.get("model", [grid.base["model"]]):
-                core.resolve_model(model)
         command = f"keraslab app: sweep --{key.replace('_', '-')} {text}"
-        return core.plan_sweep(self.logdir, grid, grid.positions(), command,
-                               sweep_id=time.strftime("sw-%y%m%d-%H%M%S"))  # fmt: skip
+        return core.plan_sweep(self.logdir, grid, grid.positions(), command)
 
     def action_submit(self) -> None:
         self._start()

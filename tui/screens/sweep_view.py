@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from keraslab.core import SWEEP_STATES, KeraslabError, describe_grid, find_sweep, load_sweep, point_rows
+from keraslab.core import (
+    SWEEP_STATES,
+    KeraslabError,
+    describe_grid,
+    find_sweep,
+    load_sweep,
+    point_rows,
+)
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
