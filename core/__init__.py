@@ -64,7 +64,7 @@ _export(
     "find_point_run", "load_sweep", "plan_sweep", "point_run",
 )  # fmt: skip
 _export("sweep.slurm", "SlurmError", "SlurmOptions", "sbatch_script", "slurm_available", "submit", "write_script")
-_export("sweep.local", "LocalPool")
+_export("sweep.local", "LocalPool", "local_launcher", "stop_sweep")
 _export("sweep.report", "PointRow", "point_rows", SWEEP_STATES="STATES")
 
 __all__ = sorted([*_EXPORTS, "__version__"])

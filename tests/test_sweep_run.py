@@ -174,3 +174,23 @@ def test_sweep_run_trains_the_points_without_a_run(logdir: Path):
     again = run_cli("sweep", "run", sweep.id, "--logdir", str(logdir))
     assert again.returncode == 0 and "every point has a run" in again.stdout
     assert not (logdir / "digits-mlp-p0-2").exists()
+
+
+def test_sweep_stop_stops_a_local_sweep_running_in_the_background(logdir: Path):
+    exe = Path(sys.executable).with_name("keraslab")
+    proc = subprocess.Popen([str(exe), "sweep", "--seed", "0,1", *LONG, "--local", "2", "--logdir", str(logdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip (detached, as the app starts one)
+    try:
+        runs = [logdir / "digits-mlp-p0-1", logdir / "digits-mlp-p1-1"]
+        _wait(lambda: all(epochs_logged(r) >= 1 for r in runs), 600, "both points to train an epoch")
+        stop = run_cli("sweep", "stop", "--logdir", str(logdir))
+        assert stop.returncode == 0 and f"process {proc.pid}" in stop.stdout, stop.stdout + stop.stderr
+        out, _ = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    assert [_status(r) for r in runs] == ["stopped", "stopped"]
+    again = run_cli("sweep", "stop", "--logdir", str(logdir))
+    assert again.returncode == 1 and "is not running" in again.stderr

@@ -94,6 +94,11 @@ def register(sub) -> None:
     rn.add_argument("sweep", nargs="?", metavar="ID", help="sweep id or a unique prefix (default: the newest)")
     rn.add_argument("--local", dest="run_local", type=_positive, default=1, metavar="N", help="N points at a time (default: 1)")
     rn.add_argument("--logdir", dest="show_logdir", metavar="DIR", help="log directory (default: $KERASLAB_LOGDIR or ./runs)")
+    st = actions.add_parser("stop", help="stop a running sweep (each running point kept as 'stopped')",
+                            description="Stop a sweep: scancel of its SLURM job array, or SIGTERM to the local "
+                            "process running it. No new point starts; each running one stops after its batch.")  # fmt: skip
+    st.add_argument("sweep", nargs="?", metavar="ID", help="sweep id or a unique prefix (default: the newest)")
+    st.add_argument("--logdir", dest="show_logdir", metavar="DIR", help="log directory (default: $KERASLAB_LOGDIR or ./runs)")
     ls = actions.add_parser("list", help="list the sweeps of a log directory", description="The sweeps of a log directory, oldest first.")
     ls.add_argument("--logdir", dest="show_logdir", metavar="DIR", help="log directory (default: $KERASLAB_LOGDIR or ./runs)")
 
@@ -146,6 +151,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return cmd_sweep_show(args)
     if args.sweep_action == "list":
         return cmd_sweep_list(args)
+    if args.sweep_action == "stop":
+        logdir = _logdir(args)
+        print(core.stop_sweep(core.load_sweep(logdir, core.find_sweep(logdir, args.sweep), _warn)))
+        return 0
     if args.sweep_action == "run":
         logdir = _logdir(args)
         sweep = core.load_sweep(logdir, core.find_sweep(logdir, args.sweep), _warn)
@@ -189,7 +198,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _run_local(sweep: core.Sweep, parallel: int, points=None) -> int:
-    sweep.launcher = {"kind": "local", "parallel": parallel}
+    sweep.launcher = core.local_launcher(parallel)
     sweep.save()
     count = len(sweep.points if points is None else points)
     print(f"sweep {sweep.id}: {count} points, {parallel} at a time; logs in {visible(sweep.dir / 'logs')}", flush=True)

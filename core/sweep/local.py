@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import RunStoreError
+from ..rundir.reader import pid_alive
+from .slurm import cancel
 from .store import Sweep, point_run
 
 
@@ -102,3 +106,26 @@ class LocalPool:
     def failed_logs(self) -> list[tuple[int, Path]]:
         """(point, log file) of each point whose train command failed."""
         return [(i, self.sweep.log_file(i)) for i, c in sorted(self.exit_codes.items()) if c not in (0, 130)]
+
+
+def local_launcher(parallel: int) -> dict:
+    """The sweep file's record of a local pool run by this process (for :func:`stop_sweep`)."""
+    return {"kind": "local", "parallel": parallel, "pid": os.getpid(), "host": socket.gethostname()}
+
+
+def stop_sweep(sweep: Sweep) -> str:
+    """Ask a sweep's running points to stop after their batch (each run kept 'stopped'):
+    scancel of its job array, or SIGTERM to the local pool running it on this host. A
+    one-line report; RunStoreError when nothing runs it here."""
+    launcher = sweep.launcher
+    if launcher.get("kind") == "slurm" and isinstance(launcher.get("job_id"), str):
+        cancel(launcher["job_id"])
+        return f"asked SLURM to cancel job array {launcher['job_id']}: running tasks stop after their batch"
+    pid = launcher.get("pid")
+    if launcher.get("kind") == "local" and type(pid) is int and pid > 1:
+        if launcher.get("host") != socket.gethostname():
+            raise RunStoreError(f"sweep {sweep.id} runs on {launcher.get('host')!s:.64}, not on this machine")
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            return f"asked the sweep's process {pid} to stop: no new points; running ones stop after their batch"
+    raise RunStoreError(f"sweep {sweep.id} is not running")

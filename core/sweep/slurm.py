@@ -130,3 +130,17 @@ def task_states(job_id: str) -> dict[int, str] | None:
             if task.isdigit() and state:
                 states[int(task)] = state.split()[0]  # ("CANCELLED by 0" -> CANCELLED)
     return states if answered else None
+
+
+def cancel(job_id: str) -> None:
+    """``scancel`` a job (SIGTERM to its tasks); SlurmError with scancel's message on a refusal."""
+    if not job_id.isdigit():
+        raise SlurmError(f"{job_id!r:.40} is not a SLURM job id")
+    try:
+        done = subprocess.run(["scancel", job_id], capture_output=True, text=True, timeout=QUEUE_TIMEOUT,
+                              stdin=subprocess.DEVNULL)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SlurmError(f"scancel failed: {exc}") from None
+    if done.returncode != 0:
+        message = done.stderr.strip().splitlines()
+        raise SlurmError(f"scancel refused: {message[-1] if message else f'exit status {done.returncode}'}")
