@@ -70,7 +70,7 @@ class RunsBrowserScreen(Screen):
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
         Binding("f", "toggle_follow", "Follow"),
-        Binding("w", "open_sweep", "Sweep"),
+        Binding("w", "open_sweep", "Sweep", show=False),  # (in the help: the footer is full)
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
     ]
