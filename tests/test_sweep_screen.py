@@ -11,17 +11,10 @@ from keraslab.tui.screens.runs_browser import RunsBrowserScreen
 from keraslab.tui.screens.sweep_view import SweepScreen
 from keraslab.tui.widgets.line_table import LineTable
 from sweep_helpers import sweep_with_runs
+from test_browser_screens import until
 from textual.widgets import Static
 
 SIZE = (120, 40)
-
-
-async def until(pilot, condition, tries: int = 200) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached")
 
 
 async def test_w_opens_the_sweep_of_the_run_under_the_cursor_ranked(tmp_path: Path):
