@@ -136,13 +136,17 @@ def test_sweep_file_is_read_as_untrusted(logdir: Path):
     data["points"][0]["run"] = "../../etc"
     data["points"][1] = {"index": "x"}
     data["points"][2]["name"] = "bad/name"
+    data["points"].append({**data["points"][0], "values": {"learning_rate": [1, 2]}})
     sweep.path.write_text(json.dumps(data))
     loaded = core.load_sweep(logdir, sweep.id)
     assert [p.index for p in loaded.points] == [0] and loaded.points[0].run is None
     assert core.point_run(loaded, loaded.points[0]) == logdir / "digits-cnn-p0-1"  # found by its config
-    sweep.path.write_text("{damaged")
-    proc = run_cli("sweep", "show", sweep.id, "--logdir", str(logdir))
-    assert proc.returncode == 1 and "not a keraslab sweep file" in proc.stderr and "Traceback" not in proc.stderr
+    shown = run_cli("sweep", "show", sweep.id, "--logdir", str(logdir))
+    assert shown.returncode == 0 and "damaged point entry" in shown.stderr and "Traceback" not in shown.stderr
+    for damage in ("{damaged", json.dumps({**data, "grid": {"base": {}, "axes": {"seed": [[1], {}]}}})):
+        sweep.path.write_text(damage)
+        proc = run_cli("sweep", "show", sweep.id, "--logdir", str(logdir))
+        assert proc.returncode == 1 and "not a keraslab sweep file" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_run_config_sweep_field_is_validated():

@@ -180,7 +180,7 @@ def load_sweep(logdir: str | os.PathLike, sweep_id: str, warn: Warn = no_warning
     grid = data.get("grid") if isinstance(data.get("grid"), dict) else {}
     base, axes = grid.get("base"), grid.get("axes")
     if data.get("id") != sweep_id or not isinstance(base, dict) or not isinstance(axes, dict) \
-            or not all(isinstance(v, list) and v for v in axes.values()):  # fmt: skip
+            or not all(isinstance(v, list) and v and all(map(_plain, v)) for v in axes.values()):  # fmt: skip
         raise RunStoreError(f"{path}: not a keraslab sweep file")
     points = []
     for raw in data.get("points") if isinstance(data.get("points"), list) else []:
@@ -201,7 +201,9 @@ def _point(raw: Any, logdir: Path) -> SweepPoint | None:
     index, position, values, name = raw.get("index"), raw.get("position"), raw.get("values"), raw.get("name")
     if type(index) is not int or type(position) is not int or index < 0 or position < 0:
         return None
-    if not isinstance(values, dict) or not isinstance(name, str) or not _safe_id(name):
+    if not isinstance(values, dict) or not all(map(_plain, values.values())):
+        return None
+    if not isinstance(name, str) or not _safe_id(name):
         return None
     run = raw.get("run")
     if not (isinstance(run, str) and rel_stays_inside(logdir, run)):
@@ -241,6 +243,11 @@ def _new_id() -> str:
 
 def _values_text(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _plain(value: Any) -> bool:
+    """A JSON scalar (an option's value): lists and objects from a file are refused."""
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _safe_id(text: str) -> bool:
