@@ -188,3 +188,14 @@ def test_a_slurm_task_that_left_no_run_reads_failed_once_slurm_forgot_it(logdir:
     states = {row.split()[1]: row.split()[3] for row in proc.stdout.split("states:")[0].splitlines()
               if row.strip()[:1].isdigit()}  # fmt: skip
     assert states == {"0": "done", "1": "failed", "2": "pending"}
+
+
+def test_escape_sequences_in_a_sweep_file_are_shown_visible(logdir: Path):
+    sweep = sweep_with_runs(logdir, {0: 0.5})
+    data = json.loads(sweep.path.read_text())
+    data["grid"]["axes"] = {"\x1b[31mlr": data["grid"]["axes"]["learning_rate"], "seed": [0, 1]}
+    data["created"] = "\x1b]0;owned\x07"
+    sweep.path.write_text(json.dumps(data))
+    proc = run_cli("sweep", "show", sweep.id, "--logdir", str(logdir))
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "\\x1b[31mlr" in proc.stdout

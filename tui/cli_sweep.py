@@ -257,7 +257,7 @@ def cmd_sweep_show(args: argparse.Namespace) -> int:
     sweep = core.load_sweep(logdir, core.find_sweep(logdir, args.sweep), _warn)
     rows, metric = core.point_rows(sweep, args.metric)
     varying = sweep.grid.varying
-    print(f"sweep {visible(sweep.id)}  created {visible(sweep.created)}  {core.describe_grid(sweep.grid)}")
+    print(f"sweep {visible(sweep.id)}  created {visible(sweep.created)}  {visible(core.describe_grid(sweep.grid))}")
     launcher = sweep.launcher
     if launcher.get("kind") == "slurm":
         print(f"SLURM job array {visible(launcher.get('job_id'))}")

@@ -86,7 +86,7 @@ class SweepScreen(Screen):
         sweep, rows = message.sweep, message.rows
         self.sweep_id, self.metric = sweep.id, message.metric
         counts = ", ".join(f"{n} {s}" for s in SWEEP_STATES if (n := sum(r.state == s for r in rows)))
-        title.update(Text(f"Sweep {visible(sweep.id)}   {describe_grid(sweep.grid)}   {counts}   "
+        title.update(Text(f"Sweep {visible(sweep.id)}   {visible(describe_grid(sweep.grid))}   {counts}   "
                           f"ranked by {visible(message.metric)} (m)"))  # fmt: skip
         headers, cells = sweep_table(rows, sweep.grid.varying, message.metric)
         table = self.query_one(LineTable)
