@@ -62,6 +62,15 @@ _export("tweak", "ConfigDiff", "config_diff", "value_text")
 _export("model.stackdiff", "LayerChange", "StackDiff", "diff_stacks")
 _export("model.keras_import", "ImportedModel", "import_model", "read_model_config")
 _export("browse.lineage", "TreeRow", "config_of", "find_parent", "lineage_tree", "metric_change", "parent_ref")
+# sweeps: grids of runs, run locally or as a SLURM job array
+_export("sweep.grid", "AXES", "Grid", "make_grid", "parse_values", describe_grid="describe")
+_export(
+    "sweep.store", "Sweep", "SweepPoint", "create_sweep", "find_sweep", "list_sweeps",
+    "find_point_run", "load_sweep", "plan_sweep", "point_run",
+)  # fmt: skip
+_export("sweep.slurm", "SlurmError", "SlurmOptions", "sbatch_script", "slurm_available", "submit", "write_script")
+_export("sweep.local", "LocalPool", "local_launcher", "stop_sweep")
+_export("sweep.report", "PointRow", "point_rows", SWEEP_STATES="STATES")
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 

@@ -58,6 +58,8 @@ class RunConfig:
     # directory, or its path when it lives elsewhere) and what changed from it (tweak.config_diff)
     parent: str | None = None
     diff: dict[str, Any] | None = None
+    # sweeps: the sweep this run is a point of, {"id": ..., "point": i, "values": {field: value}}
+    sweep: dict[str, Any] | None = None
 
     def validate(self) -> RunConfig:
         """Check every value's type and range; raise ConfigError naming the first bad one."""
@@ -105,6 +107,8 @@ class RunConfig:
             isinstance(self.diff, dict) and isinstance(self.diff.get("summary", ""), str)
         ):  # fmt: skip
             raise ConfigError("diff: must be an object with a text 'summary', or null")
+        if self.sweep is not None:
+            _sweep_field(self.sweep)
         if self.early_stopping and self.validation_split == 0:
             raise ConfigError("early_stopping needs a validation split above 0")
         return self
@@ -160,6 +164,20 @@ def _json_type(value: Any) -> str:
 
 def _safe_name(text: str) -> bool:
     return bool(text) and all(c.isalnum() or c in "._-" for c in text) and text[0] != "."
+
+
+def _sweep_field(value: Any) -> None:
+    if not isinstance(value, dict) or set(value) - {"id", "point", "values"}:
+        raise ConfigError("sweep: must be an object with id, point and values")
+    sweep_id = value.get("id")
+    if not (isinstance(sweep_id, str) and _safe_name(sweep_id) and len(sweep_id) <= MAX_NAME):
+        raise ConfigError(f"sweep: id {sweep_id!r} may only hold letters, digits, '.', '_' and '-'")
+    _integer("sweep point", value.get("point"), low=0, high=2**31)
+    values = value.get("values", {})
+    if not isinstance(values, dict) or not all(
+        isinstance(v, (str, int, float, bool)) or v is None for v in values.values()
+    ):
+        raise ConfigError("sweep: values must be an object of plain values")
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> None:

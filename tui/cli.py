@@ -14,7 +14,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_runs, cli_tweak, fmt
+from . import cli_runs, cli_sweep, cli_tweak, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--offline", action="store_true", help="never try to download datasets (also KERASLAB_OFFLINE=1)")
     t.add_argument("--json", action="store_true", help="print the final result as JSON on stdout")
     t.add_argument("--resume", metavar="RUN", help="continue a stopped or interrupted run from its last checkpoint, in its own directory with its own config")
+    t.add_argument("--resume-existing", action="store_true", help="with --config of a sweep point: resume that point's stopped or interrupted run when it has one (a requeued SLURM task)")
     _add_logdir(t)
     cli_tweak.extend_train_parser(t)
 
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
     cli_runs.add_browse_commands(sub)
     cli_tweak.register(sub)
+    cli_sweep.register(sub)
     return parser
 
 
@@ -315,7 +317,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         session = _resume_session(args)
     else:
         config = _config_from_args(args)
-        session = core.TrainingSession(config, args.logdir)
+        session = cli_sweep.existing_point_session(config, args) if args.resume_existing else None
+        session = session or core.TrainingSession(config, args.logdir)
     printer = _Printer(sys.stderr if args.json else sys.stdout)
     ctrl_c = {"count": 0, "told": False, "training": False}
 
@@ -558,6 +561,7 @@ COMMANDS = {
     "lint": cmd_lint,
     **cli_runs.BROWSE_COMMANDS,  # compare, export, browse, and runs with sort/filter
     **cli_tweak.TWEAK_COMMANDS,  # import, and runs --tree
+    **cli_sweep.SWEEP_COMMANDS,
 }
 
 

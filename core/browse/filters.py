@@ -60,6 +60,7 @@ _EXTRA_FIELDS: dict[str, Callable[[RunSummary], Any]] = {
     "tag": lambda r: " ".join(r.tags),
     "notes": lambda r: r.notes,
     "epochs_planned": lambda r: r.epochs_planned,
+    "sweep": lambda r: r.sweep,
 }
 _MISSING = object()
 

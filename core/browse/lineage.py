@@ -110,7 +110,8 @@ def config_of(run: RunSummary) -> RunConfig:
     keraslab cannot express."""
     if run.kind == "keraslab":
         data = dict(load_run(run.path).run_config)
-        data.pop("parent", None), data.pop("diff", None)
+        for key in ("parent", "diff", "sweep"):  # the child is a run of its own, in no sweep
+            data.pop(key, None)
         config = RunConfig.from_dict(data).validate()
         config.name = config.name or name_family(run.path.name)
         return config

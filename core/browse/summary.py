@@ -67,6 +67,7 @@ class RunSummary:
     # lineage: the run it was made from (config.json's run.parent) and the change's one line
     parent: str | None = None
     change: str | None = None
+    sweep: str | None = None  # the id of the sweep the run is a point of
 
     @property
     def started(self) -> str | None:
@@ -111,4 +112,5 @@ class RunSummary:
             "warnings": self.warnings,
             "parent": self.parent,
             "change": self.change,
+            "sweep": self.sweep,
         }

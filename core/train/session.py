@@ -25,6 +25,7 @@ from ..errors import DatasetError, KeraslabError, RunStoreError
 from ..model.preview import preview_stack
 from ..rundir.fileio import writing
 from ..rundir.layout import CONFIG_FILE, PREDICTIONS_FILE, STATUS_FILE, STOP_FILE
+from ..rundir.scheduler import slurm_job
 from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
 from .backend import describe_device, import_keras, package_versions
 from .download import keras_download
@@ -63,7 +64,7 @@ def config_command(config: RunConfig) -> str:
     if config.layers is None:
         parts += ["--model", config.model]
     for key, value in config.to_dict().items():
-        if key in ("extra", "layers", "dataset", "model", "parent", "diff"):
+        if key in ("extra", "layers", "dataset", "model", "parent", "diff", "sweep"):
             continue
         if value == getattr(defaults, key) or value is None:
             continue
@@ -148,6 +149,8 @@ class TrainingSession:
                 "pid": os.getpid(),
                 "versions": package_versions(),
             }
+            if slurm_job() is not None:  # (whatever started it: a sweep's array task, or sbatch by hand)
+                self._record["slurm"] = slurm_job()
             try:
                 self._writer.write_config(self._record)
                 self._writer.start(epochs_done=0, epochs=self.config.epochs)
@@ -170,6 +173,8 @@ class TrainingSession:
         self.config, self.run_dir = point.config, point.run_dir
         self._check_inputs()
         entry = {"at_epoch": point.epoch, "time": now_iso(), "command": self.command}
+        if slurm_job() is not None:  # (a requeued array task resumes its run)
+            entry["slurm"] = slurm_job()
         history = [*_list(point.record.get("resumed")), entry]
         self._record = {**point.record, "resumed": history}
         self._writer = RunWriter(self.run_dir)

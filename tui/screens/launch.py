@@ -40,6 +40,7 @@ class LaunchScreen(TweakMixin, Screen):
         Binding("t", "train", "Train"),
         Binding("ctrl+t", "train", "Train", show=False, priority=True),
         Binding("v", "app.show_training", "Training view"),
+        Binding("w", "sweep", "Sweep"),
         Binding("escape", "leave_field", "Leave field"),
         *TWEAK_BINDINGS,  # undo/redo, reset to the based-on run, import (launch_tweak)
     ]
@@ -341,12 +342,23 @@ class LaunchScreen(TweakMixin, Screen):
         if self.app.current is not None and self.app.current.config is config:
             self.app.action_show_training()
 
+    def action_sweep(self) -> None:
+        """These settings as a sweep: one option given a list, run locally or on SLURM."""
+        config = self.build_config()
+        if config is None:
+            self.notify(self._problems() or "Fix the marked problems first.", title="Cannot sweep yet", severity="warning")
+            return
+        from .sweep_launch import SweepLaunchScreen
+
+        self.app.push_screen(SweepLaunchScreen(config, self.app.logdir),
+                             lambda report: report and self.notify(report, title="Sweep started"))  # fmt: skip
+
     @on(ActionButton.Pressed, "#train")
     def _train_pressed(self) -> None:
         self.action_train()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "train":
+        if action in ("train", "sweep"):
             return True if self.can_train else None
         if action == "leave_field":  # shown (and bound) only while typing in a field
             return isinstance(self.focused, (Input, Choice))

@@ -75,6 +75,7 @@ class RunsBrowserScreen(Screen):
         Binding("f", "toggle_follow", "Follow"),
         Binding("t", "toggle_tree", "Tree", show=False),  # (in F1's help: the footer keeps esc and F1 whole)
         Binding("e", "edit_run", "Edit as new"),
+        Binding("w", "open_sweep", "Sweep", show=False),  # (in the help: the footer is full)
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -336,6 +337,16 @@ class RunsBrowserScreen(Screen):
         from .compare import CompareScreen
 
         self.app.push_screen(CompareScreen(runs))
+
+    def action_open_sweep(self) -> None:
+        """The sweep of the run under the cursor, ranked; else the newest sweep of the log directory."""
+        from .sweep_view import SweepScreen
+
+        run = self.current_run()
+        if run is not None and run.sweep and run.logdir is not None:
+            self.app.push_screen(SweepScreen(run.logdir, run.sweep))
+        else:
+            self.app.push_screen(SweepScreen(self.logdirs[0]))
 
     def action_next_sort(self) -> None:
         keys = [c.key for c in COLUMNS] + [f"hp.{k}" for k in self._columns_hp]
