@@ -14,7 +14,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_runs, fmt
+from . import cli_insight, cli_runs, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--from-logits", action="store_true", help="the loss expects logits")
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
     cli_runs.add_browse_commands(sub)
+    cli_insight.register(sub)
     return parser
 
 
@@ -547,6 +548,7 @@ COMMANDS = {
     "presets": cmd_presets,
     "lint": cmd_lint,
     **cli_runs.BROWSE_COMMANDS,  # compare, export, browse, and runs with sort/filter
+    **cli_insight.INSIGHT_COMMANDS,  # evaluate, predict, ensemble
 }
 
 
