@@ -60,7 +60,7 @@ _export(
 # insight: evaluation on the test set, misclassified samples, image predictions, ensembles
 _export("insight.confusion", "ClassScore", "ConfusedPair")
 _export("insight.evaluation", "Evaluation", "evaluate", "mistakes")
-_export("insight.predictions", "Predictions", "load_predictions")
+_export("insight.predictions", "Predictions", "has_saved_predictions", "load_predictions")
 _export("insight.samples", "sample_images")
 _export("insight.ensemble", "EnsembleResult", "ensemble", "ensemble_runs")
 _export("insight.imagefile", "ImagePrediction", "predict_files")
@@ -132,7 +132,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .insight.ensemble import EnsembleResult, ensemble, ensemble_runs
     from .insight.evaluation import Evaluation, evaluate, mistakes
     from .insight.imagefile import ImagePrediction, predict_files
-    from .insight.predictions import Predictions, load_predictions
+    from .insight.predictions import Predictions, has_saved_predictions, load_predictions
     from .insight.samples import sample_images
     from .model.layers import LayerSpec, output_is_probabilities
     from .model.lint import Finding, lint_stack

@@ -188,3 +188,8 @@ def load_predictions(run_dir: str | Path, *, need_probs: bool = False) -> Predic
         raise RunStoreError(f"{CHECKPOINT_FILE}: the model has {probs.shape[1]} outputs for {len(names)} classes")
     return Predictions(y_test.astype(np.int64), probs.argmax(axis=1).astype(np.int64), probs.max(axis=1),
                        probs, names, config, run_dir, CHECKPOINT_FILE)  # fmt: skip
+
+
+def has_saved_predictions(run_dir: str | Path) -> bool:
+    """Whether the run kept its test predictions (reading them needs no Keras)."""
+    return is_regular(Path(run_dir) / PREDICTIONS_FILE)

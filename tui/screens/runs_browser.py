@@ -66,6 +66,7 @@ class RunsBrowserScreen(Screen):
         Binding("slash", "focus_filter", "Filter"),
         Binding("space", "toggle_mark", "Mark"),
         Binding("c", "compare", "Compare"),
+        Binding("e", "ensemble", "Ensemble"),
         Binding("s", "next_sort", "Sort"),
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
@@ -313,6 +314,15 @@ class RunsBrowserScreen(Screen):
         from .compare import CompareScreen
 
         self.app.push_screen(CompareScreen(runs))
+
+    def action_ensemble(self) -> None:
+        runs = [r for r in self.summaries if str(r.path) in self.marked and r.kind == "keraslab"]
+        if len(runs) < 2:
+            self.notify("mark two or more keraslab runs with space, then press e", severity="warning")
+            return
+        from .ensemble import EnsembleScreen
+
+        self.app.push_screen(EnsembleScreen([r.path for r in runs]))
 
     def action_next_sort(self) -> None:
         keys = [c.key for c in COLUMNS] + [f"hp.{k}" for k in self._columns_hp]
