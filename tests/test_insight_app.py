@@ -15,7 +15,6 @@ from keraslab.tui.widgets.evaluation import PAGE, EvaluationPanel
 from keraslab.tui.widgets.line_table import LineTable
 from textual.app import App
 from textual.widgets import DataTable, Input, Static, TabbedContent
-from textual_image.widget import HalfcellImage
 
 SIZE = (140, 50)
 LIMIT = 120
@@ -67,7 +66,7 @@ async def test_evaluation_tab_shows_classes_matrix_and_mistakes_as_images(run):
         assert f"accuracy {100 * (1 - len(wrong) / LIMIT):.2f}%" in str(panel.query_one("#eval-status").render())
         table = panel.query_one("#eval-matrix", DataTable)
         assert table.row_count == 10 and len(table.columns) == 10
-        await until(pilot, lambda: len(panel.query(HalfcellImage)) == PAGE)
+        await until(pilot, lambda: len(panel.query(".halfblock-image")) == PAGE)
         worst = wrong[np.argsort(-conf[wrong], kind="stable")]
         assert _captions(panel) == worst[:PAGE].tolist()
         await pilot.pause(0.2)
@@ -141,3 +140,23 @@ async def test_marked_runs_are_ensembled_from_the_browser(logdir):
         assert app.screen.result.evaluation.accuracy == pytest.approx(0.25)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
+
+
+def test_graphics_are_asked_for_only_where_a_terminal_draws_them():
+    from keraslab.tui.images import wants_graphics
+
+    assert wants_graphics({"TERM": "xterm-kitty"})
+    assert not wants_graphics({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"})
+    assert not wants_graphics({"TERM": "xterm-256color"})
+    assert wants_graphics({"TERM": "screen", "KERASLAB_IMAGES": "graphics"})
+    assert not wants_graphics({"TERM_PROGRAM": "WezTerm", "KERASLAB_IMAGES": "halfblocks"})
+
+
+def test_half_blocks_draw_two_pixel_rows_a_line():
+    from keraslab.tui.insight_render import halfblock_image
+
+    image = np.array([[[255], [0]], [[0], [128]]], np.uint8)  # 2x2 greyscale
+    text = halfblock_image(image, scale=1)
+    assert text.plain == "▀▀"
+    styles = [str(span.style) for span in text.spans]
+    assert styles == ["rgb(255,255,255) on rgb(0,0,0)", "rgb(0,0,0) on rgb(128,128,128)"]

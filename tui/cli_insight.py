@@ -11,7 +11,6 @@ import sys
 from keraslab import core
 from keraslab.core import KeraslabError, RunStoreError
 
-from . import insight_render as render
 from .fmt import visible
 
 COLOR_CHOICES = ("auto", "always", "never")
@@ -102,6 +101,8 @@ def _eval_json(ev) -> dict:
 
 
 def print_evaluation(console, ev) -> None:
+    from . import insight_render as render  # (numpy and Rich tables: only when the command runs)
+
     console.print(render.class_table(ev))
     console.print(render.confusion_table(ev))
     console.print("most confused:")
@@ -113,6 +114,8 @@ def print_mistakes(console, preds, n: int, color: bool) -> None:
     from rich.columns import Columns
     from rich.console import Group
     from rich.text import Text
+
+    from . import insight_render as render
 
     idx = core.mistakes(preds)[:n]
     if not len(idx):
@@ -127,6 +130,8 @@ def print_mistakes(console, preds, n: int, color: bool) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import insight_render as render
+
     (run_dir,) = _run_dirs([args.run], args)
     preds = core.load_predictions(run_dir)
     ev = core.evaluate(preds)
@@ -142,6 +147,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from . import insight_render as render
+
     (run_dir,) = _run_dirs([args.run], args)
     results = core.predict_files(run_dir, args.images, invert=args.invert, top=args.top)
     failed = 0
@@ -156,6 +163,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
+    from . import insight_render as render
+
     result = core.ensemble_runs(_run_dirs(args.runs, args))
     ev = result.evaluation
     if args.json:

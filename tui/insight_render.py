@@ -120,12 +120,21 @@ def pil_image(image: np.ndarray, scale: int = 1):
     return Image.fromarray(np.ascontiguousarray(a), "RGB")
 
 
-def halfblock_image(image: np.ndarray):
-    """A Rich renderable drawing the image with coloured half blocks (textual-image)."""
-    from textual_image.renderable import HalfcellImage
-
-    scale = scale_for(image)
-    return HalfcellImage(pil_image(image, scale), width=image.shape[1] * scale)
+def halfblock_image(image: np.ndarray, scale: int | None = None) -> Text:
+    """The image in coloured half blocks (two pixel rows a line: upper as the foreground of
+    ``▀``, lower as its background), as textual-image's half-cell mode draws it, without
+    asking the terminal anything."""
+    scale = scale_for(image) if scale is None else scale
+    a = np.asarray(pil_image(image, scale))
+    if a.shape[0] % 2:
+        a = np.concatenate([a, np.zeros_like(a[:1])])
+    text = Text()
+    for r in range(0, a.shape[0], 2):
+        for top, bottom in zip(a[r], a[r + 1], strict=True):
+            text.append("▀", style=f"rgb({top[0]},{top[1]},{top[2]}) on rgb({bottom[0]},{bottom[1]},{bottom[2]})")
+        if r + 2 < a.shape[0]:
+            text.append("\n")
+    return text
 
 
 def text_image(image: np.ndarray) -> Text:
