@@ -126,7 +126,7 @@ def print_mistakes(console, preds, n: int, color: bool) -> None:
     console.print(f"\nthe {len(idx)} most confident mistakes (of {int((preds.y_true != preds.y_pred).sum()):,}):")
     cells = [Group(draw(img), Text(render.caption(preds, int(i)), overflow="fold"))
              for i, img in zip(idx, images, strict=True)]  # fmt: skip
-    console.print(Columns(cells, padding=(1, 3), width=max(30, images[0].shape[1] * render.scale_for(images[0]))))
+    console.print(Columns(cells, padding=(1, 3), width=max(34, images[0].shape[1] * render.scale_for(images[0]))))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
