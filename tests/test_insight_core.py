@@ -157,3 +157,14 @@ def test_image_files_become_raw_inputs_of_the_dataset(tmp_path):
         read_image(tmp_path / "bad.png", (8, 8, 1), 16.0)
     with pytest.raises(DatasetError, match="no such file"):
         read_image(tmp_path / "missing.png", (8, 8, 1), 16.0)
+
+
+def test_logits_become_probabilities_and_probabilities_stay():
+    from keraslab.core.train.predict import as_probabilities
+
+    logits = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 3.0]])
+    p = as_probabilities(logits, from_logits=True)
+    assert p.sum(axis=1) == pytest.approx([1.0, 1.0]) and p.argmax(1).tolist() == [0, 2]
+    assert p[0, 0] == pytest.approx(np.exp(2) / (np.exp(2) + 1 + np.exp(-1)), rel=1e-6)
+    probs = np.array([[0.2, 0.8]])
+    assert as_probabilities(probs, from_logits=False).tolist() == pytest.approx(probs.tolist())
