@@ -160,3 +160,20 @@ def test_half_blocks_draw_two_pixel_rows_a_line():
     assert text.plain == "▀▀"
     styles = [str(span.style) for span in text.spans]
     assert styles == ["rgb(255,255,255) on rgb(0,0,0)", "rgb(0,0,0) on rgb(128,128,128)"]
+
+
+def test_colour_samples_stay_in_colour(logdir, tmp_path):
+    from keraslab.core import load_predictions, sample_images
+    from keraslab.tui.insight_render import halfblock_image
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "tiny_rgb.npz"
+    x_test = rng.integers(0, 256, (6, 4, 4, 3), dtype=np.uint8)
+    x_test[0] = [255, 0, 0]  # a red square
+    np.savez(data, x_train=rng.integers(0, 256, (20, 4, 4, 3), dtype=np.uint8), y_train=np.arange(20) % 3,
+             x_test=x_test, y_test=np.arange(6) % 3, class_names=np.array(["r", "g", "b"]))
+    run = fake_run(logdir, "rgb", np.arange(6) % 3, y_pred=[1, 1, 2, 0, 1, 2], dataset=str(data),
+                   class_names=["r", "g", "b"])
+    (image,) = sample_images(load_predictions(run), [0])
+    assert image.shape == (4, 4, 3) and image[0, 0].tolist() == [255, 0, 0]
+    assert str(halfblock_image(image, scale=1).spans[0].style) == "rgb(255,0,0) on rgb(255,0,0)"
