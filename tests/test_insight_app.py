@@ -177,3 +177,15 @@ def test_colour_samples_stay_in_colour(logdir, tmp_path):
     (image,) = sample_images(load_predictions(run), [0])
     assert image.shape == (4, 4, 3) and image[0, 0].tolist() == [255, 0, 0]
     assert str(halfblock_image(image, scale=1).spans[0].style) == "rgb(255,0,0) on rgb(255,0,0)"
+
+
+def test_class_names_from_a_run_are_shown_literally(logdir):
+    from conftest import run_cli
+
+    names = ["[bold red]cat[/]", "dog\x1b[2J", "eel"]
+    fake_run(logdir, "odd", [0, 1, 2, 0], y_pred=[1, 1, 2, 0], dataset="x.npz", class_names=names)
+    r = run_cli("evaluate", "odd", "--logdir", str(logdir), "--color", "always")
+    assert r.returncode == 0, r.stderr
+    # each name four times: its row of the class table and of the matrix, twice in the pair line
+    assert r.stdout.count("[bold red]cat[/]") == 4 and r.stdout.count("dog\\x1b[2J") == 4
+    assert "\x1b[2J" not in r.stdout

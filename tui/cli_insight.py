@@ -105,9 +105,7 @@ def print_evaluation(console, ev) -> None:
 
     console.print(render.class_table(ev))
     console.print(render.confusion_table(ev))
-    console.print("most confused:")
-    for line in render.pair_lines(ev):
-        console.print(f"  {line}")
+    console.print(render.pairs_text(ev), markup=False)
 
 
 def print_mistakes(console, preds, n: int, color: bool) -> None:
@@ -172,22 +170,9 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         print(json.dumps({"members": members, "ensemble": _eval_json(ev)}, indent=2))
         return 0
     console = _console(args)
-    from rich import box
-    from rich.table import Table
-
-    best = max(m.accuracy for m in result.members)
-    console.print(f"ensemble of {len(result.members)} runs on {visible(result.predictions.config.dataset)} "
-                  f"({ev.samples:,} test samples): class probabilities averaged", markup=False)  # fmt: skip
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    t.add_column("run")
-    t.add_column("accuracy", justify="right")
-    t.add_column("wrong", justify="right")
-    for m in result.members:
-        t.add_row(visible(m.run_dir.name), render.pct(m.accuracy, 2), f"{int((m.y_true != m.y_pred).sum()):,}")
-    gain = 100 * (ev.accuracy - best)
-    t.add_row("ensemble", render.pct(ev.accuracy, 2), f"{ev.errors:,}",
-              end_section=True, style="bold")  # fmt: skip
-    console.print(t)
+    console.print(render.ensemble_title(result), markup=False)
+    console.print(render.ensemble_table(result))
+    gain = 100 * (ev.accuracy - max(m.accuracy for m in result.members))
     console.print(f"the ensemble is {gain:+.2f} points from its best member")
     print_evaluation(console, ev)
     return 0

@@ -1,5 +1,7 @@
 """Evaluation shown with Rich: per-class table, heat-map confusion matrix, confused pairs, and
-test samples as half-block or plain-text images (shared by the CLI and the app)."""
+test samples as half-block or plain-text images (shared by the CLI and the app).
+
+Names from a run's files go into Text objects, never into markup strings."""
 
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ def class_table(ev) -> Table:
     worst = min(f1s) if f1s else None
     for s in ev.classes:
         style = "bold red" if worst is not None and s.f1 == worst and len(f1s) > 1 else ""
-        t.add_row(name(ev, s.index), score(s.precision), score(s.recall),
+        t.add_row(Text(name(ev, s.index)), score(s.precision), score(s.recall),
                   Text(score(s.f1), style=style), str(s.support))  # fmt: skip
     return t
 
@@ -87,7 +89,7 @@ def confusion_table(ev, title: str = "confusion matrix (rows: true class, column
     for k in classes:
         t.add_column(str(k), justify="right")
     for k, cells in zip(classes, confusion_cells(ev, classes), strict=True):
-        t.add_row(name(ev, k), *cells)
+        t.add_row(Text(name(ev, k)), *cells)
     return t
 
 
@@ -99,6 +101,29 @@ def pair_lines(ev) -> list[str]:
         line = f"{a} <-> {b}: {p.total} ({a} taken for {b} {p.a_as_b}x"
         out.append(line + (f", {b} taken for {a} {p.b_as_a}x)" if p.b_as_a else ")"))
     return out or ["no class was taken for another"]
+
+
+def pairs_text(ev) -> str:
+    return "most confused:\n" + "\n".join(f"  {line}" for line in pair_lines(ev))
+
+
+def ensemble_table(result) -> Table:
+    """Each member's accuracy and errors, then the ensemble's in bold."""
+    ev = result.evaluation
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("run")
+    t.add_column("accuracy", justify="right")
+    t.add_column("wrong", justify="right")
+    for m in result.members:
+        t.add_row(Text(visible(m.run_dir.name)), pct(m.accuracy, 2), f"{int((m.y_true != m.y_pred).sum()):,}")
+    t.add_row("ensemble", pct(ev.accuracy, 2), f"{ev.errors:,}", style="bold")
+    return t
+
+
+def ensemble_title(result) -> str:
+    ev = result.evaluation
+    return (f"ensemble of {len(result.members)} runs on {visible(result.predictions.config.dataset)} "
+            f"({ev.samples:,} test samples): class probabilities averaged")  # fmt: skip
 
 
 def caption(preds, i: int) -> str:

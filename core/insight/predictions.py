@@ -169,7 +169,8 @@ def load_predictions(run_dir: str | Path, *, need_probs: bool = False) -> Predic
     if is_regular(path):
         arrays = read_predictions_file(path, k)
         if arrays.get("probs") is not None or not need_probs:
-            names = class_names(config, record, k or int(max(arrays["y_true"].max(initial=0), arrays["y_pred"].max(initial=0))) + 1)
+            highest = max(int(arrays["y_true"].max(initial=0)), int(arrays["y_pred"].max(initial=0)))
+            names = class_names(config, record, k or highest + 1)
             return Predictions(arrays["y_true"], arrays["y_pred"], arrays["confidence"],
                                arrays.get("probs"), names, config, run_dir, PREDICTIONS_FILE)  # fmt: skip
     checkpoint = run_dir / CHECKPOINT_FILE

@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from keraslab.core import KeraslabError, ensemble_runs
-from rich import box
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -57,17 +55,9 @@ class EnsembleScreen(Screen):
     @staticmethod
     def _body(result) -> Group:
         ev = result.evaluation
-        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
-                  title=f"ensemble of {len(result.members)} runs on {visible(result.predictions.config.dataset)}, "
-                        f"{ev.samples:,} test samples")  # fmt: skip
-        t.add_column("run")
-        t.add_column("accuracy", justify="right")
-        t.add_column("wrong", justify="right")
-        for m in result.members:
-            t.add_row(visible(m.run_dir.name), render.pct(m.accuracy, 2), f"{int((m.y_true != m.y_pred).sum()):,}")
-        t.add_row(Text("ensemble", style="bold"), Text(render.pct(ev.accuracy, 2), style="bold"), f"{ev.errors:,}")
-        pairs = Text("most confused:\n" + "\n".join(f"  {line}" for line in render.pair_lines(ev)))
-        return Group(t, render.confusion_table(ev, "the ensemble's confusion matrix"), pairs)
+        pairs = Text(render.pairs_text(ev))
+        return Group(Text(render.ensemble_title(result)), render.ensemble_table(result),
+                     render.confusion_table(ev, "the ensemble's confusion matrix"), pairs)  # fmt: skip
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -142,7 +142,7 @@ class EvaluationPanel(VerticalScroll):
         for k, cells in zip(self._matrix_classes, render.confusion_cells(ev, self._matrix_classes), strict=True):
             table.add_row(*cells, key=str(k), label=Text(render.name(ev, k)))
         self.query_one("#eval-pairs", Static).update(
-            Text("most confused:\n" + "\n".join(f"  {line}" for line in render.pair_lines(ev)))
+            Text(render.pairs_text(ev))
         )
         self.show_samples(mistakes(self.preds), "the most confident mistakes")
 
