@@ -71,6 +71,13 @@ _export(
 _export("sweep.slurm", "SlurmError", "SlurmOptions", "sbatch_script", "slurm_available", "submit", "write_script")
 _export("sweep.local", "LocalPool", "local_launcher", "stop_sweep")
 _export("sweep.report", "PointRow", "point_rows", SWEEP_STATES="STATES")
+# insight: evaluation on the test set, misclassified samples, image predictions, ensembles
+_export("insight.confusion", "ClassScore", "ConfusedPair")
+_export("insight.evaluation", "Evaluation", "evaluate", "mistakes")
+_export("insight.predictions", "Predictions", "has_saved_predictions", "load_predictions")
+_export("insight.samples", "sample_images")
+_export("insight.ensemble", "EnsembleResult", "ensemble", "ensemble_runs")
+_export("insight.imagefile", "ImagePrediction", "predict_files")
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
@@ -135,6 +142,12 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .data.datasets import get_info as get_dataset_info
     from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
     from .hooks import set_bulk_read
+    from .insight.confusion import ClassScore, ConfusedPair
+    from .insight.ensemble import EnsembleResult, ensemble, ensemble_runs
+    from .insight.evaluation import Evaluation, evaluate, mistakes
+    from .insight.imagefile import ImagePrediction, predict_files
+    from .insight.predictions import Predictions, has_saved_predictions, load_predictions
+    from .insight.samples import sample_images
     from .model.layers import LayerSpec, output_is_probabilities
     from .model.lint import Finding, lint_stack
     from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json

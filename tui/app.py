@@ -18,7 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from . import fmt, headless, policy, reattach
+from . import fmt, headless, images, policy, reattach
 from .messages import QueueChanged, TrainingEvent
 from .quitting import AppRunner
 from .screens.confirm import ConfirmScreen
@@ -460,6 +460,7 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     resolved = core.default_logdir(logdir)
     undo_policy = policy.install()
+    images.prepare_terminal_images()  # (before Textual takes the terminal)
     with terminal_on_private_fd(_stderr_log_path(resolved)) as terminal:
         app = KeraslabApp(dataset=dataset, model=model, logdir=resolved)
         runner = AppRunner(app)  # (quits even while a worker thread is stuck)

@@ -14,7 +14,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_runs, cli_sweep, cli_tweak, fmt
+from . import cli_insight, cli_runs, cli_sweep, cli_tweak, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -173,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_runs.add_browse_commands(sub)
     cli_tweak.register(sub)
     cli_sweep.register(sub)
+    cli_insight.register(sub)
     return parser
 
 
@@ -562,6 +563,7 @@ COMMANDS = {
     **cli_runs.BROWSE_COMMANDS,  # compare, export, browse, and runs with sort/filter
     **cli_tweak.TWEAK_COMMANDS,  # import, and runs --tree
     **cli_sweep.SWEEP_COMMANDS,
+    **cli_insight.INSIGHT_COMMANDS,  # evaluate, predict, ensemble
 }
 
 

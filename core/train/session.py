@@ -527,7 +527,11 @@ class TrainingSession:
                 data.x_test, y_test, batch_size=self.config.batch_size, verbose=0, return_dict=True
             )
             test = {k: float(v) for k, v in values.items()}
-            probs = np.asarray(model.predict(data.x_test, batch_size=self.config.batch_size, verbose=0))
+            from .predict import as_probabilities
+
+            from_logits = bool((self._record.get("model_info") or {}).get("from_logits"))
+            outputs = model.predict(data.x_test, batch_size=self.config.batch_size, verbose=0)
+            probs = as_probabilities(outputs, from_logits)
             path = self.run_dir / PREDICTIONS_FILE
             try:
                 with writing(path):
@@ -536,6 +540,7 @@ class TrainingSession:
                         y_true=data.y_test.astype(np.int32),
                         y_pred=probs.argmax(axis=-1).astype(np.int32),
                         confidence=probs.max(axis=-1).astype(np.float16),
+                        probs=probs,  # every class's probability, for ensembles
                     )
             except KeraslabError:
                 path.unlink(missing_ok=True)  # (not a torn file)

@@ -37,6 +37,7 @@ from textual.widgets import Button, Input, Static, TabbedContent, TabPane, TextA
 from .. import fmt
 from ..fmt import visible
 from ..widgets.curves import CurvePlot
+from ..widgets.evaluation import EvaluationPanel
 from ..widgets.footer import KeyFooter
 from .confirm import ConfirmScreen
 
@@ -125,6 +126,9 @@ class RunDetailScreen(Screen):
                     yield Button("Save (ctrl+s)", id="save-notes", variant="primary")
                     yield Button("Archive (A)", id="archive-run")
                     yield Button("Delete (D)", id="delete-run", variant="error")
+            if self.run.kind == "keraslab":
+                with TabPane("Evaluation", id="tab-eval"):
+                    yield EvaluationPanel(self.path, id="evaluation")
             with TabPane("Warnings", id="tab-warnings"):
                 yield VerticalScroll(Static(Text(self._warnings_text()), id="warnings-text"))
         yield KeyFooter()
@@ -173,6 +177,10 @@ class RunDetailScreen(Screen):
     def _warnings_text(self) -> str:
         warnings = list(self.run.warnings) + (list(self.curves.warnings) if self.curves else [])
         return "\n".join(dict.fromkeys(visible(w) for w in warnings)) or "no warnings"
+
+    @on(TabbedContent.TabActivated, pane="#tab-eval")
+    def _evaluation_shown(self) -> None:
+        self.query_one(EvaluationPanel).start()  # (read only when asked for)
 
     def on_mount(self) -> None:
         self._load()

@@ -75,6 +75,7 @@ class RunsBrowserScreen(Screen):
         Binding("f", "toggle_follow", "Follow"),
         Binding("t", "toggle_tree", "Tree", show=False),  # (in F1's help: the footer keeps esc and F1 whole)
         Binding("e", "edit_run", "Edit as new"),
+        Binding("E", "ensemble", "Ensemble", show=False),  # (shift+e; in the help: the footer is full)
         Binding("w", "open_sweep", "Sweep", show=False),  # (in the help: the footer is full)
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
@@ -347,6 +348,14 @@ class RunsBrowserScreen(Screen):
             self.app.push_screen(SweepScreen(run.logdir, run.sweep))
         else:
             self.app.push_screen(SweepScreen(self.logdirs[0]))
+    def action_ensemble(self) -> None:
+        runs = [r for r in self.summaries if str(r.path) in self.marked and r.kind == "keraslab"]
+        if len(runs) < 2:
+            self.notify("mark two or more keraslab runs with space, then press E (shift+e)", severity="warning")
+            return
+        from .ensemble import EnsembleScreen
+
+        self.app.push_screen(EnsembleScreen([r.path for r in runs]))
 
     def action_next_sort(self) -> None:
         keys = [c.key for c in COLUMNS] + [f"hp.{k}" for k in self._columns_hp]
