@@ -45,6 +45,10 @@ _export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load
 _export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "resolve_runs")
 _export("browse.finding", "find_run_dirs")
 _export("browse.summary", "RunSummary", "metric_name")
+_export(
+    "browse.tagmap", "set_metric_map", parse_metric_rule="parse_rule", metric_map_file="map_file",
+    metric_map_table="describe_table",
+)  # fmt: skip
 _export("rundir.kind", "run_kind")
 _export("rundir.layout", "STATUS_FILE", "STOP_FILE")
 _export("rundir.metricstats", "MetricStats")
@@ -107,6 +111,10 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     )  # fmt: skip
     from .browse.finding import find_run_dirs
     from .browse.summary import RunSummary, metric_name
+    from .browse.tagmap import describe_table as metric_map_table
+    from .browse.tagmap import map_file as metric_map_file
+    from .browse.tagmap import parse_rule as parse_metric_rule
+    from .browse.tagmap import set_metric_map
     from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
     from .data.datasets import (
         DATASETS,

@@ -14,7 +14,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_runs, fmt
+from . import cli_runs, cli_tags, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--from-logits", action="store_true", help="the loss expects logits")
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
     cli_runs.add_browse_commands(sub)
+    cli_tags.register(parser, sub)
     return parser
 
 
@@ -417,9 +418,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         for key, value in sorted(run.hparams.items()):
             print(f"  {fmt.visible(key):<24}{fmt.visible(value)}")
     if run.metrics:
-        rows = [[fmt.visible(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count)]
-                for name, stats in run.metrics.items()]  # fmt: skip
-        print("\n" + fmt.table(["metric", "last", "best", "points"], rows, right=(1, 2, 3)))
+        rows = [[fmt.visible(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count),
+                 fmt.visible(run.metric_tags.get(name, ""))] for name, stats in run.metrics.items()]  # fmt: skip
+        headers = ["metric", "last", "best", "points", "tag"][: 5 if run.metric_tags else 4]
+        print("\n" + fmt.table(headers, rows, right=(1, 2, 3)))
     curves = core.load_curves(run.path)
     for warning in dict.fromkeys([*run.warnings, *curves.warnings]):
         print(f"warning: {fmt.visible(warning)}", file=sys.stderr)
@@ -547,6 +549,7 @@ COMMANDS = {
     "presets": cmd_presets,
     "lint": cmd_lint,
     **cli_runs.BROWSE_COMMANDS,  # compare, export, browse, and runs with sort/filter
+    **cli_tags.COMMANDS,  # metric-map
 }
 
 
@@ -555,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        cli_tags.apply(args)
         if args.command is None:
             from .app import run_app
 

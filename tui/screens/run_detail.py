@@ -166,6 +166,7 @@ class RunDetailScreen(Screen):
                 lines.append(
                     f"  {visible(name):<28}{fmt.metric(s.first)}  {fmt.metric(s.last)}  "
                     f"{fmt.metric(s.best(name))}  ({s.count} points)"
+                    + (f"  tag {visible(self.run.metric_tags[name])}" if name in self.run.metric_tags else "")
                 )
         return "\n".join(lines) or "no configuration recorded (a plain TensorBoard log)"
 
