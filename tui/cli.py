@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -309,8 +310,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         config = _config_from_args(args)
         session = core.TrainingSession(config, args.logdir)
+    session.capture_output = False  # (the whole process is: its lines, Keras' and TensorFlow's native ones)
     printer = _Printer(sys.stderr if args.json else sys.stdout)
     ctrl_c = {"count": 0, "told": False, "training": False}
+    with contextlib.ExitStack() as output:
+        return _train_loop(args, session, printer, ctrl_c, output)
+
+
+def _train_loop(args, session, printer, ctrl_c, output: contextlib.ExitStack) -> int:
+    """cmd_train's run, its output kept in the run's output.log by ``output`` once the run exists."""
 
     def on_signal(signum, _frame):
         # SIGTERM only ever asks for the stop: `timeout` and schedulers send it to the process
@@ -322,6 +330,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             return
         try:
             session.abort("aborted by a second Ctrl+C")
+            output.close()  # (fds 1 and 2 are the terminal's again: the notice reaches it before _exit)
             lead = "\r\x1b[2K" if printer.open_line else ""
             os.write(printer.stream.fileno(), f"{lead}aborted; the run is marked interrupted\n".encode())
         finally:  # (exits even when the status or the notice cannot be written)
@@ -330,6 +339,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         run_dir = session.start()
+        output.enter_context(core.capture_process_output(run_dir))
         printer.line(f"run directory: {run_dir}")
         result = None
         while result is None:

@@ -109,6 +109,7 @@ class TrainingSession:
         heartbeat_interval: float = 10.0,
         hooks: SessionHooks | None = None,
         resume_from: str | os.PathLike | None = None,
+        capture_output: bool = True,
     ):
         self.config = config.validate()
         self.logdir = default_logdir(logdir)
@@ -130,6 +131,9 @@ class TrainingSession:
         self.hooks = hooks or SessionHooks()
         self.resume_from = None if resume_from is None else Path(resume_from)
         self._resume = None  # resume.ResumePoint, once start() checked it
+        # the training thread's prints and warnings kept in output.log (False: the caller
+        # captures the whole process, as `keraslab train` does)
+        self.capture_output = capture_output
 
     # -- public API -----------------------------------------------------------------------
     def start(self) -> Path:
@@ -286,6 +290,16 @@ class TrainingSession:
 
     def _main(self) -> None:
         """The training thread: the run, then (its model now unreachable) on_finished, then done."""
+        from .capture import capture_thread, event_line
+
+        assert self.run_dir is not None
+        if not self.capture_output:
+            return self._main_captured()
+        with capture_thread(self.run_dir) as log:
+            self.subscribe(lambda ev: (line := event_line(ev)) and log.write(line + "\n"))
+            self._main_captured()
+
+    def _main_captured(self) -> None:
         try:
             self.hooks.call("on_worker_start")
         except Exception:  # noqa: BLE001 - an application's hook must not keep the run from training

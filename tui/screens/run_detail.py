@@ -1,4 +1,4 @@
-"""The run detail screen: config, model summary, every scalar curve, editable notes and tags, archive/delete."""
+"""The run detail screen: config, model summary, every scalar curve, its console (output.log), editable notes and tags, archive/delete."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from .. import fmt
 from ..fmt import visible
 from ..widgets.curves import CurvePlot
 from ..widgets.footer import KeyFooter
+from ..widgets.output_log import OutputLogView
 from .confirm import ConfirmScreen
 
 
@@ -124,6 +125,8 @@ class RunDetailScreen(Screen):
                     yield Button("Save (ctrl+s)", id="save-notes", variant="primary")
                     yield Button("Archive (A)", id="archive-run")
                     yield Button("Delete (D)", id="delete-run", variant="error")
+            with TabPane("Output", id="tab-output"):
+                yield OutputLogView(self.path, follow=self.follow, interval=self.interval, id="output-log")
             with TabPane("Warnings", id="tab-warnings"):
                 yield VerticalScroll(Static(Text(self._warnings_text()), id="warnings-text"))
         yield KeyFooter()
