@@ -26,6 +26,7 @@ from ..model.preview import preview_stack
 from ..rundir.fileio import writing
 from ..rundir.layout import CONFIG_FILE, PREDICTIONS_FILE, STATUS_FILE, STOP_FILE
 from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
+from . import tensorboard_export
 from .backend import describe_device, import_keras, package_versions
 from .download import keras_download
 from .memory import check_fits
@@ -389,6 +390,8 @@ class TrainingSession:
                 reason = _joined(reason, last_error)
             elapsed = time.monotonic() - t0
             try:
+                with contextlib.suppress(KeraslabError):  # (a full disk: the status says more)
+                    tensorboard_export.write_end(writer, status, test, epochs_done)
                 writer.finish(status, reason, epochs_done=epochs_done)
             finally:
                 writer.close()
@@ -466,6 +469,7 @@ class TrainingSession:
         )
         self._writer.write_config(self._record)
         self._writer.update_status(device=device)
+        tensorboard_export.write_start(self._writer, cfg, notation, model)
         return self._fit_setup(keras, model, data, steps, device)
 
     def _prepare_resumed(self, keras, data: Dataset, point, steps: int):
