@@ -29,16 +29,22 @@ def fresh_map(tmp_path, monkeypatch):
     tagmap._user_rules = ()
 
 
-def pytorch_run(path: Path, epochs: int = 4) -> Path:
-    """The PyTorch tutorial's naming: Loss/train, Accuracy/val, a point per epoch."""
+def tagged_run(path: Path, series: dict[str, list[float]]) -> Path:
+    """A run logging each tag's values at steps 0, 1, ... (one point per epoch)."""
     w = SummaryWriter(str(path))
-    for e in range(epochs):
-        w.add_scalar("Loss/train", 1.0 / (e + 1), e, walltime=T0 + e)
-        w.add_scalar("Loss/val", 1.2 / (e + 1), e, walltime=T0 + e)
-        w.add_scalar("Accuracy/train", 0.5 + e / 10, e, walltime=T0 + e)
-        w.add_scalar("Accuracy/val", 0.4 + e / 10, e, walltime=T0 + e)
+    for tag, values in series.items():
+        for step, value in enumerate(values):
+            w.add_scalar(tag, value, step, walltime=T0 + step)
     w.close()
     return path
+
+
+def pytorch_run(path: Path, epochs: int = 4) -> Path:
+    """The PyTorch tutorial's naming: Loss/train, Accuracy/val, a point per epoch."""
+    return tagged_run(path, {
+        "Loss/train": [1.0 / (e + 1) for e in range(epochs)], "Loss/val": [1.2 / (e + 1) for e in range(epochs)],
+        "Accuracy/train": [0.5 + e / 10 for e in range(epochs)], "Accuracy/val": [0.4 + e / 10 for e in range(epochs)],
+    })  # fmt: skip
 
 
 def lightning_run(path: Path, epochs: int = 3, steps_per_epoch: int = 5) -> Path:
@@ -58,23 +64,12 @@ def lightning_run(path: Path, epochs: int = 3, steps_per_epoch: int = 5) -> Path
 
 
 def slash_run(path: Path) -> Path:
-    w = SummaryWriter(str(path))
-    for e in range(3):
-        w.add_scalar("train/loss", 1.0 - e / 10, e, walltime=T0 + e)
-        w.add_scalar("val/loss", 1.1 - e / 10, e, walltime=T0 + e)
-        w.add_scalar("val/acc", 0.6 + e / 10, e, walltime=T0 + e)
-        w.add_scalar("test/accuracy", 0.75, e, walltime=T0 + e)
-    w.close()
-    return path
+    return tagged_run(path, {"train/loss": [1.0, 0.9, 0.8], "val/loss": [1.1, 1.0, 0.9], "val/acc": [0.6, 0.7, 0.8],
+                             "test/accuracy": [0.75] * 3})  # fmt: skip
 
 
 def tf1_run(path: Path) -> Path:
-    w = SummaryWriter(str(path))
-    for e in range(3):
-        w.add_scalar("loss_1", 1.0 - e / 10, e, walltime=T0 + e)
-        w.add_scalar("val_acc_1", 0.5 + e / 10, e, walltime=T0 + e)
-    w.close()
-    return path
+    return tagged_run(path, {"loss_1": [1.0, 0.9, 0.8], "val_acc_1": [0.5, 0.6, 0.7]})
 
 
 def by_name(logdir: Path):
