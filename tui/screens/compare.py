@@ -23,6 +23,7 @@ from ..fmt import hp_text, visible
 from ..widgets.curves import CurvePlot
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
+from ..widgets.run_colours import run_colour
 
 X_AXES = ("epoch", "step", "time")
 SMOOTHING_STEPS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
@@ -117,7 +118,7 @@ class CompareScreen(Screen):
             if c is None or not len(c):
                 notes.append(f"{visible(r.name)} has no {visible(self.metric)}")
                 continue
-            out.append((r.name, c.xs(self.x_axis), smooth(c.values, self.smoothing)))
+            out.append((r.name, c.xs(self.x_axis), smooth(c.values, self.smoothing), run_colour(str(r.path))))
             curves.append(c)
         return out, notes, axis_label(curves, self.x_axis)
 

@@ -66,6 +66,7 @@ class RunsBrowserScreen(Screen):
         Binding("slash", "focus_filter", "Filter"),
         Binding("space", "toggle_mark", "Mark"),
         Binding("c", "compare", "Compare"),
+        Binding("w", "workspace", "Workspace"),
         Binding("s", "next_sort", "Sort"),
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
@@ -302,17 +303,29 @@ class RunsBrowserScreen(Screen):
         self._refresh_table()
         table.move_cursor(row=row + 1)
 
-    def action_compare(self) -> None:
+    def _chosen_runs(self, key: str) -> list:
+        """The marked runs, else the one under the cursor (a notice when there is none)."""
         runs = [r for r in self.summaries if str(r.path) in self.marked]
         if not runs:
             current = self.current_run()
             runs = [current] if current else []
         if not runs:
-            self.notify("mark runs with space, then press c", severity="warning")
-            return
-        from .compare import CompareScreen
+            self.notify(f"mark runs with space, then press {key}", severity="warning")
+        return runs
 
-        self.app.push_screen(CompareScreen(runs))
+    def action_compare(self) -> None:
+        runs = self._chosen_runs("c")
+        if runs:
+            from .compare import CompareScreen
+
+            self.app.push_screen(CompareScreen(runs))
+
+    def action_workspace(self) -> None:
+        runs = self._chosen_runs("w")
+        if runs:
+            from .workspace import WorkspaceScreen
+
+            self.app.push_screen(WorkspaceScreen(runs))
 
     def action_next_sort(self) -> None:
         keys = [c.key for c in COLUMNS] + [f"hp.{k}" for k in self._columns_hp]
