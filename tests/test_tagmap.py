@@ -131,7 +131,10 @@ def test_user_rules_come_first_and_bad_ones_say_so():
     assert tagmap.mapped_name("my/acc") == "val_accuracy"
     assert tagmap.mapped_name("Loss/training") == "loss"
     assert tagmap.mapped_name("a/b/c") == "a/b/c"  # no rule: the tag itself
-    for bad in ("noequals", "=x", "{m}{m}/x=y", "a=b{m}", "a{x}=b"):
+    assert tagmap.mapped_name("loss/train/loss") == "loss" and tagmap.mapped_name("logs/train/epoch_loss") == "logs/train/epoch_loss"
+    tagmap.set_metric_map(["{m}/{m}=twice_{m}"])
+    assert tagmap.mapped_name("acc/acc") == "twice_accuracy" and tagmap.mapped_name("acc/loss") == "acc/loss"
+    for bad in ("noequals", "=x", "x=", "a=b{m}", "a{x}=b"):
         with pytest.raises(ConfigError):
             tagmap.set_metric_map([bad])
 

@@ -1,7 +1,8 @@
 """The metric map: how every framework's TensorBoard tags become Keras-style metric names.
 
-A rule is ``PATTERN=NAME``. In PATTERN, ``{m}`` stands for the metric's own name and ``*``
-for any other text, neither crossing a ``/``; NAME may use ``{m}``. The first rule that
+A rule is ``PATTERN=NAME``. In PATTERN, ``{m}`` stands for the metric's own name (the same
+text wherever it is written) and ``*`` for any other text, neither crossing a ``/``; NAME
+may use ``{m}``. The first rule that
 matches a whole tag names it; a tag no rule matches keeps its own name. The user's rules
 (``--metric-map``, then the metric-map file) come before the built-in :data:`BUILTIN_RULES`.
 ``{m}`` is made Keras-style on the way: ``acc``/``Accuracy`` -> ``accuracy``, ``Loss`` -> ``loss``.
@@ -32,10 +33,10 @@ BUILTIN_TABLE: tuple[tuple[str, str], ...] = (
     ("{m}/val=val_{m}", "PyTorch tutorials: Accuracy/val"),
     ("{m}/validation=val_{m}", "PyTorch: Loss/validation"),
     ("{m}/test=test_{m}", "PyTorch: Accuracy/test"),
-    ("{m}/train/*={m}", "tensorboardX add_scalars('loss', {'train': ...})"),
-    ("{m}/val/*=val_{m}", "tensorboardX add_scalars('loss', {'val': ...})"),
-    ("{m}_train/*={m}", "PyTorch add_scalars('loss', {'train': ...})"),
-    ("{m}_val/*=val_{m}", "PyTorch add_scalars('loss', {'val': ...})"),
+    ("{m}/train/{m}={m}", "tensorboardX add_scalars('loss', {'train': ...})"),
+    ("{m}/val/{m}=val_{m}", "tensorboardX add_scalars('loss', {'val': ...})"),
+    ("{m}_train/{m}={m}", "PyTorch add_scalars('loss', {'train': ...})"),
+    ("{m}_val/{m}=val_{m}", "PyTorch add_scalars('loss', {'val': ...})"),
     ("loss_1=loss", "TensorFlow 1 (a summary name used twice)"),
     ("acc_1=accuracy", "TensorFlow 1"),
     ("accuracy_1=accuracy", "TensorFlow 1"),
@@ -71,8 +72,8 @@ def parse_rule(text: str) -> str:
     pattern, sep, name = (part.strip() for part in text.partition("="))
     if not sep or not pattern or not name:
         raise ConfigError(f"metric map rule {text!r} is not PATTERN=NAME (e.g. 'my/acc=val_accuracy')")
-    if pattern.count("{m}") > 1 or ("{m}" in name and "{m}" not in pattern):
-        raise ConfigError(f"metric map rule {text!r}: {{m}} must appear once in the pattern to be used in the name")
+    if "{m}" in name and "{m}" not in pattern:
+        raise ConfigError(f"metric map rule {text!r}: {{m}} in the name needs {{m}} in the pattern")
     if any(c in "{}" for c in pattern.replace("{m}", "") + name.replace("{m}", "")):
         raise ConfigError(f"metric map rule {text!r}: only {{m}} may be written in braces")
     return f"{pattern}={name}"
@@ -124,8 +125,9 @@ def digest() -> str:
 
 
 def _regex(pattern: str) -> re.Pattern:
-    parts = [re.escape(p).replace(r"\*", "[^/]+") for p in pattern.split("{m}")]
-    return re.compile("(?P<m>[^/]+)".join(parts))
+    """``{m}`` captures the name at its first place and must match the same text at any other."""
+    first, *rest = (re.escape(p).replace(r"\*", "[^/]+") for p in pattern.split("{m}"))
+    return re.compile(first + ("(?P<m>[^/]+)" + "(?P=m)".join(rest) if rest else ""))
 
 
 @functools.lru_cache(maxsize=4)
