@@ -46,7 +46,7 @@ def test_workspace_walk_in_tmux(tmp_path):
             time.sleep(0.25)
         assert "Summary (last" not in screen
         tmux("send-keys", "-t", name, "Escape")
-        wait_for(name, "Workspace")  # the browser's footer names the key that opens it
+        wait_for(name, "c Compare")  # back in the browser
         tmux("send-keys", "-t", name, "Escape")
         wait_for(name, "keraslab-exited-0")
     finally:

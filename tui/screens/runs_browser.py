@@ -66,7 +66,7 @@ class RunsBrowserScreen(Screen):
         Binding("slash", "focus_filter", "Filter"),
         Binding("space", "toggle_mark", "Mark"),
         Binding("c", "compare", "Compare"),
-        Binding("w", "workspace", "Workspace"),
+        Binding("w", "workspace", "Workspace", show=False),  # (in F1 help: the footer is full)
         Binding("s", "next_sort", "Sort"),
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
