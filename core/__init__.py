@@ -40,11 +40,19 @@ _export("rundir.reader", "RunRecord", "load_run")
 _export("train.session", "SessionHooks", "TrainingSession", "config_command", "resolve_stack")
 _export("train.resume", "RESUMABLE", "ResumePoint", "has_last_checkpoint", "resume_command", "resume_point")
 _export("rundir.writer", "default_logdir")
+# a run's console: output.log kept while it trains, read back in bounded pieces
+_export("train.capture", capture_process_output="capture_process")
+_export("rundir.outputlog", "LogChunk", "read_output_log")
+_export("rundir.layout", "OUTPUT_LOG")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
 _export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
 _export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "resolve_runs")
 _export("browse.finding", "find_run_dirs")
 _export("browse.summary", "RunSummary", "metric_name")
+_export(
+    "browse.tagmap", "set_metric_map", parse_metric_rule="parse_rule", metric_map_file="map_file",
+    metric_map_table="describe_table",
+)  # fmt: skip
 _export("rundir.kind", "run_kind")
 _export("rundir.layout", "STATUS_FILE", "STOP_FILE")
 _export("rundir.metricstats", "MetricStats")
@@ -128,6 +136,10 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     )  # fmt: skip
     from .browse.finding import find_run_dirs
     from .browse.summary import RunSummary, metric_name
+    from .browse.tagmap import describe_table as metric_map_table
+    from .browse.tagmap import map_file as metric_map_file
+    from .browse.tagmap import parse_rule as parse_metric_rule
+    from .browse.tagmap import set_metric_map
     from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
     from .data.datasets import (
         DATASETS,
@@ -154,7 +166,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .model.presets import PRESETS, Preset, get_preset, resolve_model
     from .model.preview import LayerRow, Preview, preview_stack
     from .rundir.kind import run_kind
-    from .rundir.layout import STATUS_FILE, STOP_FILE
+    from .rundir.layout import OUTPUT_LOG, STATUS_FILE, STOP_FILE
     from .rundir.meta import (
         archive_run,
         delete_run,
@@ -165,10 +177,12 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         write_tags,
     )  # fmt: skip
     from .rundir.metricstats import MetricStats
+    from .rundir.outputlog import LogChunk, read_output_log
     from .rundir.reader import RunRecord, load_run
     from .rundir.writer import default_logdir
     from .safefile import read_bytes as read_run_bytes
     from .safefile import read_text as read_run_text
+    from .train.capture import capture_process as capture_process_output
     from .train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
     from .train.resume import (
         RESUMABLE,

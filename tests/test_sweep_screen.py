@@ -29,7 +29,7 @@ async def test_w_opens_the_sweep_of_the_run_under_the_cursor_ranked(tmp_path: Pa
         await until(pilot, lambda: table.row_count == 3)
         row = next(i for i in range(table.row_count) if "digits-cnn-p2" in str(table.get_row_at(i)[0]))
         table.move_cursor(row=row)
-        await pilot.press("w")
+        await pilot.press("S")
         await until(pilot, lambda: isinstance(app.screen, SweepScreen))
         screen = app.screen
         ranked = screen.query_one(LineTable)
@@ -46,13 +46,13 @@ async def test_w_opens_the_sweep_of_the_run_under_the_cursor_ranked(tmp_path: Pa
         await until(pilot, lambda: app.screen is browser)
 
 
-async def test_w_without_a_sweep_says_so(tmp_path: Path):
+async def test_S_without_a_sweep_says_so(tmp_path: Path):
     logdir = tmp_path / "runs"
     keraslab_run(logdir, "other")
     app = BrowseApp([logdir], interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, RunsBrowserScreen))
-        await pilot.press("w")
+        await pilot.press("S")
         await until(pilot, lambda: isinstance(app.screen, SweepScreen))
         title = app.screen.query_one("#sweep-title", Static)
         await until(pilot, lambda: "no sweeps in" in str(title.render()))

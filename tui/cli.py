@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_insight, cli_runs, cli_sweep, cli_tweak, fmt
+from . import cli_insight, cli_runs, cli_sweep, cli_tags, cli_tweak, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tweak.register(sub)
     cli_sweep.register(sub)
     cli_insight.register(sub)
+    cli_tags.register(parser, sub)
     return parser
 
 
@@ -320,8 +322,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = _config_from_args(args)
         session = cli_sweep.existing_point_session(config, args) if args.resume_existing else None
         session = session or core.TrainingSession(config, args.logdir)
+    session.capture_output = False  # (the whole process is: its lines, Keras' and TensorFlow's native ones)
     printer = _Printer(sys.stderr if args.json else sys.stdout)
     ctrl_c = {"count": 0, "told": False, "training": False}
+    with contextlib.ExitStack() as output:
+        return _train_loop(args, session, printer, ctrl_c, output)
+
+
+def _train_loop(args, session, printer, ctrl_c, output: contextlib.ExitStack) -> int:
+    """cmd_train's run, its output kept in the run's output.log by ``output`` once the run exists."""
 
     def on_signal(signum, _frame):
         # SIGTERM only ever asks for the stop: `timeout` and schedulers send it to the process
@@ -333,6 +342,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             return
         try:
             session.abort("aborted by a second Ctrl+C")
+            output.close()  # (fds 1 and 2 are the terminal's again: the notice reaches it before _exit)
             lead = "\r\x1b[2K" if printer.open_line else ""
             os.write(printer.stream.fileno(), f"{lead}aborted; the run is marked interrupted\n".encode())
         finally:  # (exits even when the status or the notice cannot be written)
@@ -341,6 +351,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         run_dir = session.start()
+        output.enter_context(core.capture_process_output(run_dir))
         printer.line(f"run directory: {run_dir}")
         result = None
         while result is None:
@@ -431,9 +442,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         for key, value in sorted(run.hparams.items()):
             print(f"  {fmt.visible(key):<24}{fmt.visible(value)}")
     if run.metrics:
-        rows = [[fmt.visible(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count)]
-                for name, stats in run.metrics.items()]  # fmt: skip
-        print("\n" + fmt.table(["metric", "last", "best", "points"], rows, right=(1, 2, 3)))
+        rows = [[fmt.visible(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count),
+                 fmt.visible(run.metric_tags.get(name, ""))] for name, stats in run.metrics.items()]  # fmt: skip
+        headers = ["metric", "last", "best", "points", "tag"][: 5 if run.metric_tags else 4]
+        print("\n" + fmt.table(headers, rows, right=(1, 2, 3)))
     curves = core.load_curves(run.path)
     for warning in dict.fromkeys([*run.warnings, *curves.warnings]):
         print(f"warning: {fmt.visible(warning)}", file=sys.stderr)
@@ -564,6 +576,7 @@ COMMANDS = {
     **cli_tweak.TWEAK_COMMANDS,  # import, and runs --tree
     **cli_sweep.SWEEP_COMMANDS,
     **cli_insight.INSIGHT_COMMANDS,  # evaluate, predict, ensemble
+    **cli_tags.COMMANDS,  # metric-map
 }
 
 
@@ -572,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        cli_tags.apply(args)
         if args.command is None:
             from .app import run_app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from ..rundir.reader import read_metric_records
 from ..safefile import read_text
 from ..tfevents import RunScalars, read_run_scalars, read_runs_scalars
 from .summary import unique_metric_name
+from .tagmap import EPOCH_TAG
 
 X_AXES = ("epoch", "step", "time")
 
@@ -113,7 +115,26 @@ def _event_curves(path: Path, scalars: RunScalars) -> RunCurves:
             tag,
             per_epoch=epoch_tag,
         )
+    epoch = curves.get(EPOCH_TAG)
+    if epoch is not None and not epoch.per_epoch:
+        for curve in curves.values():
+            if curve is not epoch and not curve.per_epoch:
+                _epochs_from(curve, epoch)
     return RunCurves(path, curves, scalars.texts, list(scalars.warnings))
+
+
+def _epochs_from(curve: Curve, epoch: Curve) -> None:
+    """Count ``curve`` in epochs by a step-indexed ``epoch`` metric (Lightning's, 0-based):
+    a point at a step is in the epoch last logged at or before it, and ends it (+1)."""
+    at = sorted(zip(epoch.steps, epoch.values, strict=True))
+    steps = [s for s, _ in at]
+    out = []
+    for step in curve.steps:
+        i = bisect.bisect_right(steps, step) - 1
+        if i < 0 or not math.isfinite(at[i][1]):
+            return
+        out.append(at[i][1] + 1)
+    curve.epochs, curve.per_epoch = out, True
 
 
 def _keraslab_curves(path: Path) -> RunCurves:

@@ -13,6 +13,7 @@ from ..rundir.reader import HEARTBEAT_STALE_S
 from ..tfevents import EventFileReader, is_event_file, merge_order, read_together
 from .runstate import HEAD, RunState, file_head, file_sig, is_head, is_sig, same_file, stat
 from .summary import RunSummary, unique_metric_name
+from .tagmap import EPOCH_TAG
 
 
 class TensorBoardRunState(RunState):
@@ -179,6 +180,9 @@ class TensorBoardRunState(RunState):
             s.last_step for tag, s in self._by_tag() if tag.rpartition("/")[2].startswith("epoch_")
         ]
         epochs = max(epoch_steps) + 1 if epoch_steps and None not in epoch_steps else None
+        epoch_metric = self.stats.get(EPOCH_TAG)
+        if epochs is None and epoch_metric is not None and epoch_metric.max is not None and epoch_metric.max >= 0:
+            epochs = int(epoch_metric.max) + 1  # Lightning's "epoch": the 0-based epoch at each step
         starts = [s.first_time for s in self.stats.values() if s.first_time is not None]
         ends = [s.last_time for s in self.stats.values() if s.last_time is not None]
         val = self.stats.get("val_accuracy") or self.stats.get("val_acc")
@@ -209,6 +213,7 @@ class TensorBoardRunState(RunState):
             start_time=min(starts) if starts else None,
             hparams={**self.compiled, **self.hparams},
             metrics={k: v.copy() for k, v in self.stats.items()},
+            metric_tags={name: tag for tag, name in self.tag_names.items() if name != tag},
             tags=list(self.tags),
             notes=self.notes,
             warnings=warnings,

@@ -16,6 +16,7 @@ CHECKPOINT_FILE = "best_model.keras"
 LAST_CHECKPOINT_FILE = "last.keras"  # the last state (optimizer included) a stopped run resumes from
 PREDICTIONS_FILE = "test_predictions.npz"
 ERROR_FILE = "error.log"
+OUTPUT_LOG = "output.log"  # what the run printed (stdout and stderr): its console
 # metrics.jsonl's record marking a resume: {"type": "resume", "resumed_at_epoch": N, "time": ...}
 RESUME_RECORD = "resume"
 # created by anyone to ask the process training the run to stop it (consumed when it stops)

@@ -89,6 +89,7 @@ class RunWriter:
         self._status: dict[str, Any] = {}
         self._train_events = None
         self._val_events = None
+        self._root_events = None  # the run's own TensorBoard run: HParams session, final metrics
         self._metrics_file = None
         self._tally = None  # metricstats.MetricsTally of metrics.jsonl, when written from its start
 
@@ -102,6 +103,30 @@ class RunWriter:
         with writing(self.run_dir / SUMMARY_FILE):
             write_text_atomic(self.run_dir / SUMMARY_FILE, text)
         self._events("train").add_text("summary", text, 0)
+        self._events("train").flush()
+
+    # -- what TensorBoard's HParams and graph dashboards show of the run
+    def write_hparams(self, hparams: dict[str, Any], start_time: float | None = None) -> None:
+        """The run's hyperparameters as an HParams session start (in the run directory's own events)."""
+        from ..tfevents import hparams_session_start
+
+        self._events("").add_summary(hparams_session_start(hparams, start_time), 0)
+        self._events("").flush()
+
+    def end_hparams(self, status: str, final: dict[str, float], step: int) -> None:
+        """The run's final metrics (scalars such as ``test_accuracy``) and its HParams session end."""
+        from ..tfevents import hparams_session_end
+
+        events = self._events("")
+        for key, value in final.items():
+            if value is not None and math.isfinite(value):
+                events.add_scalar(key, float(value), step)
+        events.add_summary(hparams_session_end(status), step)
+        events.flush()
+
+    def write_keras_model(self, model_json: str) -> None:
+        """The model as Keras' TensorBoard callback writes it (the graph dashboard's conceptual graph)."""
+        self._events("train").add_keras_model(model_json)
         self._events("train").flush()
 
     def write_results(self, results: dict[str, Any]) -> None:
@@ -179,6 +204,10 @@ class RunWriter:
     def _events(self, split: str):
         from ..tfevents import EventWriter
 
+        if split == "":
+            if self._root_events is None:
+                self._root_events = EventWriter(self.run_dir)
+            return self._root_events
         if split == "train":
             if self._train_events is None:
                 self._train_events = EventWriter(self.run_dir / "train")
@@ -240,7 +269,7 @@ class RunWriter:
     def close(self) -> None:
         """Close the event and metrics files; a write that fails here (a full disk) was
         already reported by the write that failed first, so it is not raised again."""
-        for writer in (self._train_events, self._val_events):
+        for writer in (self._train_events, self._val_events, self._root_events):
             if writer is not None:
                 try:
                     writer.close()

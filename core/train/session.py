@@ -27,6 +27,7 @@ from ..rundir.fileio import writing
 from ..rundir.layout import CONFIG_FILE, PREDICTIONS_FILE, STATUS_FILE, STOP_FILE
 from ..rundir.scheduler import slurm_job
 from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
+from . import tensorboard_export
 from .backend import describe_device, import_keras, package_versions
 from .download import keras_download
 from .memory import check_fits
@@ -105,6 +106,7 @@ class TrainingSession:
         heartbeat_interval: float = 10.0,
         hooks: SessionHooks | None = None,
         resume_from: str | os.PathLike | None = None,
+        capture_output: bool = True,
     ):
         self.config = config.validate()
         self.logdir = default_logdir(logdir)
@@ -126,6 +128,9 @@ class TrainingSession:
         self.hooks = hooks or SessionHooks()
         self.resume_from = None if resume_from is None else Path(resume_from)
         self._resume = None  # resume.ResumePoint, once start() checked it
+        # the training thread's prints and warnings kept in output.log (False: the caller
+        # captures the whole process, as `keraslab train` does)
+        self.capture_output = capture_output
 
     # -- public API -----------------------------------------------------------------------
     def start(self) -> Path:
@@ -286,6 +291,16 @@ class TrainingSession:
 
     def _main(self) -> None:
         """The training thread: the run, then (its model now unreachable) on_finished, then done."""
+        from .capture import capture_thread, event_line
+
+        assert self.run_dir is not None
+        if not self.capture_output:
+            return self._main_captured()
+        with capture_thread(self.run_dir) as log:
+            self.subscribe(lambda ev: (line := event_line(ev)) and log.write(line + "\n"))
+            self._main_captured()
+
+    def _main_captured(self) -> None:
         try:
             self.hooks.call("on_worker_start")
         except Exception:  # noqa: BLE001 - an application's hook must not keep the run from training
@@ -375,6 +390,8 @@ class TrainingSession:
                 reason = _joined(reason, last_error)
             elapsed = time.monotonic() - t0
             try:
+                with contextlib.suppress(KeraslabError):  # (a full disk: the status says more)
+                    tensorboard_export.write_end(writer, status, test, epochs_done)
                 writer.finish(status, reason, epochs_done=epochs_done)
             finally:
                 writer.close()
@@ -452,6 +469,7 @@ class TrainingSession:
         )
         self._writer.write_config(self._record)
         self._writer.update_status(device=device)
+        tensorboard_export.write_start(self._writer, cfg, notation, model)
         return self._fit_setup(keras, model, data, steps, device)
 
     def _prepare_resumed(self, keras, data: Dataset, point, steps: int):

@@ -27,6 +27,7 @@ from ..fmt import hp_text, visible
 from ..widgets.curves import CurvePlot
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
+from ..widgets.run_colours import run_colour
 from ..widgets.tweak_diff import diff_text
 
 X_AXES = ("epoch", "step", "time")
@@ -139,7 +140,7 @@ class CompareScreen(Screen):
             if c is None or not len(c):
                 notes.append(f"{visible(r.name)} has no {visible(self.metric)}")
                 continue
-            out.append((r.name, c.xs(self.x_axis), smooth(c.values, self.smoothing)))
+            out.append((r.name, c.xs(self.x_axis), smooth(c.values, self.smoothing), run_colour(str(r.path))))
             curves.append(c)
         return out, notes, axis_label(curves, self.x_axis)
 

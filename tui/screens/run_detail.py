@@ -1,4 +1,4 @@
-"""The run detail screen: config, model summary, every scalar curve, editable notes and tags, archive/delete."""
+"""The run detail screen: config, model summary, every scalar curve, its console (output.log), editable notes and tags, archive/delete."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from ..fmt import visible
 from ..widgets.curves import CurvePlot
 from ..widgets.evaluation import EvaluationPanel
 from ..widgets.footer import KeyFooter
+from ..widgets.output_log import OutputLogView
 from .confirm import ConfirmScreen
 
 
@@ -129,6 +130,8 @@ class RunDetailScreen(Screen):
             if self.run.kind == "keraslab":
                 with TabPane("Evaluation", id="tab-eval"):
                     yield EvaluationPanel(self.path, id="evaluation")
+            with TabPane("Output", id="tab-output"):
+                yield OutputLogView(self.path, follow=self.follow, interval=self.interval, id="output-log")
             with TabPane("Warnings", id="tab-warnings"):
                 yield VerticalScroll(Static(Text(self._warnings_text()), id="warnings-text"))
         yield KeyFooter()
@@ -171,6 +174,7 @@ class RunDetailScreen(Screen):
                 lines.append(
                     f"  {visible(name):<28}{fmt.metric(s.first)}  {fmt.metric(s.last)}  "
                     f"{fmt.metric(s.best(name))}  ({s.count} points)"
+                    + (f"  tag {visible(self.run.metric_tags[name])}" if name in self.run.metric_tags else "")
                 )
         return "\n".join(lines) or "no configuration recorded (a plain TensorBoard log)"
 

@@ -69,6 +69,7 @@ class RunsBrowserScreen(Screen):
         Binding("slash", "focus_filter", "Filter"),
         Binding("space", "toggle_mark", "Mark"),
         Binding("c", "compare", "Compare"),
+        Binding("w", "workspace", "Workspace", show=False),  # (in F1 help: the footer is full)
         Binding("s", "next_sort", "Sort"),
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
@@ -76,7 +77,7 @@ class RunsBrowserScreen(Screen):
         Binding("t", "toggle_tree", "Tree", show=False),  # (in F1's help: the footer keeps esc and F1 whole)
         Binding("e", "edit_run", "Edit as new"),
         Binding("E", "ensemble", "Ensemble", show=False),  # (shift+e; in the help: the footer is full)
-        Binding("w", "open_sweep", "Sweep", show=False),  # (in the help: the footer is full)
+        Binding("S", "open_sweep", "Sweep", show=False),  # (shift+s; in the help: the footer is full)
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -326,18 +327,30 @@ class RunsBrowserScreen(Screen):
         self._refresh_table()
         table.move_cursor(row=row + 1)
 
-    def action_compare(self) -> None:
+    def _chosen_runs(self, key: str) -> list:
+        """The marked runs, else the one under the cursor (a notice when there is none)."""
         runs = [r for r in self.summaries if str(r.path) in self.marked]
         if not runs:
             current = self.current_run()
             parent = find_parent(current, self.summaries) if current else None
             runs = [parent, current] if parent else [current] if current else []  # a child: parent vs child
         if not runs:
-            self.notify("mark runs with space, then press c", severity="warning")
-            return
-        from .compare import CompareScreen
+            self.notify(f"mark runs with space, then press {key}", severity="warning")
+        return runs
 
-        self.app.push_screen(CompareScreen(runs))
+    def action_compare(self) -> None:
+        runs = self._chosen_runs("c")
+        if runs:
+            from .compare import CompareScreen
+
+            self.app.push_screen(CompareScreen(runs))
+
+    def action_workspace(self) -> None:
+        runs = self._chosen_runs("w")
+        if runs:
+            from .workspace import WorkspaceScreen
+
+            self.app.push_screen(WorkspaceScreen(runs))
 
     def action_open_sweep(self) -> None:
         """The sweep of the run under the cursor, ranked; else the newest sweep of the log directory."""

@@ -38,7 +38,7 @@ class SweepLoaded(Message):
 
 
 class SweepScreen(Screen):
-    """One sweep as an experiment; pushed by the runs browser (``w``)."""
+    """One sweep as an experiment; pushed by the runs browser (``S``)."""
 
     DEFAULT_CSS = """
     SweepScreen #sweep-title { height: auto; padding: 0 1; text-style: bold; }
