@@ -10,6 +10,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .model.params import MAX_LAYERS
+from .system.devices import parse_device
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "mse")
@@ -20,6 +21,9 @@ MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 1 << 24
 MAX_NAME = 100  # run names; a run directory is <name>-<N>
 MAX_DEFAULT_NAME = 60
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # Keras dtype policies
+JIT_COMPILE = ("auto", "on", "off")  # model.compile(jit_compile=): Keras' choice, True, False
+MAX_GPU_MEMORY_MB = 1 << 24
 
 
 @dataclass
@@ -49,6 +53,11 @@ class RunConfig:
     l2: float = 0.0
     name: str | None = None
     data_dir: str | None = None
+    # devices and numerics (GPU nodes): where the model trains, its memory cap and precision
+    device: str = "auto"  # see system.devices.DEVICE_HELP
+    gpu_memory_limit: int | None = None  # MB per GPU; None: TensorFlow's memory growth
+    precision: str = "float32"
+    jit_compile: str = "auto"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> RunConfig:
@@ -65,6 +74,11 @@ class RunConfig:
         _integer("epochs", self.epochs, low=1, high=MAX_EPOCHS)
         _integer("seed", self.seed, low=0, high=MAX_SEED)
         _integer("early_stopping", self.early_stopping, low=0, high=MAX_EPOCHS)
+        parse_device(self.device)
+        _choice("precision", self.precision, PRECISIONS)
+        _choice("jit_compile", self.jit_compile, JIT_COMPILE)
+        if self.gpu_memory_limit is not None:
+            _integer("gpu_memory_limit", self.gpu_memory_limit, low=1, high=MAX_GPU_MEMORY_MB)
         if self.limit is not None:
             _integer("limit", self.limit, low=1, high=2**63 - 1)
         if self.from_logits is not None and not isinstance(self.from_logits, bool):

@@ -31,6 +31,7 @@ from .layout import (
     RESUME_RECORD,
     STATUS_FILE,
     SUMMARY_FILE,
+    SYSTEM_RECORD,
 )
 from .metricstats import MetricsTally
 
@@ -236,6 +237,20 @@ class RunWriter:
         self._append_line(
             {"type": "batch", "epoch": round(epoch, 4), "step": step, "time": time.time(), **logs}
         )
+
+    def log_system(self, values: dict[str, float], elapsed: float, wall_time: float | None = None) -> None:
+        """Record a system sample (keys ``system/...``), indexed by time rather than epoch: a
+        ``system`` record in metrics.jsonl and scalars in train/ at step = whole seconds since
+        training began. Called from the sampler's thread."""
+        wall_time = time.time() if wall_time is None else wall_time
+        step = int(elapsed)
+        self._append_line({"type": SYSTEM_RECORD, "step": step, "time": wall_time, **values})
+        with self._lock:
+            events = self._events("train")
+            for key, value in values.items():
+                if math.isfinite(value):
+                    events.add_scalar(key, float(value), step, wall_time)
+            events.flush()
 
     def close(self) -> None:
         """Close the event and metrics files; a write that fails here (a full disk) was
