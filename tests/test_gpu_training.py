@@ -1,0 +1,53 @@
+"""Real digits runs on the CPU: two data-parallel replicas with mixed precision, system metrics shown, OOM as one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from keraslab.core import RunConfig, SessionHooks, SystemSample, TrainingSession, load_run
+
+from conftest import run_cli
+
+
+@pytest.mark.slow
+def test_digits_over_two_cpu_replicas_records_them_and_shows_system_metrics(logdir):
+    out = run_cli(
+        "train", "--dataset", "digits", "--epochs", "2", "--batch-size", "64", "--device", "cpu:2",
+        "--precision", "mixed_bfloat16", "--jit-compile", "off", "--logdir", str(logdir),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "2 replicas (MirroredStrategy), batch 64 = 32 per replica" in out.stdout
+    (run_dir,) = logdir.iterdir()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["placement"]["replicas"] == 2
+    assert config["placement"]["devices"] == ["/cpu:0", "/cpu:1"]
+    assert config["run"]["precision"] == "mixed_bfloat16" and config["run"]["device"] == "cpu:2"
+    assert config["run"]["jit_compile"] == "off"
+    assert load_run(run_dir).status == "completed"
+
+    shown = run_cli("show", run_dir.name, "--logdir", str(logdir), "--no-plot")
+    assert shown.returncode == 0, shown.stderr
+    system = shown.stdout.split("system (sampled while training)")[1]
+    assert "rss_mb" in system and "host_memory_percent" in system and "peak" in system
+
+
+@pytest.mark.slow
+def test_out_of_memory_ends_the_run_failed_with_one_line_naming_the_batch_size(logdir):
+    import tensorflow as tf
+
+    def exhausted():
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[64,512]")
+
+    config = RunConfig(dataset="digits", model="mlp", epochs=3, batch_size=64)
+    session = TrainingSession(config, logdir, hooks=SessionHooks(on_first_epoch_end=exhausted),
+                              system_interval=0.05)  # fmt: skip
+    result = session.run()
+    assert result.status == "failed"
+    assert result.reason.startswith("out of device memory at batch size 64")
+    assert "--batch-size 32" in result.reason and "\n" not in result.reason
+    run = load_run(result.run_dir)  # the run directory stays readable
+    assert run.status == "failed" and run.status_info["reason"] == result.reason
+    assert run.epochs_done == 1
+    assert (result.run_dir / "error.log").read_text().count("ResourceExhaustedError") >= 1
+    assert any(isinstance(e, SystemSample) for e in session.poll())
