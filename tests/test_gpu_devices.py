@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import run_cli
 from fake_nvml import FakeNvml
 from keraslab.core import ConfigError, RunConfig, lint_stack, resolve_model
 from keraslab.core.system import devices, nvml
-
-from conftest import run_cli
 
 NODE = [  # a shared 4-GPU node: gpu2 has the most free memory
     {"used_mb": 15000, "cc": (8, 0)},

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from keraslab.core import RunConfig, SessionHooks, SystemSample, TrainingSession, load_run
-
 from conftest import run_cli
+from keraslab.core import RunConfig, SessionHooks, SystemSample, TrainingSession, load_run
 
 
 @pytest.mark.slow
