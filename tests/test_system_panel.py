@@ -89,3 +89,60 @@ async def test_launch_settings_take_device_and_precision_and_lint_says_when_they
         screen.query_one("#set-device", Input).value = ""  # empty: the default
         await pilot.pause()
         assert screen.build_config().device == "auto"
+
+
+def run_with_system_metrics(logdir):
+    """A finished keraslab run written by the real writer, with samples of two (fake) GPUs."""
+    from fake_nvml import FakeNvml
+    from keraslab.core.rundir.writer import RunWriter, create_run_dir
+    from keraslab.core.system.devices import DevicePlan
+    from keraslab.core.system.nvml import visible_gpus
+    from keraslab.core.train.sysmetrics import recording
+
+    run_dir = create_run_dir(logdir, "digits-cnn")
+    writer = RunWriter(run_dir)
+    writer.write_config({"run": core.RunConfig().to_dict()})
+    writer.start(epochs=2)
+    fake = FakeNvml([{"util": 88}, {"util": 91}])
+    with recording(writer, lambda e: None, DevicePlan("gpu", (0, 1), 2), visible_gpus(fake, env={}),
+                   interval=60, nvml=fake):  # fmt: skip
+        writer.log_epoch(1, {"loss": 1.0, "val_loss": 1.1})
+        writer.log_epoch(2, {"loss": 0.5, "val_loss": 0.7})
+    writer.finish("completed")
+    writer.close()
+    return run_dir
+
+
+async def test_run_detail_has_a_system_tab_with_the_curves(tmp_path):
+    from keraslab.tui.browse_app import BrowseApp
+    from keraslab.tui.screens.run_detail import RunDetailScreen
+    from keraslab.tui.widgets.curves import CurvePlot
+
+    run_dir = run_with_system_metrics(tmp_path / "runs")
+    app = BrowseApp([tmp_path / "runs"], interval=0.1)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        detail = RunDetailScreen(run_dir, follow=False)
+        app.push_screen(detail)
+        for _ in range(200):
+            if "system/gpu1/util_percent" in detail._plots:
+                break
+            await pilot.pause(0.05)
+        system = detail.query_one("#system-curves")
+        titles = {t for t, p in detail._plots.items() if p in system.query(CurvePlot)}
+        assert "system/gpu0/util_percent" in titles and "system/gpu1/memory_used_mb" in titles
+        assert "loss" in detail._plots and "loss" not in titles  # epoch curves stay on the Curves tab
+        assert not detail.query("#system-empty")
+        detail.query_one("#detail-tabs").active = "tab-system"
+        await pilot.pause()
+
+
+def test_keraslab_show_prints_peak_and_mean_of_each_system_metric(tmp_path):
+    from conftest import run_cli
+
+    run_dir = run_with_system_metrics(tmp_path / "runs")
+    out = run_cli("show", str(run_dir), "--no-plot")
+    assert out.returncode == 0, out.stderr
+    table = out.stdout.split("system (sampled while training)")[1]
+    row = next(line for line in table.splitlines() if line.startswith("gpu1/util_percent"))
+    assert row.split()[1:] == ["91.0", "91.0", "2"]
