@@ -180,13 +180,14 @@ class RunWriter:
     def _events(self, split: str):
         from ..tfevents import EventWriter
 
-        if split == "train":
-            if self._train_events is None:
-                self._train_events = EventWriter(self.run_dir / "train")
-            return self._train_events
-        if self._val_events is None:
-            self._val_events = EventWriter(self.run_dir / "validation")
-        return self._val_events
+        with self._lock:  # (the system sampler's thread writes to train/ too: one writer each)
+            if split == "train":
+                if self._train_events is None:
+                    self._train_events = EventWriter(self.run_dir / "train")
+                return self._train_events
+            if self._val_events is None:
+                self._val_events = EventWriter(self.run_dir / "validation")
+            return self._val_events
 
     def _append_line(self, record: dict[str, Any]) -> None:
         line = json.dumps(clean_json(record)) + "\n"
@@ -245,12 +246,11 @@ class RunWriter:
         wall_time = time.time() if wall_time is None else wall_time
         step = int(elapsed)
         self._append_line({"type": SYSTEM_RECORD, "step": step, "time": wall_time, **values})
-        with self._lock:
-            events = self._events("train")
-            for key, value in values.items():
-                if math.isfinite(value):
-                    events.add_scalar(key, float(value), step, wall_time)
-            events.flush()
+        events = self._events("train")
+        for key, value in values.items():
+            if math.isfinite(value):
+                events.add_scalar(key, float(value), step, wall_time)
+        events.flush()
 
     def close(self) -> None:
         """Close the event and metrics files; a write that fails here (a full disk) was

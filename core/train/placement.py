@@ -56,7 +56,10 @@ def place(keras, plan: DevicePlan, memory_limit_mb: int | None) -> Placement:
     if backend == "tensorflow":
         return _place_tensorflow(plan, memory_limit_mb)
     if backend == "jax":
-        return _place_jax(keras, plan)
+        placement = _place_jax(keras, plan)
+        if memory_limit_mb:
+            placement.notes.append("gpu_memory_limit is TensorFlow's; with JAX set XLA_PYTHON_CLIENT_MEM_FRACTION")
+        return placement
     if plan.replicas > 1 or plan.kind == "gpu" and plan.gpus != (0,):
         raise ConfigError(f"device: {plan.label()} is not supported with the {backend} backend")
     return Placement([plan.label()])
@@ -130,7 +133,7 @@ def _place_jax(keras, plan: DevicePlan) -> Placement:
     else:
         devices = jax.devices()[:1]
     names = [f"{d.platform}:{d.id}" for d in devices]
-    distribution = keras.distribution.DataParallel(devices=devices)
+    distribution = keras.distribution.DataParallel(devices=names)
     engine = "keras.distribution.DataParallel" if len(devices) > 1 else ""
     return Placement(names, len(devices), engine, distribution.scope())
 

@@ -343,6 +343,8 @@ class TrainingSession:
             keras = import_keras()
             self._placement = place(keras, self._plan, cfg.gpu_memory_limit)
             scope.enter_context(self._placement.scope)
+            for note in self._placement.notes:
+                self._emit(Phase(note))
             model, bridge, fit_kwargs = self._prepare(keras, data, stack)
             if self._stop.is_set():  # (asked while building: _prepare returns once the model is built)
                 status, reason = "stopped", "stopped before training began"

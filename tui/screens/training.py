@@ -288,6 +288,8 @@ class TrainingScreen(Screen):
         text.append("  ")
         text.append(state.status, style=_status_style(state.status))
         text.append(f"  {state.config.dataset} · {state.config.model_label}")
+        if state.config.precision != "float32":
+            text.append(f" · {state.config.precision}")
         if state.params is not None:
             text.append(f" · {fmt.count(state.params)} params")
         if queued:
