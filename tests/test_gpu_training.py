@@ -50,3 +50,18 @@ def test_out_of_memory_ends_the_run_failed_with_one_line_naming_the_batch_size(l
     assert run.epochs_done == 1
     assert (result.run_dir / "error.log").read_text().count("ResourceExhaustedError") >= 1
     assert any(isinstance(e, SystemSample) for e in session.poll())
+
+
+def test_mixed_precision_keeps_the_output_layer_float32_and_restores_the_global_policy():
+    import keras
+    from keraslab.core import resolve_model
+    from keraslab.core.train.build import build_model
+
+    stack = resolve_model("conv8k3-relu-flatten-dense16-relu-out-softmax")
+    model = build_model(stack, (8, 8, 1), 10, precision="mixed_float16")
+    policies = {layer.name: layer.dtype_policy.name for layer in model.layers[1:]}
+    assert policies.pop("softmax_1") == "float32"
+    assert set(policies.values()) == {"mixed_float16"}
+    assert model.dtype_policy.name == "mixed_float16"  # (compile() then scales the loss)
+    assert model.output.dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"  # the next run starts from the default
