@@ -145,3 +145,17 @@ def test_device_settings_are_recorded_and_reproduced(tmp_path):
     assert "--device cpu --gpu-memory-limit 2048 --precision mixed_bfloat16 --jit-compile off" in command
     again = RunConfig.from_dict(json.loads(json.dumps(config.to_dict())))
     assert again == config
+
+
+def test_jax_data_parallel_cuts_each_split_to_a_multiple_of_the_replicas():
+    import numpy as np
+    from keraslab.core import load_dataset
+    from keraslab.core.train.placement import Placement
+
+    data = load_dataset("digits", validation_split=0.1, seed=0)  # 1293 train, 144 val, 360 test
+    placement = Placement(["cpu:0", "cpu:1", "cpu:2", "cpu:3"], 4, "keras.distribution.DataParallel", even=True)
+    cut = placement.evened(data)
+    assert [len(cut.x_train), len(cut.x_val), len(cut.x_test)] == [1292, 144, 360]
+    assert len(cut.y_train) == 1292 and np.array_equal(cut.x_train, data.x_train[:1292])
+    assert placement.notes == ["1 train sample(s) left out: JAX splits every batch evenly over the 4 replicas"]
+    assert Placement(["/cpu:0", "/cpu:1"], 2, "MirroredStrategy").evened(data) is data  # (TF splits unevenly)

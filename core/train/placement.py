@@ -5,6 +5,7 @@ the backend sets up its devices."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,22 @@ class Placement:
     engine: str = ""  # the data-parallel engine, e.g. "MirroredStrategy"
     scope: Any = field(default_factory=contextlib.nullcontext)
     notes: list[str] = field(default_factory=list)
+    even: bool = False  # every batch must split evenly over the replicas (JAX's data parallel)
+
+    def evened(self, data):
+        """A Dataset whose splits are cut to a multiple of the replicas where every batch must
+        split evenly (at most replicas - 1 samples a split left out, said in ``notes``)."""
+        if not self.even:
+            return data
+        cut: dict[str, Any] = {}
+        for split in ("train", "val", "test"):
+            x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+            n = len(x) - len(x) % self.replicas
+            if n != len(x):
+                cut[f"x_{split}"], cut[f"y_{split}"] = x[:n], y[:n]
+                self.notes.append(f"{len(x) - n} {split} sample(s) left out: JAX splits every "
+                                  f"batch evenly over the {self.replicas} replicas")  # fmt: skip
+        return dataclasses.replace(data, **cut) if cut else data
 
     def describe(self, device: str, batch_size: int) -> str:
         """The run header's device text: the device, and with replicas the per-replica batch."""
@@ -50,13 +67,17 @@ def prepare_environment(plan: DevicePlan) -> None:
             os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flag).strip()
 
 
-def place(keras, plan: DevicePlan, memory_limit_mb: int | None) -> Placement:
-    """Set the backend's devices up for ``plan``; ConfigError when it lacks the devices asked for."""
+def place(keras, plan: DevicePlan, memory_limit_mb: int | None, batch_size: int) -> Placement:
+    """Set the backend's devices up for ``plan``; ConfigError when it lacks the devices asked for
+    (or, with JAX, when the batch does not split evenly over them)."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return _place_tensorflow(plan, memory_limit_mb)
     if backend == "jax":
         placement = _place_jax(keras, plan)
+        if placement.replicas > 1 and batch_size % placement.replicas:
+            raise ConfigError(f"batch_size: {batch_size} does not split over {placement.replicas} "
+                              f"replicas; with JAX use a multiple of {placement.replicas}")  # fmt: skip
         if memory_limit_mb:
             placement.notes.append("gpu_memory_limit is TensorFlow's; with JAX set XLA_PYTHON_CLIENT_MEM_FRACTION")
         return placement
@@ -135,7 +156,7 @@ def _place_jax(keras, plan: DevicePlan) -> Placement:
     names = [f"{d.platform}:{d.id}" for d in devices]
     distribution = keras.distribution.DataParallel(devices=names)
     engine = "keras.distribution.DataParallel" if len(devices) > 1 else ""
-    return Placement(names, len(devices), engine, distribution.scope())
+    return Placement(names, len(devices), engine, distribution.scope(), even=len(devices) > 1)
 
 
 def jit_compile(value: str) -> Any:

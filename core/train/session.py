@@ -341,7 +341,8 @@ class TrainingSession:
             )  # fmt: skip
             prepare_environment(self._plan)
             keras = import_keras()
-            self._placement = place(keras, self._plan, cfg.gpu_memory_limit)
+            self._placement = place(keras, self._plan, cfg.gpu_memory_limit, cfg.batch_size)
+            data = self._placement.evened(data)
             scope.enter_context(self._placement.scope)
             for note in self._placement.notes:
                 self._emit(Phase(note))
