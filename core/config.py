@@ -24,6 +24,7 @@ MAX_DEFAULT_NAME = 60
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # Keras dtype policies
 JIT_COMPILE = ("auto", "on", "off")  # model.compile(jit_compile=): Keras' choice, True, False
 MAX_GPU_MEMORY_MB = 1 << 24
+MAX_STEPS_PER_EXECUTION = 10_000
 
 
 @dataclass
@@ -58,6 +59,7 @@ class RunConfig:
     gpu_memory_limit: int | None = None  # MB per GPU; None: TensorFlow's memory growth
     precision: str = "float32"
     jit_compile: str = "auto"
+    steps_per_execution: int = 1  # batches per call into the backend: amortizes per-batch work
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> RunConfig:
@@ -77,6 +79,7 @@ class RunConfig:
         parse_device(self.device)
         _choice("precision", self.precision, PRECISIONS)
         _choice("jit_compile", self.jit_compile, JIT_COMPILE)
+        _integer("steps_per_execution", self.steps_per_execution, low=1, high=MAX_STEPS_PER_EXECUTION)
         if self.gpu_memory_limit is not None:
             _integer("gpu_memory_limit", self.gpu_memory_limit, low=1, high=MAX_GPU_MEMORY_MB)
         if self.limit is not None:

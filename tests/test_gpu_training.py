@@ -65,3 +65,19 @@ def test_mixed_precision_keeps_the_output_layer_float32_and_restores_the_global_
     assert model.dtype_policy.name == "mixed_float16"  # (compile() then scales the loss)
     assert model.output.dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"  # the next run starts from the default
+
+
+@pytest.mark.slow
+def test_several_batches_per_call_still_count_every_batch_and_whole_epochs(logdir):
+    config = RunConfig(dataset="digits", model="mlp", epochs=2, batch_size=64, steps_per_execution=4)
+    session = TrainingSession(config, logdir, progress_interval=0.0, batch_log_interval=0.0)
+    result = session.run()
+    assert result.status == "completed", result.reason
+    records = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in records if r["type"] == "epoch"]
+    assert len(epochs) == 2 and not any(r.get("partial") for r in epochs)
+    steps = [r["step"] for r in records if r["type"] == "batch"]
+    # 21 batches an epoch, run 4 at a time: 4, 8, ... 20, (21), 25, 29, ...; never past 42
+    assert steps and all(s % 4 == 0 if s <= 21 else (s - 21) % 4 == 0 for s in steps)
+    assert max(steps) < 2 * 21 and any(s > 21 for s in steps)
+    assert json.loads((result.run_dir / "config.json").read_text())["run"]["steps_per_execution"] == 4

@@ -80,12 +80,13 @@ async def test_launch_settings_take_device_and_precision_and_lint_says_when_they
         screen.query_one("#set-device", Input).value = "cpu"
         screen.query_one("#set-precision").value = "mixed_bfloat16"
         screen.query_one("#set-gpu_memory_limit", Input).value = "2048"
+        screen.query_one("#set-steps_per_execution", Input).value = "8"
         await pilot.pause()
         assert screen.settings_errors == {}
         assert any(f.code == "mixed-precision-cpu" for f in screen.findings)
         config = screen.build_config()
-        assert (config.device, config.precision, config.gpu_memory_limit, config.jit_compile) == (
-            "cpu", "mixed_bfloat16", 2048, "auto")
+        assert (config.device, config.precision, config.gpu_memory_limit, config.jit_compile,
+                config.steps_per_execution) == ("cpu", "mixed_bfloat16", 2048, "auto", 8)
         screen.query_one("#set-device", Input).value = ""  # empty: the default
         await pilot.pause()
         assert screen.build_config().device == "auto"

@@ -433,6 +433,7 @@ class TrainingSession:
             loss=make_loss(keras, cfg, from_logits),
             metrics=["accuracy"],
             jit_compile=jit_compile(cfg.jit_compile),
+            steps_per_execution=cfg.steps_per_execution,
         )
         device = self._device_text()
         params = int(model.count_params())

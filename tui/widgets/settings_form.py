@@ -40,6 +40,7 @@ FIELDS = (
     Field("precision", "precision", "select", core.PRECISIONS),
     Field("gpu_memory_limit", "GPU memory MB", "optint", hint="empty = grow as needed"),
     Field("jit_compile", "XLA compile", "select", core.JIT_COMPILE),
+    Field("steps_per_execution", "batches / call", "int", hint="1; more amortizes per-batch work"),
 )
 BY_KEY = {f.key: f for f in FIELDS}
 
