@@ -22,7 +22,7 @@ def _export(module: str, *names: str, **renamed: str) -> None:
         _EXPORTS[public] = (module, attr)
 
 
-_export("config", "LOSSES", "LR_SCHEDULES", "NORMALIZATIONS", "OPTIMIZERS", "RunConfig")
+_export("config", "JIT_COMPILE", "LOSSES", "LR_SCHEDULES", "NORMALIZATIONS", "OPTIMIZERS", "PRECISIONS", "RunConfig")
 _export("hooks", "set_bulk_read")
 _export("safefile", read_run_bytes="read_bytes", read_run_text="read_text")
 _export("errors", "ConfigError", "DatasetError", "KeraslabError", "RunStoreError", "SpecError")
@@ -35,7 +35,10 @@ _export("model.lint", "Finding", "lint_stack")
 _export("model.notation", "format_stack", "parse_stack", "stack_from_json", "stack_to_json")
 _export("model.presets", "PRESETS", "Preset", "get_preset", "resolve_model")
 _export("model.preview", "LayerRow", "Preview", "preview_stack")
-_export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
+_export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started", "SystemSample")
+# GPU nodes: --device values, system metrics (GPUs, process, host)
+_export("system.devices", "DEVICE_HELP", "device_facts", "parse_device")
+_export("system.sampler", "split_sample", SYSTEM_PREFIX="PREFIX")
 _export("rundir.reader", "RunRecord", "load_run")
 _export("train.session", "SessionHooks", "TrainingSession", "config_command", "resolve_stack")
 _export("train.resume", "RESUMABLE", "ResumePoint", "has_last_checkpoint", "resume_command", "resume_point")
@@ -140,7 +143,15 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .browse.tagmap import map_file as metric_map_file
     from .browse.tagmap import parse_rule as parse_metric_rule
     from .browse.tagmap import set_metric_map
-    from .config import LOSSES, LR_SCHEDULES, NORMALIZATIONS, OPTIMIZERS, RunConfig
+    from .config import (
+        JIT_COMPILE,
+        LOSSES,
+        LR_SCHEDULES,
+        NORMALIZATIONS,
+        OPTIMIZERS,
+        PRECISIONS,
+        RunConfig,
+    )
     from .data.datasets import (
         DATASETS,
         Availability,
@@ -182,8 +193,19 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .rundir.writer import default_logdir
     from .safefile import read_bytes as read_run_bytes
     from .safefile import read_text as read_run_text
+    from .system.devices import DEVICE_HELP, device_facts, parse_device
+    from .system.sampler import PREFIX as SYSTEM_PREFIX
+    from .system.sampler import split_sample
     from .train.capture import capture_process as capture_process_output
-    from .train.progress import BatchProgress, EpochEnd, Finished, Phase, SessionEvent, Started
+    from .train.progress import (
+        BatchProgress,
+        EpochEnd,
+        Finished,
+        Phase,
+        SessionEvent,
+        Started,
+        SystemSample,
+    )
     from .train.resume import (
         RESUMABLE,
         ResumePoint,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .model.params import MAX_LAYERS
+from .system.devices import parse_device
 
 if TYPE_CHECKING:
     from .model.layers import LayerSpec
@@ -24,6 +25,10 @@ MAX_BATCH_SIZE = 1 << 24
 MAX_NAME = 100  # run names; a run directory is <name>-<N>
 MAX_DEFAULT_NAME = 60
 MAX_PARENT = 4096  # a parent run's name or path
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # Keras dtype policies
+JIT_COMPILE = ("auto", "on", "off")  # model.compile(jit_compile=): Keras' choice, True, False
+MAX_GPU_MEMORY_MB = 1 << 24
+MAX_STEPS_PER_EXECUTION = 10_000
 
 
 @dataclass
@@ -53,6 +58,12 @@ class RunConfig:
     l2: float = 0.0
     name: str | None = None
     data_dir: str | None = None
+    # devices and numerics (GPU nodes): where the model trains, its memory cap and precision
+    device: str = "auto"  # see system.devices.DEVICE_HELP
+    gpu_memory_limit: int | None = None  # MB per GPU; None: TensorFlow's memory growth
+    precision: str = "float32"
+    jit_compile: str = "auto"
+    steps_per_execution: int = 1  # batches per call into the backend: amortizes per-batch work
     extra: dict[str, Any] = field(default_factory=dict)
     # lineage (the tweak loop): the run this one was made from (its name under the log
     # directory, or its path when it lives elsewhere) and what changed from it (tweak.config_diff)
@@ -75,6 +86,12 @@ class RunConfig:
         _integer("epochs", self.epochs, low=1, high=MAX_EPOCHS)
         _integer("seed", self.seed, low=0, high=MAX_SEED)
         _integer("early_stopping", self.early_stopping, low=0, high=MAX_EPOCHS)
+        parse_device(self.device)
+        _choice("precision", self.precision, PRECISIONS)
+        _choice("jit_compile", self.jit_compile, JIT_COMPILE)
+        _integer("steps_per_execution", self.steps_per_execution, low=1, high=MAX_STEPS_PER_EXECUTION)
+        if self.gpu_memory_limit is not None:
+            _integer("gpu_memory_limit", self.gpu_memory_limit, low=1, high=MAX_GPU_MEMORY_MB)
         if self.limit is not None:
             _integer("limit", self.limit, low=1, high=2**63 - 1)
         if self.from_logits is not None and not isinstance(self.from_logits, bool):

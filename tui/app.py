@@ -172,7 +172,7 @@ class KeraslabApp(App[int]):
         state.apply(message.event)
         if self.is_screen_installed("training"):
             self.get_screen("training").show_event(state, message.event)
-        if not isinstance(message.event, core.BatchProgress):
+        if not isinstance(message.event, (core.BatchProgress, core.SystemSample)):
             self.refresh_status()
         if isinstance(message.event, core.Finished):
             if self.current is state:

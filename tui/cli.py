@@ -15,7 +15,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_insight, cli_runs, cli_sweep, cli_tags, cli_tweak, fmt
+from . import cli_gpu, cli_insight, cli_runs, cli_sweep, cli_tags, cli_tweak, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the final result as JSON on stdout")
     t.add_argument("--resume", metavar="RUN", help="continue a stopped or interrupted run from its last checkpoint, in its own directory with its own config")
     t.add_argument("--resume-existing", action="store_true", help="with --config of a sweep point: resume that point's stopped or interrupted run when it has one (a requeued SLURM task)")
+    cli_gpu.add_device_options(t)
     _add_logdir(t)
     cli_tweak.extend_train_parser(t)
 
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--loss", choices=core.LOSSES, help=f"loss the model will train with (default: the preset's own, else {d.loss})")
     lt.add_argument("--from-logits", action="store_true", help="the loss expects logits")
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
+    cli_gpu.add_device_options(lt, train=False)
     cli_runs.add_browse_commands(sub)
     cli_tweak.register(sub)
     cli_sweep.register(sub)
@@ -186,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 _CONFIG_OPTIONS = (
     "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "lr_schedule", "loss",
     "from_logits", "validation_split", "seed", "early_stopping", "limit", "normalization", "l2",
-    "name", "data_dir",
+    "name", "data_dir", *cli_gpu.DEVICE_OPTIONS,
 )  # fmt: skip
 
 
@@ -420,7 +422,7 @@ def _chart_groups(curves) -> list[tuple[str, list[tuple[str, object]]]]:
     ("validation", val_ curve)]), loss first, then accuracy, then the rest by name."""
     groups: dict[str, list] = {}
     for name, curve in curves.items():
-        if name.startswith("batch/"):
+        if name.startswith(("batch/", core.SYSTEM_PREFIX)):
             continue
         base, label = (name[4:], "validation") if name.startswith("val_") else (name, "train")
         groups.setdefault(base, []).append((label, curve))
@@ -454,6 +456,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         texts = [t for tag, ts in curves.texts.items() if tag.rpartition("/")[2] in ("summary", "keras") for t in ts]
         if texts:
             print("\n" + "\n".join(fmt.visible(line) for line in texts[-1][1].splitlines()))
+    cli_gpu.print_system(curves.curves)
     if not args.no_plot:
         width = min(100, shutil.get_terminal_size((100, 24)).columns)
         color = sys.stdout.isatty()
@@ -537,6 +540,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         loss=loss,
         from_logits=args.from_logits,
         normalized_input=args.normalization != "none",
+        **cli_gpu.lint_device_args(args),
     )
     try:
         preview = core.preview_stack(stack, shape, classes)

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from ..errors import KeraslabError, RunStoreError
 from ..rundir.kind import run_kind
-from ..rundir.layout import KERASLAB, METRICS_FILE, SUMMARY_FILE, TENSORBOARD
+from ..rundir.layout import KERASLAB, METRICS_FILE, SUMMARY_FILE, SYSTEM_RECORD, TENSORBOARD
 from ..rundir.metricstats import RECORD_FIELDS
 from ..rundir.reader import read_metric_records
 from ..safefile import read_text
+from ..system.sampler import PREFIX as SYSTEM_PREFIX
 from ..tfevents import RunScalars, read_run_scalars, read_runs_scalars
 from .summary import unique_metric_name
 from .tagmap import EPOCH_TAG
@@ -151,15 +152,22 @@ def _keraslab_curves(path: Path) -> RunCurves:
             step, prefix = rec.get("step", 0), "batch/"
             if not _is_number(step):
                 continue
+        elif kind == SYSTEM_RECORD:  # time-indexed: step = seconds into training, keys "system/..."
+            step, prefix = rec.get("step", 0), ""
+            if not _is_number(step):
+                continue
+            epoch = step
         else:
             continue
         for key, value in rec.items():
             if key in RECORD_FIELDS or not _is_number(value):
                 continue
+            if (kind == SYSTEM_RECORD) != key.startswith(SYSTEM_PREFIX):
+                continue  # (system values only from system samples, and only those)
             name = prefix + key
             c = curves.get(name)
             if c is None:
-                c = curves[name] = Curve(name, tag=name)
+                c = curves[name] = Curve(name, tag=name, per_epoch=kind != SYSTEM_RECORD)
             c.steps.append(step)
             c.epochs.append(epoch)
             c.wall_times.append(wall)

@@ -31,6 +31,7 @@ from .layout import (
     RESUME_RECORD,
     STATUS_FILE,
     SUMMARY_FILE,
+    SYSTEM_RECORD,
 )
 from .metricstats import MetricsTally
 
@@ -204,17 +205,18 @@ class RunWriter:
     def _events(self, split: str):
         from ..tfevents import EventWriter
 
-        if split == "":
-            if self._root_events is None:
-                self._root_events = EventWriter(self.run_dir)
-            return self._root_events
-        if split == "train":
-            if self._train_events is None:
-                self._train_events = EventWriter(self.run_dir / "train")
-            return self._train_events
-        if self._val_events is None:
-            self._val_events = EventWriter(self.run_dir / "validation")
-        return self._val_events
+        with self._lock:  # (the system sampler's thread writes to train/ too: one writer each)
+            if split == "":
+                if self._root_events is None:
+                    self._root_events = EventWriter(self.run_dir)
+                return self._root_events
+            if split == "train":
+                if self._train_events is None:
+                    self._train_events = EventWriter(self.run_dir / "train")
+                return self._train_events
+            if self._val_events is None:
+                self._val_events = EventWriter(self.run_dir / "validation")
+            return self._val_events
 
     def _append_line(self, record: dict[str, Any]) -> None:
         line = json.dumps(clean_json(record)) + "\n"
@@ -265,6 +267,19 @@ class RunWriter:
         self._append_line(
             {"type": "batch", "epoch": round(epoch, 4), "step": step, "time": time.time(), **logs}
         )
+
+    def log_system(self, values: dict[str, float], elapsed: float, wall_time: float | None = None) -> None:
+        """Record a system sample (keys ``system/...``), indexed by time rather than epoch: a
+        ``system`` record in metrics.jsonl and scalars in train/ at step = whole seconds since
+        training began. Called from the sampler's thread."""
+        wall_time = time.time() if wall_time is None else wall_time
+        step = int(elapsed)
+        self._append_line({"type": SYSTEM_RECORD, "step": step, "time": wall_time, **values})
+        events = self._events("train")
+        for key, value in values.items():
+            if math.isfinite(value):
+                events.add_scalar(key, float(value), step, wall_time)
+        events.flush()
 
     def close(self) -> None:
         """Close the event and metrics files; a write that fails here (a full disk) was

@@ -205,6 +205,7 @@ class LaunchScreen(TweakMixin, Screen):
             self.findings = core.lint_stack(
                 self.stack, info.input_shape, info.num_classes,
                 loss=self._loss(), from_logits=not core.output_is_probabilities(self.stack),
+                **self._device_lint(),
             )
         else:
             self.findings = []
@@ -306,6 +307,13 @@ class LaunchScreen(TweakMixin, Screen):
     def _settings_changed(self) -> None:
         self._check_settings()
         self._refresh_model()
+
+    def _device_lint(self) -> dict:
+        """lint_stack's device arguments from the form's device and precision."""
+        values = self.query_one(SettingsForm).raw_values()[0]
+        kind, capability = core.device_facts(values.get("device") or "auto")
+        return {"precision": values.get("precision") or "float32", "device_kind": kind,
+                "capability": capability}  # fmt: skip
 
     def _check_settings(self) -> dict:
         values, errors = self.query_one(SettingsForm).check(self.base)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from keraslab.core import (
     RESUMABLE,
+    SYSTEM_PREFIX,
     KeraslabError,
     RunCurves,
     RunSummary,
@@ -114,6 +115,8 @@ class RunDetailScreen(Screen):
         with TabbedContent(id="detail-tabs"):
             with TabPane("Curves", id="tab-curves"):
                 yield VerticalScroll(Static("loading ...", id="curves-empty"), id="curves")
+            with TabPane("System", id="tab-system"):
+                yield VerticalScroll(Static("no system metrics recorded", id="system-empty"), id="system-curves")
             with TabPane("Config", id="tab-config"):
                 yield VerticalScroll(Static(Text(self._config_text()), id="config-text"))
             with TabPane("Model", id="tab-model"):
@@ -234,22 +237,29 @@ class RunDetailScreen(Screen):
         self.query_one("#warnings-text", Static).update(Text(self._warnings_text()))
 
     def _show_curves(self) -> None:
-        container = self.query_one("#curves", VerticalScroll)
-        groups = curve_groups(self.curves.curves)
+        names = [n for n in self.curves.curves if not n.startswith(SYSTEM_PREFIX)]
+        system = [n for n in self.curves.curves if n.startswith(SYSTEM_PREFIX)]
+        self._show_plots("curves", curve_groups(names), "epoch", "no scalars recorded yet")
+        self._show_plots("system-curves", {n: [n] for n in system}, "step", None)  # (x: seconds)
+
+    def _show_plots(self, where: str, groups: dict[str, list[str]], axis: str, none: str | None) -> None:
+        """Plots of ``groups`` (title -> curve names) in the container ``#where``."""
+        container = self.query_one(f"#{where}", VerticalScroll)
+        empty = container.query("#curves-empty, #system-empty")
         if not groups:
-            self.query_one("#curves-empty", Static).update("no scalars recorded yet")
+            if none is not None and empty:
+                empty.first(Static).update(none)
             return
-        empty = self.query("#curves-empty")
-        if empty:
-            empty.remove()
+        empty.remove()
         for title, names in groups.items():
             plot = self._plots.get(title)
             if plot is None:
                 plot = self._plots[title] = CurvePlot(classes="detail-plot")
                 container.mount(plot)
             curves = [self.curves.curves[n] for n in names]
-            series = [(n, c.xs("epoch"), c.values) for n, c in zip(names, curves, strict=True)]
-            plot.show(title, series, xlabel=axis_label(curves, "epoch"))
+            series = [(n, c.xs(axis), c.values) for n, c in zip(names, curves, strict=True)]
+            xlabel = "seconds into training" if axis == "step" else axis_label(curves, axis)
+            plot.show(title, series, xlabel=xlabel)
 
     # -- editing
     @on(Button.Pressed, "#save-notes")
