@@ -19,6 +19,7 @@ from keraslab.core.errors import RunStoreError
 from keraslab.core.tfevents import (
     EventFileReader,
     EventWriter,
+    bulkcrc,
     encode_record,
     fastpath,
     read_run_scalars,
@@ -181,7 +182,7 @@ def test_zero_run_shifts_a_crc_as_appended_zero_bytes_do(k):
     rng = random.Random(k)
     msgs = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40))) for _ in range(40)]
     lin = np.array([_lin(m) for m in msgs], dtype=np.uint32)
-    got = event_bulk._apply(event_bulk._zero_run(k), lin)
+    got = bulkcrc.apply(bulkcrc.zero_run(k), lin)
     assert got.tolist() == [_lin(m + bytes(k)) for m in msgs]
 
 
@@ -426,7 +427,7 @@ def test_a_huge_record_ending_like_a_scalar_costs_no_table_its_size(tmp_path, mo
     """Header CRCs come from a table over record lengths only while they are small: a
     record longer than that (here one of 100 KB that ends with the scalars tail) is
     checked without one, and the file reads as the loop reads it."""
-    monkeypatch.setattr(event_bulk, "_TABLE_LENGTHS", 1 << 12)
+    monkeypatch.setattr(bulkcrc, "TABLE_LENGTHS", 1 << 12)
     d = tmp_path / "huge"
     with EventWriter(d) as w:
         for step in range(50):

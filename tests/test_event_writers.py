@@ -1,0 +1,154 @@
+"""Logs of every common writer (tensorboardX / PyTorch, TensorBoard's pure-Python writers,
+float64 tensors, keraslab / TensorFlow 2) read as protobuf reads them, in bulk and record by
+record, whole or damaged; the bulk decoder takes almost every record of each."""
+
+from __future__ import annotations
+
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from keraslab.core.tfevents import EventFileReader, fastpath, read_runs_scalars, reader
+from keraslab.core.tfevents import bulk as event_bulk
+from tensorboard.compat.proto import event_pb2
+from tfevents_oracle import read_records
+from writers_corpus import STEPS, TAGS, WRITERS
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """One run directory per writer, written by the real libraries (TensorFlow blocked)."""
+    root = tmp_path_factory.mktemp("writers")
+    subprocess.run(
+        [sys.executable, str(HERE / "writers_corpus.py"), str(root)], check=True, timeout=600
+    )
+    return root
+
+
+def event_file(d: Path) -> Path:
+    (path,) = sorted(d.glob("events.out.tfevents.*"))
+    return path
+
+
+def by_protobuf(path: Path) -> dict[str, tuple]:
+    """Every scalar of ``path`` as TensorBoard's protos read the oracle's records."""
+    out: dict[str, tuple[list, list, list]] = {}
+    for data in read_records(path)[0]:
+        ev = event_pb2.Event.FromString(data)
+        for v in ev.summary.value:
+            if v.WhichOneof("value") == "simple_value":
+                x = v.simple_value
+            elif v.HasField("tensor") and v.metadata.plugin_data.plugin_name == "scalars":
+                t = v.tensor
+                if t.tensor_content:
+                    x = struct.unpack("<f" if t.dtype == 1 else "<d", t.tensor_content)[0]
+                else:
+                    x = (t.float_val or t.double_val)[0]
+            else:
+                continue
+            steps, walls, values = out.setdefault(v.tag, ([], [], []))
+            steps.append(ev.step)
+            walls.append(repr(ev.wall_time))
+            values.append(repr(float(x)))
+    return out
+
+
+def read(path: Path, *, bulk: bool, monkeypatch) -> EventFileReader:
+    monkeypatch.setattr(reader, "BULK_MIN", 0 if bulk else 1 << 62)
+    fastpath.FAST_TAGS.clear()  # each path learns the tags itself
+    r = EventFileReader(path)
+    r.read_new()
+    return r
+
+
+def scalars(r) -> dict[str, tuple]:
+    return {
+        tag: (s.steps, [repr(x) for x in s.wall_times], [repr(x) for x in s.values])
+        for tag, s in r.scalars.items()
+    }
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_each_writer_is_read_as_protobuf_reads_it(corpus, monkeypatch, writer):
+    path = event_file(corpus / writer)
+    want = by_protobuf(path)
+    assert set(want) == set(TAGS) and all(len(s[0]) == len(STEPS) for s in want.values())
+    for bulk in (False, True):
+        r = read(path, bulk=bulk, monkeypatch=monkeypatch)
+        assert scalars(r) == want and not r.warnings, (writer, bulk)
+        assert list(r.scalars) == list(want)  # tags in the order they first come
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_each_writer_is_decoded_in_bulk(corpus, monkeypatch, writer):
+    """Almost every record goes through the numpy decoder, none through protobuf."""
+    runs = []
+    decode = event_bulk.decode_run
+    monkeypatch.setattr(event_bulk, "decode_run", lambda *a: runs.append(decode(*a)) or runs[-1])
+    parsed = []  # what protobuf read: items per record
+    parse = reader.parse_event
+    monkeypatch.setattr(reader, "parse_event", lambda *a: parsed.append(parse(*a)) or parsed[-1])
+    r = read(event_file(corpus / writer), bulk=True, monkeypatch=monkeypatch)
+    decoded = sum(len(m) for run in runs for _, _, m in run.groups)
+    assert decoded >= len(TAGS) * len(STEPS) - 2  # (a record or two between runs: the loop)
+    scalars_parsed = [items for _, _, items in parsed if any(i[0] == "scalars" for i in items)]
+    assert len(scalars_parsed) <= 2, writer  # (a record or two between runs: the loop)
+    assert sum(map(len, r.scalars.values())) == len(TAGS) * len(STEPS)
+
+
+def test_runs_of_every_writer_read_together(corpus):
+    """As the runs browser and `compare` read them: many small files at once."""
+    fastpath.FAST_TAGS.clear()
+    results = read_runs_scalars([corpus / w for w in WRITERS])
+    for w, res in zip(WRITERS, results, strict=True):
+        got = {
+            tag: (s.steps, [repr(x) for x in s.wall_times], [repr(x) for x in s.values])
+            for tag, s in res.scalars.items()
+        }
+        assert got == by_protobuf(event_file(corpus / w)), w
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_damaged_copies_read_the_same_both_ways(corpus, tmp_path, monkeypatch, writer):
+    """Flip a byte (headers, CRCs, keys, steps, values, tails) or cut the file: the bulk
+    decoder and the record loop agree, warnings and all."""
+    data = event_file(corpus / writer).read_bytes()
+    rng = random.Random(writer)
+    dst = tmp_path / "events.out.tfevents.1.h.1.0.v2"
+    cases = [("flip", rng.randrange(len(data)), 1 << rng.randrange(8)) for _ in range(60)]
+    cases += [("cut", rng.randrange(len(data)), 0) for _ in range(10)]
+    seen = set()
+    for kind, at, bit in cases:
+        damaged = bytearray(data)
+        if kind == "flip":
+            damaged[at] ^= bit
+        else:
+            del damaged[at:]
+        dst.write_bytes(bytes(damaged))
+        loop = read(dst, bulk=False, monkeypatch=monkeypatch)
+        bulk = read(dst, bulk=True, monkeypatch=monkeypatch)
+        assert (scalars(bulk), bulk.warnings, bulk.offset) == (scalars(loop), loop.warnings, loop.offset), (
+            kind, at, bit,
+        )  # fmt: skip
+        seen.update(w.split(": ", 1)[1].split(" ")[0] for w in loop.warnings)
+    assert "corrupt" in seen
+
+
+def test_pytorch_style_logs_are_read_without_protobuf(corpus):
+    """tensorboardX's (PyTorch's) scalar logs need no protobuf, as TensorFlow's do not."""
+    code = (
+        "import sys\n"
+        "from keraslab.core.tfevents import read_run_scalars\n"
+        f"r = read_run_scalars({str(corpus / 'tb_writer')!r})\n"
+        "assert sum(map(len, r.scalars.values())) > 1000\n"
+        "print('google.protobuf' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert out.stdout.strip() == "False"
