@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, data in {root}")
     rows = []
     try:
-        for enc in args.encodings.split(","):
+        for enc in filter(None, args.encodings.split(",")):
             who, write = ENCODINGS[enc]
             d = root / enc.replace("/", "-")
             if not d.is_dir():

@@ -152,3 +152,38 @@ def test_pytorch_style_logs_are_read_without_protobuf(corpus):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Big-file decoding on 4 threads, in pieces small enough for these files."""
+    from keraslab.core.tfevents import parallel
+
+    monkeypatch.setattr(parallel, "workers", lambda: 4)
+    monkeypatch.setattr(parallel, "PIECE_BYTES", 1000)
+    monkeypatch.setattr(parallel, "PIECE_RECORDS", 7)
+    merged = []
+    merge = event_bulk.merge_runs
+    monkeypatch.setattr(event_bulk, "merge_runs", lambda parts: merged.append(len(parts)) or merge(parts))
+    return merged
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_pieces_decoded_on_several_threads_read_as_one(corpus, monkeypatch, small_pieces, writer):
+    path = event_file(corpus / writer)
+    r = read(path, bulk=True, monkeypatch=monkeypatch)
+    assert scalars(r) == by_protobuf(path) and not r.warnings
+    assert small_pieces and max(small_pieces) == 4  # (it did decode in pieces)
+
+
+def test_damaged_copies_read_the_same_in_pieces(corpus, tmp_path, monkeypatch, small_pieces):
+    data = event_file(corpus / "mixed").read_bytes()
+    rng = random.Random(3)
+    dst = tmp_path / "events.out.tfevents.1.h.1.0.v2"
+    for _ in range(40):
+        damaged = bytearray(data)
+        damaged[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        dst.write_bytes(bytes(damaged))
+        loop = read(dst, bulk=False, monkeypatch=monkeypatch)
+        bulk = read(dst, bulk=True, monkeypatch=monkeypatch)
+        assert (scalars(bulk), bulk.warnings) == (scalars(loop), loop.warnings)

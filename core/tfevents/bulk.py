@@ -34,7 +34,16 @@ from .crc import header_crc, masked_crc32c
 from .fastpath import CLASS_TAIL, KINDS, SCALAR_MIN, SCALAR_TAIL, key_kind
 from .framing import FOOTER_LENGTH, HEADER, HEADER_LENGTH, RECORD_OVERHEAD
 
-__all__ = ["Run", "TailIndex", "Views", "decode_run", "file_segments", "runs_and_gaps"]
+__all__ = [
+    "Run",
+    "TailIndex",
+    "Views",
+    "decode_run",
+    "file_segments",
+    "merge_runs",
+    "runs_and_gaps",
+    "tail_ends",
+]
 
 _TAIL_HEAD = np.uint64(int.from_bytes(SCALAR_TAIL[:8], "little"))
 _TAIL_END = np.uint64(int.from_bytes(SCALAR_TAIL[-8:], "little"))
@@ -61,16 +70,18 @@ class Views:
         self.u32 = np.ndarray((max(n - 3, 0),), dtype="<u4", buffer=buf, strides=(1,))
 
 
-def _tail_ends(v: Views):
-    """Sorted ends of every complete record with a valid header (shorter than 64 KiB) that
-    could be a scalar: its Event starts with a wall time and ends as a kind of
-    :data:`.fastpath.KINDS` does (see :func:`_kinds`)."""
+def tail_ends(v: Views, lo: int = 0, hi: int | None = None):
+    """Sorted ends of every complete record starting in ``[lo, hi)`` with a valid header
+    (shorter than 64 KiB) that could be a scalar: its Event starts with a wall time and
+    ends as a kind of :data:`.fastpath.KINDS` does (see :func:`_kinds`)."""
     n = v.n
-    if n < RECORD_OVERHEAD + _MIN_DATA:
+    last = n - RECORD_OVERHEAD - _MIN_DATA + 1  # (no record starting here or later fits)
+    hi = last if hi is None else min(hi, last)
+    if hi <= lo:
         return np.zeros(0, dtype=np.int64)
     # look for the data's first byte (a plain byte compare is the fastest scan), then check
     # the header before it: s is where the record starts
-    s = np.flatnonzero(v.b[HEADER_LENGTH : n - FOOTER_LENGTH - _MIN_DATA + 1] == 0x09)
+    s = np.flatnonzero(v.b[lo + HEADER_LENGTH : hi + HEADER_LENGTH] == 0x09) + lo
     table = header_table()
     s = s[v.u64[s] < np.uint64(len(table))]
     length = v.u64[s].astype(np.int64)
@@ -127,8 +138,8 @@ class TailIndex:
     """What :func:`runs_and_gaps` needs of a whole buffer: the candidate record ends and
     the chain breaks among them (always including 0), as arrays and, on demand, lists."""
 
-    def __init__(self, v: Views):
-        self.ends = _tail_ends(v)
+    def __init__(self, v: Views, ends=None):
+        self.ends = tail_ends(v) if ends is None else ends
         self.breaks = np.flatnonzero(~_links_ok(v, self.ends))
 
     @functools.cached_property
@@ -411,6 +422,33 @@ def decode_run(
     with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN, quietly
         narrow = values.astype(np.uint32).view("<f4").astype(np.float64)
         run.values = np.where(wide, values.view("<f8"), narrow) if wide.any() else narrow
+    return run
+
+
+def merge_runs(parts: list[Run]) -> Run:
+    """One :class:`Run` of consecutive runs' records (decoded apart: see .parallel)."""
+    sizes = [len(p.slow) for p in parts]
+    run = Run(sum(sizes))
+    run.slow = np.concatenate([p.slow for p in parts])
+    run.corrupt = np.concatenate([p.corrupt for p in parts])
+    offsets = itertools.accumulate([0, *sizes[:-1]])
+    groups: dict[tuple[str, bytes], list] = {}  # (a tag's members, piece after piece: sorted)
+    for p, off in zip(parts, offsets, strict=True):
+        for tag, key, members in p.groups:
+            groups.setdefault((tag, key), []).append(members + off)
+    merged = [(tag, key, np.concatenate(ms)) for (tag, key), ms in groups.items()]
+    merged.sort(key=lambda g: int(g[2][0]) if len(g[2]) else run.slow.size)
+    run.groups = _one_per_tag(merged)
+
+    def column(name, dtype):
+        return np.concatenate([
+            np.zeros(n, dtype) if getattr(p, name) is None else getattr(p, name)
+            for p, n in zip(parts, sizes, strict=True)
+        ])  # fmt: skip
+
+    run.steps, run.walls, run.values = column("steps", np.int64), column("walls", "<f8"), column(
+        "values", np.float64
+    )
     return run
 
 

@@ -136,11 +136,13 @@ class EventFileReader:
         return self._scan_loop(buf, base)
 
     def _scan_bulk(self, buf, base) -> tuple[int, bool, int]:
-        """Big chunks: runs of TF2 scalar records decoded with numpy (see :mod:`.bulk`)."""
-        from . import bulk  # (numpy loads with it: on the first read, not on import)
+        """Big chunks: runs of scalar records decoded with numpy on all cores (see
+        :mod:`.bulk`, :mod:`.parallel`)."""
+        from . import bulk, parallel  # (numpy loads with them: on the first read, not on import)
 
         views = bulk.Views(buf)
-        return self._scan_segments(views, bulk.runs_and_gaps(views), 0, len(buf), base)
+        segments = bulk.runs_and_gaps(views, 0, len(buf), parallel.tail_index(views))
+        return self._scan_segments(views, segments, 0, len(buf), base)
 
     def _scan_segments(self, views, segments, lo, hi, base, run=None) -> tuple[int, bool, int]:
         """Read ``views.buf[lo:hi]`` (file offset ``base`` at ``lo``), split into runs and
@@ -150,9 +152,9 @@ class EventFileReader:
         for kind, a, b, *first in segments:
             if kind == "run":
                 if run is None:
-                    from . import bulk
+                    from . import parallel
 
-                    decoded = bulk.decode_run(views, a, b, known_tag)
+                    decoded = parallel.decode(views, a, b, known_tag)
                     self._take_run(views, decoded, 0, a, b, base - lo)
                 else:
                     self._take_run(views, run, first[0], a, b, base - lo)
