@@ -162,10 +162,12 @@ def small_pieces(monkeypatch):
     monkeypatch.setattr(parallel, "workers", lambda: 4)
     monkeypatch.setattr(parallel, "PIECE_BYTES", 1000)
     monkeypatch.setattr(parallel, "PIECE_RECORDS", 7)
-    merged = []
-    merge = event_bulk.merge_runs
-    monkeypatch.setattr(event_bulk, "merge_runs", lambda parts: merged.append(len(parts)) or merge(parts))
-    return merged
+    sizes = []  # of the runs decoded
+    decode = event_bulk.decode_run
+    monkeypatch.setattr(
+        event_bulk, "decode_run", lambda v, a, *r: sizes.append(len(a)) or decode(v, a, *r)
+    )
+    return sizes
 
 
 @pytest.mark.parametrize("writer", WRITERS)
@@ -173,7 +175,7 @@ def test_pieces_decoded_on_several_threads_read_as_one(corpus, monkeypatch, smal
     path = event_file(corpus / writer)
     r = read(path, bulk=True, monkeypatch=monkeypatch)
     assert scalars(r) == by_protobuf(path) and not r.warnings
-    assert small_pieces and max(small_pieces) == 4  # (it did decode in pieces)
+    assert len(small_pieces) > 4 and max(small_pieces) < 100  # (it did decode in pieces)
 
 
 def test_damaged_copies_read_the_same_in_pieces(corpus, tmp_path, monkeypatch, small_pieces):

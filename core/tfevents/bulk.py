@@ -40,7 +40,6 @@ __all__ = [
     "Views",
     "decode_run",
     "file_segments",
-    "merge_runs",
     "runs_and_gaps",
     "tail_ends",
 ]
@@ -432,33 +431,6 @@ def decode_run(
     with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN, quietly
         narrow = values.astype(np.uint32).view("<f4").astype(np.float64)
         run.values = np.where(wide, values.view("<f8"), narrow) if wide.any() else narrow
-    return run
-
-
-def merge_runs(parts: list[Run]) -> Run:
-    """One :class:`Run` of consecutive runs' records (decoded apart: see .parallel)."""
-    sizes = [len(p.slow) for p in parts]
-    run = Run(sum(sizes))
-    run.slow = np.concatenate([p.slow for p in parts])
-    run.corrupt = np.concatenate([p.corrupt for p in parts])
-    offsets = itertools.accumulate([0, *sizes[:-1]])
-    groups: dict[tuple[str, bytes], list] = {}  # (a tag's members, piece after piece: sorted)
-    for p, off in zip(parts, offsets, strict=True):
-        for tag, key, members in p.groups:
-            groups.setdefault((tag, key), []).append(members + off)
-    merged = [(tag, key, np.concatenate(ms)) for (tag, key), ms in groups.items()]
-    merged.sort(key=lambda g: int(g[2][0]) if len(g[2]) else run.slow.size)
-    run.groups = _one_per_tag(merged)
-
-    def column(name, dtype):
-        return np.concatenate([
-            np.zeros(n, dtype) if getattr(p, name) is None else getattr(p, name)
-            for p, n in zip(parts, sizes, strict=True)
-        ])  # fmt: skip
-
-    run.steps, run.walls, run.values = column("steps", np.int64), column("walls", "<f8"), column(
-        "values", np.float64
-    )
     return run
 
 

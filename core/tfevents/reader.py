@@ -154,8 +154,8 @@ class EventFileReader:
                 if run is None:
                     from . import parallel
 
-                    decoded = parallel.decode(views, a, b, known_tag)
-                    self._take_run(views, decoded, 0, a, b, base - lo)
+                    for decoded, pa, pb in parallel.decode_pieces(views, a, b, known_tag):
+                        self._take_run(views, decoded, 0, pa, pb, base - lo)
                 else:
                     self._take_run(views, run, first[0], a, b, base - lo)
             elif b is None:  # the rest of the region: the loop judges its end
