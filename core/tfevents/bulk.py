@@ -82,12 +82,11 @@ def tail_ends(v: Views, lo: int = 0, hi: int | None = None):
     # the header before it: s is where the record starts
     s = np.flatnonzero(v.b[lo + HEADER_LENGTH : hi + HEADER_LENGTH] == 0x09) + lo
     table = header_table()
-    s = s[v.u64[s] < np.uint64(len(table))]
-    length = v.u64[s].astype(np.int64)
+    length = v.u64[s]
+    fine = length < np.uint64(len(table))
+    s, length = s[fine], length[fine].astype(np.int64)
     e = s + (RECORD_OVERHEAD + length)
-    fine = (e <= n) & (length >= _MIN_DATA)
-    s, length, e = s[fine], length[fine], e[fine]
-    e = e[v.u32[s + 8] == table[length]]
+    e = e[(e <= n) & (length >= _MIN_DATA) & (v.u32[s + 8] == table[length])]
     e = e[_shaped(v, e - FOOTER_LENGTH)]
     if len(e) > 1 and (e[1:] <= e[:-1]).any():  # (overlapping look-alikes)
         e = np.unique(e)
