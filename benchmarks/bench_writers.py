@@ -284,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     root = args.data or Path(tempfile.mkdtemp(prefix="keraslab-bench-writers-"))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, data in {root}")
     rows = []
+    empty = Path(tempfile.mkdtemp(prefix="keraslab-bench-empty-"))
+    print(f"`keraslab runs` of an empty log directory (the floor of a cold table): "
+          f"{cold_table(empty, args.repeat):.3f} s")  # fmt: skip
+    empty.rmdir()
     try:
         for enc in filter(None, args.encodings.split(",")):
             who, write = ENCODINGS[enc]
