@@ -29,6 +29,7 @@ from keraslab.core.tfevents import (
 from keraslab.core.tfevents import bulk as event_bulk
 from keraslab.core.tfevents import crc as tfcrc
 from tensorboard.compat.proto import summary_pb2, tensor_pb2
+from writers_corpus import damaged_copies
 
 
 def _double_scalar(tag: str, value: float) -> summary_pb2.Summary:
@@ -115,22 +116,14 @@ def test_records_are_grouped_by_fingerprint_as_sorting_groups_them():
 def test_damaged_copies_read_the_same_both_ways(tmp_path, monkeypatch):
     """Flip one byte (headers, CRCs, keys, steps, values, tails) or cut the file."""
     data = write_mixed(tmp_path / "src").read_bytes()
-    rng = random.Random(7)
     dst = tmp_path / "d" / "events.out.tfevents.1.h.1.0.v2"
     dst.parent.mkdir()
-    cases = [("flip", rng.randrange(len(data)), 1 << rng.randrange(8)) for _ in range(250)]
-    cases += [("cut", rng.randrange(len(data)), 0) for _ in range(30)]
     kinds = set()
-    for kind, at, bit in cases:
-        damaged = bytearray(data)
-        if kind == "flip":
-            damaged[at] ^= bit
-        else:
-            del damaged[at:]
-        dst.write_bytes(bytes(damaged))
+    for what, damaged in damaged_copies(data, random.Random(7), flips=250, cuts=30):
+        dst.write_bytes(damaged)
         loop = read(dst, bulk=False, monkeypatch=monkeypatch)
         bulk = read(dst, bulk=True, monkeypatch=monkeypatch)
-        assert outcome(bulk) == outcome(loop), (kind, at, bit)
+        assert outcome(bulk) == outcome(loop), what
         kinds.update(w.split(": ", 1)[1].split(" ")[0] for w in loop.warnings)
     assert {"corrupt", "damaged"} <= kinds  # both kinds of damage were met
 

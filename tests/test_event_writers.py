@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from keraslab.core.tfevents import EventFileReader, fastpath, read_runs_scalars, reader
 from keraslab.core.tfevents import bulk as event_bulk
+from keraslab.core.tfevents import fastpath, read_runs_scalars, reader
 from tensorboard.compat.proto import event_pb2
+from test_event_bulk import read  # (one path or the other, tags learnt afresh)
 from tfevents_oracle import read_records
-from writers_corpus import STEPS, TAGS, WRITERS
+from writers_corpus import STEPS, TAGS, WRITERS, damaged_copies
 
 HERE = Path(__file__).parent
 
@@ -56,14 +57,6 @@ def by_protobuf(path: Path) -> dict[str, tuple]:
             walls.append(repr(ev.wall_time))
             values.append(repr(float(x)))
     return out
-
-
-def read(path: Path, *, bulk: bool, monkeypatch) -> EventFileReader:
-    monkeypatch.setattr(reader, "BULK_MIN", 0 if bulk else 1 << 62)
-    fastpath.FAST_TAGS.clear()  # each path learns the tags itself
-    r = EventFileReader(path)
-    r.read_new()
-    return r
 
 
 def scalars(r) -> dict[str, tuple]:
@@ -118,23 +111,14 @@ def test_damaged_copies_read_the_same_both_ways(corpus, tmp_path, monkeypatch, w
     """Flip a byte (headers, CRCs, keys, steps, values, tails) or cut the file: the bulk
     decoder and the record loop agree, warnings and all."""
     data = event_file(corpus / writer).read_bytes()
-    rng = random.Random(writer)
     dst = tmp_path / "events.out.tfevents.1.h.1.0.v2"
-    cases = [("flip", rng.randrange(len(data)), 1 << rng.randrange(8)) for _ in range(60)]
-    cases += [("cut", rng.randrange(len(data)), 0) for _ in range(10)]
     seen = set()
-    for kind, at, bit in cases:
-        damaged = bytearray(data)
-        if kind == "flip":
-            damaged[at] ^= bit
-        else:
-            del damaged[at:]
-        dst.write_bytes(bytes(damaged))
+    for what, damaged in damaged_copies(data, random.Random(writer), flips=60, cuts=10):
+        dst.write_bytes(damaged)
         loop = read(dst, bulk=False, monkeypatch=monkeypatch)
         bulk = read(dst, bulk=True, monkeypatch=monkeypatch)
-        assert (scalars(bulk), bulk.warnings, bulk.offset) == (scalars(loop), loop.warnings, loop.offset), (
-            kind, at, bit,
-        )  # fmt: skip
+        got, want = ((scalars(r), r.warnings, r.offset) for r in (bulk, loop))
+        assert got == want, what
         seen.update(w.split(": ", 1)[1].split(" ")[0] for w in loop.warnings)
     assert "corrupt" in seen
 
@@ -180,12 +164,9 @@ def test_pieces_decoded_on_several_threads_read_as_one(corpus, monkeypatch, smal
 
 def test_damaged_copies_read_the_same_in_pieces(corpus, tmp_path, monkeypatch, small_pieces):
     data = event_file(corpus / "mixed").read_bytes()
-    rng = random.Random(3)
     dst = tmp_path / "events.out.tfevents.1.h.1.0.v2"
-    for _ in range(40):
-        damaged = bytearray(data)
-        damaged[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
-        dst.write_bytes(bytes(damaged))
+    for what, damaged in damaged_copies(data, random.Random(3), flips=30, cuts=10):
+        dst.write_bytes(damaged)
         loop = read(dst, bulk=False, monkeypatch=monkeypatch)
         bulk = read(dst, bulk=True, monkeypatch=monkeypatch)
-        assert (scalars(bulk), bulk.warnings) == (scalars(loop), loop.warnings)
+        assert (scalars(bulk), bulk.warnings) == (scalars(loop), loop.warnings), what

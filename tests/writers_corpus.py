@@ -1,4 +1,5 @@
-"""Event files written by the real writers of each scalar encoding, for the reader's tests.
+"""Event files written by the real writers of each scalar encoding, and damaged copies of
+them, for the reader's tests.
 
 Run as a script (``python writers_corpus.py OUT``) in a process where TensorFlow cannot
 be imported: TensorBoard's writers then use their TensorFlow stub, as a TF-free user's do.
@@ -102,6 +103,20 @@ def write(writer: str, out: Path, seed: int = 0) -> None:
             kind = kinds[(i // 50) % len(kinds)]  # (mixed: one tag in each layout, in turn)
             w.add_event(event_pb2.Event(wall_time=wall, step=step, summary=_summary(kind, tag, x)))
         w.close()
+
+
+def damaged_copies(data: bytes, rng: random.Random, flips: int, cuts: int):
+    """``(what, copy)``: ``data`` with one bit flipped (``flips`` times) or cut short
+    (``cuts`` times), ``what`` naming the damage for a failing assertion."""
+    for i in range(flips + cuts):
+        at = rng.randrange(len(data))
+        copy = bytearray(data)
+        if i < flips:
+            bit = 1 << rng.randrange(8)
+            copy[at] ^= bit
+            yield ("flip", at, bit), bytes(copy)
+        else:
+            yield ("cut", at), bytes(copy[:at])
 
 
 if __name__ == "__main__":
