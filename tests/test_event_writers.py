@@ -4,10 +4,13 @@ record, whole or damaged; the bulk decoder takes almost every record of each."""
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -170,3 +173,26 @@ def test_damaged_copies_read_the_same_in_pieces(corpus, tmp_path, monkeypatch, s
         loop = read(dst, bulk=False, monkeypatch=monkeypatch)
         bulk = read(dst, bulk=True, monkeypatch=monkeypatch)
         assert (scalars(bulk), bulk.warnings) == (scalars(loop), loop.warnings), what
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_decodes_big_files_too(corpus, monkeypatch, small_pieces):
+    """The thread pool does not survive a fork: the child makes its own (a child that
+    waited on the parent's threads would hang)."""
+    path = event_file(corpus / "mixed")
+    want = scalars(read(path, bulk=True, monkeypatch=monkeypatch))  # (the parent's pool is up)
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if it reads the file as the parent did
+        ok = False
+        try:
+            ok = scalars(read(path, bulk=True, monkeypatch=monkeypatch)) == want
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 120  # (a generous limit: only so that a hang fails)
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung decoding in pieces")
+    assert os.waitstatus_to_exitcode(done[1]) == 0

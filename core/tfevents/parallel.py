@@ -41,6 +41,10 @@ def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers(), thread_name_prefix="keraslab-events")
 
 
+if hasattr(os, "register_at_fork"):  # a forked child has none of the pool's threads: a new pool
+    os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 def _cuts(n: int, least: int, per_worker: int = 1) -> list[int]:
     """``[0, ..., n]``: ``n`` split into up to ``per_worker`` pieces per worker (when
     there are several), each of at least ``least``."""
