@@ -1,10 +1,9 @@
 """keraslab.core.tfevents: TensorBoard event files written and read in pure Python, without TensorFlow.
 
 Other packages import from here, not from the modules: ``framing`` (TFRecord), ``crc``,
-``decode`` (protobuf path) and ``fastpath`` (every common writer's scalars by their bytes),
-``writer``, ``reader`` (one file), ``runs`` (run directories), ``bulk`` (numpy decoding of
-many records at once, its CRCs in ``bulkcrc``, a big file's on all cores in ``parallel``)
-and ``kerasgraph``. Importing the package loads neither numpy, crc32c
+``decode`` (protobuf path) and ``fastpath`` (TF2 scalars by their bytes), ``writer``,
+``reader`` (one file), ``runs`` (run directories), ``bulk`` (numpy decoding of many
+records at once) and ``kerasgraph``. Importing the package loads neither numpy, crc32c
 nor protobuf: they load when an event file is first read or written.
 """
 
