@@ -23,7 +23,7 @@ TWEAK_BINDINGS = [
     Binding("ctrl+z", "undo_stack", "Undo", show=False),
     Binding("ctrl+y", "redo_stack", "Redo", show=False),
     Binding("ctrl+r", "reset_based_on", "Reset to based-on"),
-    Binding("i", "import_model", "Import"),
+    Binding("i", "import_model", "Import", show=False),  # (in the help: the footer is full)
 ]
 
 
@@ -179,7 +179,8 @@ class TweakMixin:
         return True
 
     def tweak_check(self, action: str) -> bool | None:
-        """check_action for the tweak actions: reset only once based on a run."""
+        """check_action for the tweak actions: reset only once based on a run (hidden before:
+        the footer has room for the keys that act)."""
         if action == "reset_based_on":
-            return True if self.based_on is not None else None
+            return self.based_on is not None
         return True
