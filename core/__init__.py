@@ -42,7 +42,7 @@ _export("train.resume", "RESUMABLE", "ResumePoint", "has_last_checkpoint", "resu
 _export("rundir.writer", "default_logdir")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
 _export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
-_export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "resolve_runs")
+_export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "oldest_first", "resolve_runs")
 _export("browse.finding", "find_run_dirs")
 _export("browse.summary", "RunSummary", "metric_name")
 _export("rundir.kind", "run_kind")
@@ -94,7 +94,13 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         load_many_curves,
         smooth,
     )
-    from .browse.discovery import RunWatcher, discover_runs, load_summary, resolve_runs
+    from .browse.discovery import (
+        RunWatcher,
+        discover_runs,
+        load_summary,
+        oldest_first,
+        resolve_runs,
+    )
     from .browse.export import EXPORT_FORMATS, export_runs, hparam_diff
     from .browse.filters import (
         COLUMNS,

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..rundir.fileio import Warn, no_warning, parse_json, read_file, write_text_atomic
+from ..rundir.layout import is_plain_relpath
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: saves are not serialized (a lost entry is read again)
+    fcntl = None  # type: ignore[assignment]
 
 CACHE_NAME = ".keraslab-cache.json"
-CACHE_VERSION = 4  # a cache of another version is ignored (raise it when the entries change)
+CACHE_VERSION = 5  # a cache of another version is ignored (raise it when the entries change)
+LOCK_WAIT = 5.0  # seconds a save waits for another process's save to end before giving up
 
 
 def user_cache_dir() -> Path:
@@ -41,20 +51,82 @@ def load_cache(logdir: Path, warn: Warn = no_warning) -> dict[str, dict[str, Any
             continue
         if best is not None and mtime <= best[0]:
             continue
-        data = parse_json(read_file(path, warn), path, no_warning, check_depth=False)
-        if data.get("version") == CACHE_VERSION and isinstance(data.get("runs"), dict):
-            best = (mtime, data["runs"])
+        runs = _runs_of(path, warn)
+        if runs is not None:
+            best = (mtime, runs)
     return best[1] if best else {}
 
 
-def save_cache(logdir: Path, runs: dict[str, dict[str, Any]]) -> Path | None:
-    """Write the cache atomically in the log directory, else in the user cache; None if neither works."""
-    text = json.dumps({"version": CACHE_VERSION, "runs": runs}, separators=(",", ":"))
+def _runs_of(path: Path, warn: Warn = no_warning) -> dict[str, Any] | None:
+    """The entries of one cache file (None: absent, damaged or of another version)."""
+    data = parse_json(read_file(path, warn), path, no_warning, check_depth=False)
+    if data.get("version") == CACHE_VERSION and isinstance(data.get("runs"), dict):
+        return data["runs"]
+    return None
+
+
+def save_cache(logdir: Path, runs: dict[str, dict[str, Any]], gone: Iterable[str] = ()) -> Path | None:
+    """Write the cache atomically in the log directory, else in the user cache; None if neither works.
+
+    Several processes may save one log directory's cache at once (a browser, `keraslab
+    runs`, sweeps' runs): each save holds an advisory lock beside the cache while it reads
+    the cache as it is now and keeps the entries of runs ``runs`` lacks (another process
+    read them; those of directories gone, or in ``gone``, are dropped), then replaces the
+    file. So no process's entries are lost, and a reader never sees a torn file. An entry
+    is only as good as its file signatures: a reader reads again any run whose files
+    differ from them. A save that waits LOCK_WAIT for the lock gives up (returns None).
+    """
+    gone = set(gone)
     for path in cache_paths(logdir):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, text, mode=0o644)
+            with _locked(path) as locked:
+                if not locked:
+                    return None
+                entries = dict(runs)
+                for rel, entry in (_runs_of(path) or {}).items():
+                    if rel not in entries and rel not in gone and _still_there(logdir, rel):
+                        entries[rel] = entry
+                text = json.dumps({"version": CACHE_VERSION, "runs": entries}, separators=(",", ":"))
+                write_text_atomic(path, text, mode=0o644)
             return path
         except OSError:
             continue
     return None
+
+
+def _still_there(logdir: Path, rel: Any) -> bool:
+    """Whether a cache entry's key (untrusted) names a directory below the log directory now."""
+    return rel == "." or (is_plain_relpath(rel) and os.path.isdir(os.path.join(logdir, rel)))
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[bool]:
+    """Hold an exclusive advisory lock on ``<cache>.lock`` (yields False when another process
+    held it for LOCK_WAIT). Where locks are unavailable (no fcntl, a file system without
+    them) the save goes on unlocked: the cache is a cache."""
+    if fcntl is None:
+        yield True
+        return
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(f"{path}.lock", flags, 0o644)
+    except OSError:
+        yield True
+        return
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    yield False
+                    return
+                time.sleep(0.01)
+            except OSError:  # (no locks on this file system)
+                break
+        yield True
+    finally:
+        os.close(fd)  # (releases the lock)

@@ -39,6 +39,7 @@ STATUS_STYLE = {
     "failed": "bold red",
 }
 MARK = "\u25cf "
+SAVE_EVERY = 30.0  # seconds between the summary cache's saves while following (a save writes every run)
 
 
 class RunsScanned(Message):
@@ -158,9 +159,10 @@ class RunsBrowserScreen(Screen):
                     )
                 else:
                     self.post_message(RunsScanned(watcher.summaries(), set(), scans))
-                watcher.save_cache()  # (once the table has its runs)
+                watcher.save_cache(at_most_every=SAVE_EVERY)  # (once the table has its runs)
                 first = False
             self._wake.wait(self.interval)
+        watcher.save_cache()
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
         self.summaries = message.summaries
