@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from keraslab import core
@@ -110,17 +111,77 @@ def select_runs(runs, sort: str | None, reverse: bool, filter_text: str | None):
     return runs
 
 
+RIGHT = (4, 5, 6, 7, 8)  # the numeric standard columns of `runs`
+STREAM_AFTER = 0.5  # seconds of a first scan before `runs` prints what it has read (a small one: never)
+
+
+class RowStream:
+    """`runs`' rows printed while a first scan reads the runs (a big log directory without
+    a summary cache): each batch oldest first, as the scan reports it. The column widths
+    are those of the first batch. Used only when the output needs no other order (no
+    --sort, --reverse, --hparams or --json): sorting needs every run first."""
+
+    def __init__(self, watcher, expr):
+        self.start = time.monotonic()
+        self.watcher = watcher
+        self.expr = expr
+        self.done = 0  # the watcher's runs printed (or filtered out) so far
+        self.widths: list[int] | None = None
+        self.printed = 0
+
+    def __call__(self, final: bool = False) -> None:  # (RunWatcher.scan's progress)
+        if not final and self.widths is None and time.monotonic() - self.start < STREAM_AFTER:
+            return
+        states = list(self.watcher.states.values())[self.done :]
+        self.done += len(states)
+        runs = core.oldest_first(s.summary() for s in states)
+        if self.expr is not None:
+            runs = core.filter_runs(runs, self.expr)
+        rows = [fmt.run_cells(r) for r in runs]
+        headers = [c.header for c in core.COLUMNS]
+        if self.widths is None:
+            self.widths = fmt.table_widths(headers, rows)
+            print(fmt.table_line(headers, self.widths, RIGHT))
+            print(fmt.table_line(["-" * w for w in self.widths], self.widths, RIGHT))
+        if rows:
+            print("\n".join(fmt.table_line(row, self.widths, RIGHT) for row in rows), flush=True)
+        self.printed += len(rows)
+
+
+def _scan_progress(watcher) -> None:
+    """A first scan's progress on a terminal's stderr while `runs` gathers every run to sort them."""
+    sys.stderr.write(f"\rreading runs ... {len(watcher.states):,} so far")
+    sys.stderr.flush()
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     logdirs = _logdirs(args)
     if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
         raise core.RunStoreError(_not_a_directory(logdirs[0]))
-    all_runs = core.discover_runs(logdirs)
-    runs = select_runs(all_runs, getattr(args, "sort", None), getattr(args, "reverse", False),
-                       getattr(args, "filter", None))  # fmt: skip
-    if getattr(args, "filter", None):
-        unknown = core.unknown_fields(core.parse_filter(args.filter), all_runs)
-        for name in unknown:
-            print(f"warning: no run has a field, metric or hyperparameter {visible(repr(name))}", file=sys.stderr)
+    sort, reverse = getattr(args, "sort", None), getattr(args, "reverse", False)
+    filter_text, hparams = getattr(args, "filter", None), getattr(args, "hparams", False)
+    expr = core.parse_filter(filter_text) if filter_text else None  # (a bad filter: before any reading)
+    watcher = core.RunWatcher(logdirs)
+    stream = None if (sort or reverse or hparams or args.json) else RowStream(watcher, expr)
+    if stream is not None:
+        watcher.scan(progress=stream)
+    elif sys.stderr.isatty():
+        watcher.scan(progress=lambda: _scan_progress(watcher))
+        sys.stderr.write("\r\033[K")
+    else:
+        watcher.scan()
+    all_runs = watcher.summaries()
+    if stream is not None and stream.widths is not None:
+        stream(final=True)  # the rest
+        print_filter_warnings(expr, all_runs)
+        print_warnings(core.filter_runs(all_runs, expr) if expr else all_runs)
+        print(f"note: {len(all_runs):,} runs listed as a first scan read them; the next 'keraslab runs' "
+              "lists them oldest first at once (from the summary cache)", file=sys.stderr)  # fmt: skip
+        if not stream.printed:
+            print(f"no run matches the filter ({len(all_runs)} runs in {logdirs[0]})")
+        return 0
+    runs = select_runs(all_runs, sort, reverse, expr)
+    print_filter_warnings(expr, all_runs)
     if args.json:
         print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
         return 0
@@ -132,15 +193,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     headers = [c.header for c in core.COLUMNS]
     rows = [fmt.run_cells(r) for r in runs]
-    right = (4, 5, 6, 7, 8)
-    if getattr(args, "hparams", False):
+    if hparams:
         diff = core.hparam_diff(runs)
         headers += [visible(k) for k, _ in diff]
         for row, i in zip(rows, range(len(runs)), strict=True):
             row += [hp_text(values[i]) for _, values in diff]
-    print(fmt.table(headers, rows, right=right))
+    print(fmt.table(headers, rows, right=RIGHT))
     print_warnings(runs)
     return 0
+
+
+def print_filter_warnings(expr, runs) -> None:
+    """A warning on stderr for each field the filter compares that no run has (a typo, likely)."""
+    if expr is not None:
+        for name in core.unknown_fields(expr, runs):
+            print(f"warning: no run has a field, metric or hyperparameter {visible(repr(name))}", file=sys.stderr)
 
 
 def print_warnings(runs) -> None:
