@@ -36,6 +36,15 @@ def cache_paths(logdir: Path) -> tuple[Path, Path]:
     return Path(logdir) / CACHE_NAME, user_cache_dir() / f"summaries-{key}.json"
 
 
+def cache_size(logdir: Path) -> int:
+    """The size in bytes of the bigger of a log directory's cache files (0: none)."""
+    sizes = [0]
+    for path in cache_paths(logdir):
+        with contextlib.suppress(OSError):
+            sizes.append(path.stat().st_size)
+    return max(sizes)
+
+
 def load_cache(logdir: Path, warn: Warn = no_warning) -> dict[str, dict[str, Any]]:
     """The cached run states of a log directory keyed by run path relative to it ({} when none).
 
@@ -59,10 +68,46 @@ def load_cache(logdir: Path, warn: Warn = no_warning) -> dict[str, dict[str, Any
 
 def _runs_of(path: Path, warn: Warn = no_warning) -> dict[str, Any] | None:
     """The entries of one cache file (None: absent, damaged or of another version)."""
-    data = parse_json(read_file(path, warn), path, no_warning, check_depth=False)
+    raw = read_file(path, warn)
+    runs = _decode_entries(raw) if raw else None
+    if runs is not None:
+        return runs
+    data = parse_json(raw, path, no_warning, check_depth=False)
     if data.get("version") == CACHE_VERSION and isinstance(data.get("runs"), dict):
         return data["runs"]
     return None
+
+
+_HEAD = f'{{"version":{CACHE_VERSION},"runs":{{'  # (what save_cache writes before the first entry)
+_decode = json.JSONDecoder().raw_decode
+
+
+def _decode_entries(raw: bytes) -> dict[str, Any] | None:
+    """The entries of a cache as :func:`save_cache` writes it, decoded one at a time (each a
+    short call: a big cache does not hold other threads, the browser's UI, for the whole
+    decode); None when the text is in any other form (the caller parses it whole)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.startswith(_HEAD):
+        return None
+    runs: dict[str, Any] = {}
+    at = len(_HEAD)
+    try:
+        if text[at] == "}":
+            return runs if text[at:] == "}}" else None
+        while True:
+            key, at = _decode(text, at)
+            if type(key) is not str or text[at] != ":":
+                return None
+            runs[key], at = _decode(text, at + 1)
+            if text[at] == ",":
+                at += 1
+            else:
+                return runs if text[at:] == "}}" else None
+    except (ValueError, IndexError, RecursionError):
+        return None
 
 
 def save_cache(logdir: Path, runs: dict[str, dict[str, Any]], gone: Iterable[str] = ()) -> Path | None:
@@ -87,12 +132,17 @@ def save_cache(logdir: Path, runs: dict[str, dict[str, Any]], gone: Iterable[str
                 for rel, entry in (_runs_of(path) or {}).items():
                     if rel not in entries and rel not in gone and _still_there(logdir, rel):
                         entries[rel] = entry
-                text = json.dumps({"version": CACHE_VERSION, "runs": entries}, separators=(",", ":"))
-                write_text_atomic(path, text, mode=0o644)
+                write_text_atomic(path, _encode(entries), mode=0o644)
             return path
         except OSError:
             continue
     return None
+
+
+def _encode(entries: dict[str, Any]) -> str:
+    """The cache's text: one JSON object, encoded an entry at a time (see _decode_entries)."""
+    body = ",".join(f"{json.dumps(rel)}:{json.dumps(entry, separators=(',', ':'))}" for rel, entry in entries.items())
+    return f"{_HEAD}{body}}}}}"
 
 
 def _still_there(logdir: Path, rel: Any) -> bool:

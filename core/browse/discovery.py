@@ -15,7 +15,7 @@ from .. import hooks
 from ..errors import RunStoreError
 from ..rundir.kind import run_kind
 from ..rundir.layout import CONFIG_FILE, KERASLAB, STATUS_FILE, TENSORBOARD, rel_stays_inside
-from .cache import load_cache, save_cache
+from .cache import cache_size, load_cache, save_cache
 from .finding import iter_run_dirs, run_name
 from .keraslab_state import KeraslabRunState
 from .prefetch import Prefetcher
@@ -116,6 +116,10 @@ class RunWatcher:
                     continue
                 cached.setdefault(path, (root, data))
         return cached
+
+    def cache_bytes(self) -> int:
+        """The size of the summary caches a :meth:`preload` would read (0 without the cache)."""
+        return sum(cache_size(root) for root in self.logdirs) if self.use_cache else 0
 
     def preload(self) -> bool:
         """Take the runs of the summary caches as they were saved, reading and stat'ing no

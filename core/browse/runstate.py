@@ -78,7 +78,7 @@ def is_sig(value: Any) -> bool:
 
 
 _STAT_FIELDS = tuple(MetricStats.__dataclass_fields__)
-_NUMBER_OR_NONE = (int, float, type(None))
+_NUMBER_OR_NONE = frozenset((int, float, type(None)))
 
 
 def pack_stats(stats: dict[str, MetricStats]) -> dict[str, list]:
@@ -94,7 +94,7 @@ def unpack_stats(data: Any) -> dict[str, MetricStats]:
     for key, row in data.items():
         if type(row) is not list or len(row) != len(_STAT_FIELDS) or type(row[4]) is not int:
             raise ValueError("not metric stats")
-        if not all(type(v) in _NUMBER_OR_NONE for v in row):
+        if not set(map(type, row)) <= _NUMBER_OR_NONE:
             raise ValueError("metric stats hold something other than numbers")
         new = MetricStats.__new__(MetricStats)  # (every cached run's stats come through here)
         new.__dict__.update(zip(_STAT_FIELDS, row, strict=True))

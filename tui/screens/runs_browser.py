@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from pathlib import Path
 
 from keraslab.core import (
@@ -40,6 +42,8 @@ STATUS_STYLE = {
 }
 MARK = "\u25cf "
 SAVE_EVERY = 30.0  # seconds between the summary cache's saves while following (a save writes every run)
+PRELOAD_INLINE = 1 << 20  # bytes of summary cache read before the first paint; a bigger one is read by the scanner
+PARTIAL_ROWS_PER_S = 5000  # a first scan refreshes the table once per this many runs shown a second, at most
 
 
 class RunsScanned(Message):
@@ -103,6 +107,7 @@ class RunsBrowserScreen(Screen):
         self.scans = 0
         self.scanning = False  # the table shows a first scan's runs while it goes on
         self._columns_hp: list[str] = []
+        self._rows: dict[str, tuple] = {}  # run path -> (summary, status, marked, hp keys, cells)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._painted = threading.Event()  # the screen was drawn once
@@ -125,7 +130,8 @@ class RunsBrowserScreen(Screen):
         self.query_one(LineTable).replace_rows([], [], self._columns([]))  # the header at once
         self.query_one(LineTable).focus()
         watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
-        if watcher.preload():  # the cached table in the first paint; the scanner checks it
+        if watcher.cache_bytes() <= PRELOAD_INLINE and watcher.preload():
+            # the cached table in the first paint; the scanner checks it
             self.summaries = watcher.summaries()
             self._refresh_table()
         self.call_after_refresh(self._painted.set)
@@ -142,14 +148,21 @@ class RunsBrowserScreen(Screen):
         worker = get_current_worker()
         if self.shown:
             self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
+        elif watcher.preload():  # a big cache: its table as saved, then the scan checks it
+            self.post_message(RunsScanned(watcher.summaries(), set(), 0, partial=True))
         first = True
         scans = 0
+        shown_at = -math.inf
         while not worker.is_cancelled and not self._stop.is_set():
             if first or self.follow or self._wake.is_set():
                 self._wake.clear()
 
                 def progress(watcher=watcher, scans=scans) -> None:  # a first scan: rows as they come
-                    self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
+                    nonlocal shown_at
+                    # each refresh redraws every row: fewer of them the more runs there are
+                    if time.monotonic() - shown_at >= len(watcher.states) / PARTIAL_ROWS_PER_S:
+                        shown_at = time.monotonic()
+                        self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
 
                 changed = watcher.scan(progress if first else None, save=False)
                 scans += 1
@@ -206,8 +219,22 @@ class RunsBrowserScreen(Screen):
         columns = None
         if hp_keys != self._columns_hp:
             columns, self._columns_hp = self._columns(hp_keys), hp_keys
-        table.replace_rows((self._cells(r, hp_keys) for r in runs), (str(r.path) for r in runs), columns)
+        rows, self._rows = self._rows, {}
+        table.replace_rows((self._row(r, hp_keys, rows) for r in runs), (str(r.path) for r in runs), columns)
         self._update_status()
+
+    def _row(self, r: RunSummary, hp_keys: list[str], made: dict[str, tuple]) -> list:
+        """A run's cells, those of the last refresh when nothing they show changed: a scan
+        of thousands of runs refreshes the table often, and most rows stay as they were."""
+        key = str(r.path)
+        marked = key in self.marked
+        old = made.get(key)
+        if old is not None and old[0] is r and old[1] == r.status and old[2] == marked and old[3] == hp_keys:
+            cells = old[4]
+        else:
+            cells = self._cells(r, hp_keys)
+        self._rows[key] = (r, r.status, marked, hp_keys, cells)
+        return cells
 
     def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:
         text = run_cells(r)
