@@ -240,12 +240,13 @@ class RunsBrowserScreen(Screen):
         text = run_cells(r)
         cells: list = []
         for i, (col, value) in enumerate(zip(COLUMNS, text, strict=True)):
-            if i == 0:
-                mark = MARK if str(r.path) in self.marked else "  "
-                warn = " !" if r.warnings else ""
-                cells.append(Text(mark + value + warn, style="bold" if mark == MARK else ""))
+            if i == 0:  # (a Text only where there is a style: thousands of rows are made at once)
+                marked = str(r.path) in self.marked
+                name = (MARK if marked else "  ") + value + (" !" if r.warnings else "")
+                cells.append(Text(name, style="bold") if marked else name)
             elif col.key == "status":
-                cells.append(Text(value, style=STATUS_STYLE.get(value, "")))
+                style = STATUS_STYLE.get(value, "")
+                cells.append(Text(value, style=style) if style else value)
             else:
                 cells.append(value)
         cells += [hp_text(r.hparams.get(key)) for key in hp_keys]
