@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 from browse_helpers import keras_tb_run, keraslab_run
+from conftest import run_cli
 from keraslab.core import discover_runs
 from keraslab.core.browse import discovery
 from keraslab.core.browse.cache import load_cache, save_cache
@@ -180,3 +181,10 @@ def test_sweeps_writing_while_browsers_scan_leave_no_stale_or_lost_summary(tmp_p
 @pytest.fixture(autouse=True)
 def _no_user_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".xdg"))
+
+
+def test_runs_help_says_where_the_summary_cache_is():
+    proc = run_cli("runs", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "prints runs as it reads them" in text and ".keraslab-cache.json (safe to delete" in text

@@ -57,6 +57,11 @@ def extend_runs_parser(p: argparse.ArgumentParser) -> None:
         "'val_accuracy > 0.99 and dataset == mnist' (== != < <= > >=, and/or/not, parentheses)",
     )
     p.add_argument("--hparams", action="store_true", help="add a column per hyperparameter that differs")
+    p.epilog = (
+        "A first listing of a big log directory prints runs as it reads them (oldest first within "
+        "each batch); later ones come from the summary cache, <logdir>/.keraslab-cache.json (safe "
+        "to delete: the runs are read again)."
+    )
 
 
 def add_browse_commands(sub) -> None:
