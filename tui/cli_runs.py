@@ -14,6 +14,7 @@ from keraslab.core import ConfigError
 
 from . import fmt
 from .fmt import hp_text, visible
+from .policy import gc_paused
 from .textplot import line_chart
 
 X_CHOICES = ("epoch", "step", "time")
@@ -117,7 +118,7 @@ def select_runs(runs, sort: str | None, reverse: bool, filter_text: str | None):
 
 
 RIGHT = (4, 5, 6, 7, 8)  # the numeric standard columns of `runs`
-STREAM_AFTER = 0.5  # seconds of a first scan before `runs` prints what it has read (a small one: never)
+STREAM_AFTER = 0.25  # seconds of a first scan before `runs` prints what it has read (a small one: never)
 
 
 class RowStream:
@@ -168,14 +169,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     expr = core.parse_filter(filter_text) if filter_text else None  # (a bad filter: before any reading)
     watcher = core.RunWatcher(logdirs)
     stream = None if (sort or reverse or hparams or args.json) else RowStream(watcher, expr)
-    if stream is not None:
-        watcher.scan(progress=stream)
-    elif sys.stderr.isatty():
-        watcher.scan(progress=lambda: _scan_progress(watcher))
-        sys.stderr.write("\r\033[K")
-    else:
-        watcher.scan()
-    all_runs = watcher.summaries()
+    with gc_paused():  # (a short-lived command making thousands of states: no collections meanwhile)
+        if stream is not None:
+            watcher.scan(progress=stream)
+        elif sys.stderr.isatty():
+            watcher.scan(progress=lambda: _scan_progress(watcher))
+            sys.stderr.write("\r\033[K")
+        else:
+            watcher.scan()
+        all_runs = watcher.summaries()
     if stream is not None and stream.widths is not None:
         stream(final=True)  # the rest
         print_filter_warnings(expr, all_runs)

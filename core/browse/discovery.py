@@ -128,12 +128,13 @@ class RunWatcher:
         if self._cache_loaded or self.states:
             return False
         self._cache_loaded = True
-        for key, (root, data) in self._load_caches(check_paths=True).items():
-            path = Path(key)
-            state = _state_from_cache(path, run_name(path, root), root, data)
-            if state is not None:
-                self.states[key] = state
-                self._root_of[key] = root
+        with hooks.bulk_read():
+            for key, (root, data) in self._load_caches(check_paths=True).items():
+                path = Path(key)
+                state = _state_from_cache(path, run_name(path, root), root, data)
+                if state is not None:
+                    self.states[key] = state
+                    self._root_of[key] = root
         return bool(self.states)
 
     def scan(self, progress: Callable[[], None] | None = None, *, save: bool = True) -> list[Path]:
@@ -145,7 +146,8 @@ class RunWatcher:
         directory can show them as they come. With ``save=False`` the summary cache is
         left for a :meth:`save_cache` call (an app shows the runs first, then saves)."""
         changed: list[Path] = []
-        cached = {} if self._cache_loaded else self._load_caches(check_paths=False)
+        with hooks.bulk_read():
+            cached = {} if self._cache_loaded else self._load_caches(check_paths=False)
         self._cache_loaded = True
         self.missing = [root for root in self.logdirs if not root.is_dir()]
         # known runs: stat only
@@ -169,16 +171,16 @@ class RunWatcher:
         last = time.monotonic() - PROGRESS_EVERY  # (the first hundred at once)
         with Prefetcher() as prefetch:
             while True:
-                while len(ahead) < _CHUNKS_AHEAD:
-                    chunk = next(chunks, None)
-                    if chunk is None:
+                with hooks.bulk_read():  # (the states made from the cache as well as those read)
+                    while len(ahead) < _CHUNKS_AHEAD:
+                        chunk = next(chunks, None)
+                        if chunk is None:
+                            break
+                        prefetch.submit(state for _, state, _, from_cache in chunk if not from_cache)
+                        ahead.append(chunk)
+                    if not ahead:
                         break
-                    prefetch.submit(state for _, state, _, from_cache in chunk if not from_cache)
-                    ahead.append(chunk)
-                if not ahead:
-                    break
-                chunk = ahead.popleft()
-                with hooks.bulk_read():
+                    chunk = ahead.popleft()
                     read = {key for key, _ in _refresh([(key, state) for key, state, _, _ in chunk])}
                 for key, state, root, from_cache in chunk:  # (summaries() shows a run once it is read)
                     if from_cache and key in read:
