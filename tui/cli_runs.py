@@ -44,6 +44,11 @@ def _add_logdir(p: argparse.ArgumentParser) -> None:
 
 def extend_runs_parser(p: argparse.ArgumentParser) -> None:
     """Add --sort, --reverse, --filter and --hparams to the `runs` sub-parser."""
+    p.epilog = (
+        "A first listing of a big log directory prints runs as it reads them (oldest first within "
+        "each batch); later ones come from the summary cache, <logdir>/.keraslab-cache.json (safe "
+        "to delete: the runs are read again)."
+    )
     p.add_argument(
         "--sort",
         metavar="COL",
@@ -58,11 +63,6 @@ def extend_runs_parser(p: argparse.ArgumentParser) -> None:
         "'val_accuracy > 0.99 and dataset == mnist' (== != < <= > >=, and/or/not, parentheses)",
     )
     p.add_argument("--hparams", action="store_true", help="add a column per hyperparameter that differs")
-    p.epilog = (
-        "A first listing of a big log directory prints runs as it reads them (oldest first within "
-        "each batch); later ones come from the summary cache, <logdir>/.keraslab-cache.json (safe "
-        "to delete: the runs are read again)."
-    )
 
 
 def add_browse_commands(sub) -> None:
@@ -118,14 +118,17 @@ def select_runs(runs, sort: str | None, reverse: bool, filter_text: str | None):
 
 
 RIGHT = (4, 5, 6, 7, 8)  # the numeric standard columns of `runs`
+# options whose table needs every run before its first row (sorted, or columns that compare
+# runs); a narrowing by sweep is not applied to a streamed table either
+GATHERING = ("sort", "reverse", "hparams", "json", "sweep")
 STREAM_AFTER = 0.25  # seconds of a first scan before `runs` prints what it has read (a small one: never)
 
 
 class RowStream:
     """`runs`' rows printed while a first scan reads the runs (a big log directory without
     a summary cache): each batch oldest first, as the scan reports it. The column widths
-    are those of the first batch. Used only when the output needs no other order (no
-    --sort, --reverse, --hparams or --json): sorting needs every run first."""
+    are those of the first batch. Used only when no option in GATHERING asks for a table
+    that needs every run first (sorting does)."""
 
     def __init__(self, watcher, expr):
         self.start = time.monotonic()
@@ -160,15 +163,13 @@ def _scan_progress(watcher) -> None:
     sys.stderr.flush()
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    logdirs = _logdirs(args)
-    if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
-        raise core.RunStoreError(_not_a_directory(logdirs[0]))
-    sort, reverse = getattr(args, "sort", None), getattr(args, "reverse", False)
-    filter_text, hparams = getattr(args, "filter", None), getattr(args, "hparams", False)
-    expr = core.parse_filter(filter_text) if filter_text else None  # (a bad filter: before any reading)
+def scan_runs(args: argparse.Namespace, logdirs: list[Path]) -> list | None:
+    """Every run under the log directories, or None when a first scan of a big one printed
+    them as it read them (see RowStream) and with them its warnings: nothing is left to print."""
+    expr = core.parse_filter(args.filter) if getattr(args, "filter", None) else None  # (before any reading)
     watcher = core.RunWatcher(logdirs)
-    stream = None if (sort or reverse or hparams or args.json) else RowStream(watcher, expr)
+    gather = any(getattr(args, name, None) for name in GATHERING)
+    stream = None if gather else RowStream(watcher, expr)
     with gc_paused():  # (a short-lived command making thousands of states: no collections meanwhile)
         if stream is not None:
             watcher.scan(progress=stream)
@@ -178,17 +179,29 @@ def cmd_runs(args: argparse.Namespace) -> int:
         else:
             watcher.scan()
         all_runs = watcher.summaries()
-    if stream is not None and stream.widths is not None:
-        stream(final=True)  # the rest
-        print_filter_warnings(expr, all_runs)
-        print_warnings(core.filter_runs(all_runs, expr) if expr else all_runs)
-        print(f"note: {len(all_runs):,} runs listed as a first scan read them; the next 'keraslab runs' "
-              "lists them oldest first at once (from the summary cache)", file=sys.stderr)  # fmt: skip
-        if not stream.printed:
-            print(f"no run matches the filter ({len(all_runs)} runs in {logdirs[0]})")
-        return 0
-    runs = select_runs(all_runs, sort, reverse, expr)
+    if stream is None or stream.widths is None:
+        return all_runs
+    stream(final=True)  # the rest
     print_filter_warnings(expr, all_runs)
+    print_warnings(core.filter_runs(all_runs, expr) if expr else all_runs)
+    print(f"note: {len(all_runs):,} runs listed as a first scan read them; the next 'keraslab runs' "
+          "lists them oldest first at once (from the summary cache)", file=sys.stderr)  # fmt: skip
+    if not stream.printed:
+        print(f"no run matches the filter ({len(all_runs)} runs in {logdirs[0]})")
+    return None
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    logdirs = _logdirs(args)
+    if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
+        raise core.RunStoreError(_not_a_directory(logdirs[0]))
+    all_runs = scan_runs(args, logdirs)
+    if all_runs is None:
+        return 0
+    runs = select_runs(all_runs, getattr(args, "sort", None), getattr(args, "reverse", False),
+                       getattr(args, "filter", None))  # fmt: skip
+    if getattr(args, "filter", None):
+        print_filter_warnings(core.parse_filter(args.filter), all_runs)
     if args.json:
         print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
         return 0
@@ -200,12 +213,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     headers = [c.header for c in core.COLUMNS]
     rows = [fmt.run_cells(r) for r in runs]
-    if hparams:
+    right = RIGHT
+    if getattr(args, "hparams", False):
         diff = core.hparam_diff(runs)
         headers += [visible(k) for k, _ in diff]
         for row, i in zip(rows, range(len(runs)), strict=True):
             row += [hp_text(values[i]) for _, values in diff]
-    print(fmt.table(headers, rows, right=RIGHT))
+    print(fmt.table(headers, rows, right=right))
     print_warnings(runs)
     return 0
 

@@ -99,6 +99,8 @@ class RunsBrowserScreen(Screen):
         self.summaries: list[RunSummary] = []
         self.shown: list[RunSummary] = []
         self.marked: set[str] = set()
+        self._rows: dict[str, tuple] = {}  # run path -> (summary, status, marked, hp keys, cells)
+        self._rows_before: dict[str, tuple] = {}  # (the last refresh's, reused by _cells)
         self.sort_key: str | None = None
         self.sort_reverse = False
         self.show_hparams = False
@@ -107,7 +109,6 @@ class RunsBrowserScreen(Screen):
         self.scans = 0
         self.scanning = False  # the table shows a first scan's runs while it goes on
         self._columns_hp: list[str] = []
-        self._rows: dict[str, tuple] = {}  # run path -> (summary, status, marked, hp keys, cells)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._painted = threading.Event()  # the screen was drawn once
@@ -196,6 +197,7 @@ class RunsBrowserScreen(Screen):
 
     def _refresh_table(self) -> None:
         table = self.query_one(LineTable)
+        self._rows_before, self._rows = self._rows, {}
         runs = self.summaries
         self.filter_error = ""
         if self.filter_text.strip():
@@ -219,34 +221,33 @@ class RunsBrowserScreen(Screen):
         columns = None
         if hp_keys != self._columns_hp:
             columns, self._columns_hp = self._columns(hp_keys), hp_keys
-        rows, self._rows = self._rows, {}
-        table.replace_rows((self._row(r, hp_keys, rows) for r in runs), (str(r.path) for r in runs), columns)
+        table.replace_rows((self._cells(r, hp_keys) for r in runs), (str(r.path) for r in runs), columns)
         self._update_status()
 
-    def _row(self, r: RunSummary, hp_keys: list[str], made: dict[str, tuple]) -> list:
+    def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:
         """A run's cells, those of the last refresh when nothing they show changed: a scan
-        of thousands of runs refreshes the table often, and most rows stay as they were."""
+        of thousands of runs refreshes the table often, and most rows stay as they were.
+        (Whatever else :meth:`_make_cells` comes to show of a run must be compared here too.)"""
         key = str(r.path)
         marked = key in self.marked
-        old = made.get(key)
+        old = self._rows_before.get(key)
         if old is not None and old[0] is r and old[1] == r.status and old[2] == marked and old[3] == hp_keys:
             cells = old[4]
         else:
-            cells = self._cells(r, hp_keys)
+            cells = self._make_cells(r, hp_keys)
         self._rows[key] = (r, r.status, marked, hp_keys, cells)
         return cells
 
-    def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:
+    def _make_cells(self, r: RunSummary, hp_keys: list[str]) -> list:
         text = run_cells(r)
         cells: list = []
         for i, (col, value) in enumerate(zip(COLUMNS, text, strict=True)):
-            if i == 0:  # (a Text only where there is a style: thousands of rows are made at once)
-                marked = str(r.path) in self.marked
-                name = (MARK if marked else "  ") + value + (" !" if r.warnings else "")
-                cells.append(Text(name, style="bold") if marked else name)
+            if i == 0:
+                mark = MARK if str(r.path) in self.marked else "  "
+                warn = " !" if r.warnings else ""
+                cells.append(Text(mark + value + warn, style="bold" if mark == MARK else ""))
             elif col.key == "status":
-                style = STATUS_STYLE.get(value, "")
-                cells.append(Text(value, style=style) if style else value)
+                cells.append(Text(value, style=STATUS_STYLE.get(value, "")))
             else:
                 cells.append(value)
         cells += [hp_text(r.hparams.get(key)) for key in hp_keys]
