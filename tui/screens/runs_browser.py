@@ -147,10 +147,11 @@ class RunsBrowserScreen(Screen):
     @work(thread=True, exclusive=True, group="runs-scan")
     def _scanner(self, watcher: RunWatcher) -> None:
         worker = get_current_worker()
-        if self.shown:
-            self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
-        elif watcher.preload():  # a big cache: its table as saved, then the scan checks it
+        self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
+        if not self.shown and watcher.preload():  # a big cache: its table as saved, then the scan checks it
+            self._painted.clear()
             self.post_message(RunsScanned(watcher.summaries(), set(), 0, partial=True))
+            self._painted.wait(5.0)  # (not while the UI fills the table: both would take longer)
         first = True
         scans = 0
         shown_at = -math.inf
@@ -184,6 +185,8 @@ class RunsBrowserScreen(Screen):
         self.scanning = message.partial
         if message.changed or message.partial or not self.shown:
             self._refresh_table()
+            if message.scans == 0:  # (the cache's table: the scanner waits for it to be drawn)
+                self.call_after_refresh(self._painted.set)
         else:
             self._update_status()
 
