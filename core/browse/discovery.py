@@ -140,11 +140,12 @@ class RunWatcher:
     def scan(self, progress: Callable[[], None] | None = None, *, save: bool = True) -> list[Path]:
         """Rescan; return the paths of the runs that changed since the previous scan.
 
-        New runs are read a hundred at a time; ``progress()`` is called between those
-        (after the first hundred, then at most every PROGRESS_EVERY seconds), when
-        :meth:`summaries` has the runs read so far, so that a first scan of a big
-        directory can show them as they come. With ``save=False`` the summary cache is
-        left for a :meth:`save_cache` call (an app shows the runs first, then saves)."""
+        New runs are read a hundred at a time as the walk finds them; ``progress()`` is
+        called between those hundreds that had runs to read (not only cache hits: after
+        the first, then at most every PROGRESS_EVERY seconds), when :meth:`summaries` has
+        the runs read so far, so that a first scan of a big directory can show them as
+        they come. With ``save=False`` the summary cache is left for a :meth:`save_cache`
+        call (an app shows the runs first, then saves)."""
         changed: list[Path] = []
         with hooks.bulk_read():
             cached = {} if self._cache_loaded else self._load_caches(check_paths=False)
