@@ -63,6 +63,7 @@ def extend_runs_parser(p: argparse.ArgumentParser) -> None:
         "'val_accuracy > 0.99 and dataset == mnist' (== != < <= > >=, and/or/not, parentheses)",
     )
     p.add_argument("--hparams", action="store_true", help="add a column per hyperparameter that differs")
+    p.add_argument("--sweep", metavar="ID", help="only the runs of this sweep (an id or a unique prefix; see 'keraslab sweep list')")
 
 
 def add_browse_commands(sub) -> None:
@@ -198,6 +199,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     all_runs = scan_runs(args, logdirs)
     if all_runs is None:
         return 0
+    if getattr(args, "sweep", None):
+        sweep_id = core.find_sweep(logdirs[0], args.sweep)
+        all_runs = [r for r in all_runs if r.sweep == sweep_id]
     runs = select_runs(all_runs, getattr(args, "sort", None), getattr(args, "reverse", False),
                        getattr(args, "filter", None))  # fmt: skip
     if getattr(args, "filter", None):
@@ -219,6 +223,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         headers += [visible(k) for k, _ in diff]
         for row, i in zip(rows, range(len(runs)), strict=True):
             row += [hp_text(values[i]) for _, values in diff]
+    if any(r.sweep for r in runs):
+        headers.append("sweep")
+        for row, r in zip(rows, runs, strict=True):
+            row.append(visible(r.sweep or "-"))
     print(fmt.table(headers, rows, right=right))
     print_warnings(runs)
     return 0

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..rundir.fileio import Warn, no_warning, parse_json, read_file, write_text_atomic
 from ..rundir.layout import is_plain_relpath
+from .tagmap import digest
 
 try:
     import fcntl
@@ -20,7 +21,7 @@ except ImportError:  # pragma: no cover - Windows: saves are not serialized (a l
     fcntl = None  # type: ignore[assignment]
 
 CACHE_NAME = ".keraslab-cache.json"
-CACHE_VERSION = 5  # a cache of another version is ignored (raise it when the entries change)
+CACHE_VERSION = 6  # a cache of another version is ignored (raise it when the entries change)
 LOCK_WAIT = 5.0  # seconds a save waits for another process's save to end before giving up
 
 
@@ -49,6 +50,7 @@ def load_cache(logdir: Path, warn: Warn = no_warning) -> dict[str, dict[str, Any
     """The cached run states of a log directory keyed by run path relative to it ({} when none).
 
     Of the two possible places the newer readable file wins; a damaged cache is ignored.
+    A cache saved under other metric-map rules (its runs' metric names) is ignored too.
     The keys and entries are as untrusted as any file: the watcher checks each. A cache
     that cannot be read (a FIFO under its name, say) is skipped with ``warn``.
     """
@@ -73,12 +75,16 @@ def _runs_of(path: Path, warn: Warn = no_warning) -> dict[str, Any] | None:
     if runs is not None:
         return runs
     data = parse_json(raw, path, no_warning, check_depth=False)
-    if data.get("version") == CACHE_VERSION and isinstance(data.get("runs"), dict):
+    if data.get("version") == CACHE_VERSION and data.get("metric_map") == digest() and isinstance(data.get("runs"), dict):
         return data["runs"]
     return None
 
 
-_HEAD = f'{{"version":{CACHE_VERSION},"runs":{{'  # (what save_cache writes before the first entry)
+def _head() -> str:
+    """What save_cache writes before the first entry: the version and the metric-map rules'
+    digest (a cache saved under other rules named its runs' metrics otherwise: stale)."""
+    return f'{{"version":{CACHE_VERSION},"metric_map":{json.dumps(digest())},"runs":{{'
+
 _decode = json.JSONDecoder().raw_decode
 
 
@@ -90,10 +96,11 @@ def _decode_entries(raw: bytes) -> dict[str, Any] | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not text.startswith(_HEAD):
+    head = _head()
+    if not text.startswith(head):
         return None
     runs: dict[str, Any] = {}
-    at = len(_HEAD)
+    at = len(head)
     try:
         if text[at] == "}":
             return runs if text[at:] == "}}" else None
@@ -142,7 +149,7 @@ def save_cache(logdir: Path, runs: dict[str, dict[str, Any]], gone: Iterable[str
 def _encode(entries: dict[str, Any]) -> str:
     """The cache's text: one JSON object, encoded an entry at a time (see _decode_entries)."""
     body = ",".join(f"{json.dumps(rel)}:{json.dumps(entry, separators=(',', ':'))}" for rel, entry in entries.items())
-    return f"{_HEAD}{body}}}}}"
+    return f"{_head()}{body}}}}}"
 
 
 def _still_there(logdir: Path, rel: Any) -> bool:

@@ -160,7 +160,7 @@ class KeraslabRunState(RunState):
         run_cfg = rec.run_config
         hparams: dict[str, Any] = {}
         for key, value in run_cfg.items():
-            if key in ("layers", "data_dir", "name") or value is None:
+            if key in ("layers", "data_dir", "name", "parent", "diff", "sweep") or value is None:
                 continue
             if key == "extra" and isinstance(value, dict):
                 flatten("", value, hparams)
@@ -190,6 +190,9 @@ class KeraslabRunState(RunState):
             notes=self.notes,
             warnings=list(self.warnings),
             logdir=self.logdir,
+            parent=run_cfg.get("parent"),
+            change=_text((run_cfg.get("diff") or {}).get("summary")),
+            sweep=_sweep_id(run_cfg.get("sweep")),
         )
 
     def to_cache(self) -> dict[str, Any]:
@@ -232,7 +235,17 @@ class KeraslabRunState(RunState):
         return self
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _dict(value: Any) -> dict:
     if not isinstance(value, dict):
         raise TypeError("not a JSON object")
     return value
+
+
+def _sweep_id(mark: Any) -> str | None:
+    """The sweep id a run's config names (untrusted: a string or nothing)."""
+    sweep_id = mark.get("id") if isinstance(mark, dict) else None
+    return sweep_id if isinstance(sweep_id, str) else None

@@ -24,6 +24,7 @@ from .runstate import (
     unpack_stats,
 )
 from .summary import RunSummary, unique_metric_name
+from .tagmap import EPOCH_TAG
 
 
 class TensorBoardRunState(RunState):
@@ -190,6 +191,9 @@ class TensorBoardRunState(RunState):
             s.last_step for tag, s in self._by_tag() if tag.rpartition("/")[2].startswith("epoch_")
         ]
         epochs = max(epoch_steps) + 1 if epoch_steps and None not in epoch_steps else None
+        epoch_metric = self.stats.get(EPOCH_TAG)
+        if epochs is None and epoch_metric is not None and epoch_metric.max is not None and epoch_metric.max >= 0:
+            epochs = int(epoch_metric.max) + 1  # Lightning's "epoch": the 0-based epoch at each step
         starts = [s.first_time for s in self.stats.values() if s.first_time is not None]
         ends = [s.last_time for s in self.stats.values() if s.last_time is not None]
         val = self.stats.get("val_accuracy") or self.stats.get("val_acc")
@@ -220,6 +224,7 @@ class TensorBoardRunState(RunState):
             start_time=min(starts) if starts else None,
             hparams={**self.compiled, **self.hparams},
             metrics={k: v.copy() for k, v in self.stats.items()},
+            metric_tags={name: tag for tag, name in self.tag_names.items() if name != tag},
             tags=list(self.tags),
             notes=self.notes,
             warnings=warnings,

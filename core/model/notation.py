@@ -119,20 +119,37 @@ def _check_gap(text: str, start: int, stop: int, before: str, after: str) -> Non
                     f"(after {before!r})", start + seps[1])
 
 
-def format_stack(stack: Sequence[LayerSpec]) -> str:
-    """Canonical notation: ``parse_stack(format_stack(s)) == s``; ' | ' after pooling and augmentation, before flatten/gap."""
-    parts: list[str] = []
+def block_ends(stack: Sequence[LayerSpec]) -> list[bool]:
+    """For each layer, whether a block ends after it: after pooling and augmentation, before flatten/gap."""
+    ends: list[bool] = []
     weights_in_block = False
     for i, spec in enumerate(stack):
-        parts.append(spec.token)
         weights_in_block |= spec.layer_type.has_weights
+        end = False
         if i + 1 < len(stack):
             cat, nxt = spec.layer_type.category, stack[i + 1].layer_type.category
-            block_end = cat == "pool" or (cat == "augment" and nxt != "augment") \
+            end = cat == "pool" or (cat == "augment" and nxt != "augment") \
                 or (nxt in ("flatten", "global_pool") and weights_in_block)
-            parts.append(" | " if block_end else "-")
-            weights_in_block &= not block_end
-    return "".join(parts)
+            weights_in_block &= not end
+        ends.append(end)
+    return ends
+
+
+def block_numbers(stack: Sequence[LayerSpec]) -> list[int]:
+    """The 1-based block of each layer, as the notation's ' | ' separators count them."""
+    numbers, block = [], 1
+    for end in block_ends(stack):
+        numbers.append(block)
+        block += end
+    return numbers
+
+
+def format_stack(stack: Sequence[LayerSpec]) -> str:
+    """Canonical notation: ``parse_stack(format_stack(s)) == s``; ' | ' between blocks (block_ends)."""
+    parts: list[str] = []
+    for spec, end in zip(stack, block_ends(stack), strict=True):
+        parts += [spec.token, " | " if end else "-"]
+    return "".join(parts[:-1])
 
 
 def stack_to_json(stack: Sequence[LayerSpec]) -> list[dict]:

@@ -13,7 +13,9 @@ from keraslab.core import (
     RunSummary,
     RunWatcher,
     filter_runs,
+    find_parent,
     hparam_diff,
+    lineage_tree,
     parse_filter,
     sort_runs,
     unknown_fields,
@@ -28,6 +30,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ..fmt import hp_text, run_cells, visible
+from ..lineage_text import lineage_cells, tree_prefix
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
 
@@ -71,10 +74,15 @@ class RunsBrowserScreen(Screen):
         Binding("slash", "focus_filter", "Filter"),
         Binding("space", "toggle_mark", "Mark"),
         Binding("c", "compare", "Compare"),
+        Binding("w", "workspace", "Workspace", show=False),  # (in F1 help: the footer is full)
         Binding("s", "next_sort", "Sort"),
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
         Binding("f", "toggle_follow", "Follow"),
+        Binding("t", "toggle_tree", "Tree", show=False),  # (in F1's help: the footer keeps esc and F1 whole)
+        Binding("e", "edit_run", "Edit as new"),
+        Binding("E", "ensemble", "Ensemble", show=False),  # (shift+e; in the help: the footer is full)
+        Binding("S", "open_sweep", "Sweep", show=False),  # (shift+s; in the help: the footer is full)
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -99,16 +107,19 @@ class RunsBrowserScreen(Screen):
         self.summaries: list[RunSummary] = []
         self.shown: list[RunSummary] = []
         self.marked: set[str] = set()
-        self._rows: dict[str, tuple] = {}  # run path -> (summary, status, marked, hp keys, cells)
+        self._rows: dict[str, tuple] = {}  # run path -> (summary, what its cells show, cells)
         self._rows_before: dict[str, tuple] = {}  # (the last refresh's, reused by _cells)
         self.sort_key: str | None = None
         self.sort_reverse = False
         self.show_hparams = False
+        self.tree_view = False  # runs as a tree by parent, with each one's change (t)
+        self._tree: dict[str, tuple] = {}  # path -> (depth, change, vs parent) while in the tree view
         self.filter_text = ""
         self.filter_error = ""
         self.scans = 0
         self.scanning = False  # the table shows a first scan's runs while it goes on
         self._columns_hp: list[str] = []
+        self._columns_tree = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._painted = threading.Event()  # the screen was drawn once
@@ -192,11 +203,13 @@ class RunsBrowserScreen(Screen):
 
     # -- table
     @staticmethod
-    def _columns(hp_keys: list[str]) -> list[tuple[str, str, str]]:
-        """Standard columns plus one per hyperparameter that differs between the shown runs."""
+    def _columns(hp_keys: list[str], tree: bool = False) -> list[tuple[str, str, str]]:
+        """Standard columns plus one per hyperparameter that differs between the shown runs
+        (and, in the tree view, each run's change and metric against its parent)."""
+        lineage = [("change", "tree.change", "left"), ("vs parent", "tree.vs", "left")] if tree else []
         return [(c.header, c.key, "right" if c.numeric else "left") for c in COLUMNS] + [
             (visible(key), f"hp.{key}", "left") for key in hp_keys
-        ]
+        ] + lineage
 
     def _refresh_table(self) -> None:
         table = self.query_one(LineTable)
@@ -219,11 +232,17 @@ class RunsBrowserScreen(Screen):
                 self.filter_error = str(exc)
         elif self.sort_reverse:
             runs = list(reversed(runs))
+        self._tree = {}
+        if self.tree_view:
+            rows = lineage_tree(runs)
+            runs = [row.run for row in rows]
+            self._tree = {str(row.run.path): (row.depth, *lineage_cells(row)) for row in rows}
         self.shown = runs
         hp_keys = [k for k, _ in hparam_diff(runs)] if self.show_hparams else []
         columns = None
-        if hp_keys != self._columns_hp:
-            columns, self._columns_hp = self._columns(hp_keys), hp_keys
+        if (hp_keys, self.tree_view) != (self._columns_hp, self._columns_tree):
+            columns, self._columns_hp = self._columns(hp_keys, self.tree_view), hp_keys
+            self._columns_tree = self.tree_view
         table.replace_rows((self._cells(r, hp_keys) for r in runs), (str(r.path) for r in runs), columns)
         self._update_status()
 
@@ -232,13 +251,13 @@ class RunsBrowserScreen(Screen):
         of thousands of runs refreshes the table often, and most rows stay as they were.
         (Whatever else :meth:`_make_cells` comes to show of a run must be compared here too.)"""
         key = str(r.path)
-        marked = key in self.marked
+        shown = (r.status, key in self.marked, hp_keys, self._tree.get(key) if self.tree_view else None)
         old = self._rows_before.get(key)
-        if old is not None and old[0] is r and old[1] == r.status and old[2] == marked and old[3] == hp_keys:
-            cells = old[4]
+        if old is not None and old[0] is r and old[1] == shown:
+            cells = old[2]
         else:
             cells = self._make_cells(r, hp_keys)
-        self._rows[key] = (r, r.status, marked, hp_keys, cells)
+        self._rows[key] = (r, shown, cells)
         return cells
 
     def _make_cells(self, r: RunSummary, hp_keys: list[str]) -> list:
@@ -246,6 +265,8 @@ class RunsBrowserScreen(Screen):
         cells: list = []
         for i, (col, value) in enumerate(zip(COLUMNS, text, strict=True)):
             if i == 0:
+                if self.tree_view:
+                    value = tree_prefix(self._tree[str(r.path)][0]) + value
                 mark = MARK if str(r.path) in self.marked else "  "
                 warn = " !" if r.warnings else ""
                 cells.append(Text(mark + value + warn, style="bold" if mark == MARK else ""))
@@ -254,6 +275,8 @@ class RunsBrowserScreen(Screen):
             else:
                 cells.append(value)
         cells += [hp_text(r.hparams.get(key)) for key in hp_keys]
+        if self.tree_view:
+            cells += list(self._tree[str(r.path)][1:])
         return cells
 
     def _update_status(self) -> None:
@@ -262,6 +285,8 @@ class RunsBrowserScreen(Screen):
             parts.append("scanning for more ...")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
+        if self.tree_view:
+            parts.append("tree by parent")
         if self.sort_key:
             parts.append(f"sorted by {self.sort_key}{' (desc)' if self.sort_reverse else ''}")
         parts.append("follow on" if self.follow else "follow off")
@@ -336,17 +361,48 @@ class RunsBrowserScreen(Screen):
         self._refresh_table()
         table.move_cursor(row=row + 1)
 
-    def action_compare(self) -> None:
+    def _chosen_runs(self, key: str) -> list:
+        """The marked runs, else the one under the cursor (a notice when there is none)."""
         runs = [r for r in self.summaries if str(r.path) in self.marked]
         if not runs:
             current = self.current_run()
-            runs = [current] if current else []
+            parent = find_parent(current, self.summaries) if current else None
+            runs = [parent, current] if parent else [current] if current else []  # a child: parent vs child
         if not runs:
-            self.notify("mark runs with space, then press c", severity="warning")
-            return
-        from .compare import CompareScreen
+            self.notify(f"mark runs with space, then press {key}", severity="warning")
+        return runs
 
-        self.app.push_screen(CompareScreen(runs))
+    def action_compare(self) -> None:
+        runs = self._chosen_runs("c")
+        if runs:
+            from .compare import CompareScreen
+
+            self.app.push_screen(CompareScreen(runs))
+
+    def action_workspace(self) -> None:
+        runs = self._chosen_runs("w")
+        if runs:
+            from .workspace import WorkspaceScreen
+
+            self.app.push_screen(WorkspaceScreen(runs))
+
+    def action_open_sweep(self) -> None:
+        """The sweep of the run under the cursor, ranked; else the newest sweep of the log directory."""
+        from .sweep_view import SweepScreen
+
+        run = self.current_run()
+        if run is not None and run.sweep and run.logdir is not None:
+            self.app.push_screen(SweepScreen(run.logdir, run.sweep))
+        else:
+            self.app.push_screen(SweepScreen(self.logdirs[0]))
+    def action_ensemble(self) -> None:
+        runs = [r for r in self.summaries if str(r.path) in self.marked and r.kind == "keraslab"]
+        if len(runs) < 2:
+            self.notify("mark two or more keraslab runs with space, then press E (shift+e)", severity="warning")
+            return
+        from .ensemble import EnsembleScreen
+
+        self.app.push_screen(EnsembleScreen([r.path for r in runs]))
 
     def action_next_sort(self) -> None:
         keys = [c.key for c in COLUMNS] + [f"hp.{k}" for k in self._columns_hp]
@@ -362,6 +418,20 @@ class RunsBrowserScreen(Screen):
     def action_toggle_hparams(self) -> None:
         self.show_hparams = not self.show_hparams
         self._refresh_table()
+
+    def action_toggle_tree(self) -> None:
+        self.tree_view = not self.tree_view
+        self._refresh_table()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_run":  # in an app that trains (not `keraslab browse`)
+            return hasattr(self.app, "edit_as_new_run")
+        return True
+
+    def action_edit_run(self) -> None:
+        run = self.current_run()
+        if run is not None:
+            self.app.edit_as_new_run(run)
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow

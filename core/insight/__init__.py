@@ -1,0 +1,1 @@
+"""Insight into runs: what a model gets wrong (evaluation, confusion, samples), predictions, ensembles."""
