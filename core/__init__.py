@@ -49,7 +49,7 @@ _export("rundir.outputlog", "LogChunk", "read_output_log")
 _export("rundir.layout", "OUTPUT_LOG")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
 _export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
-_export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "resolve_runs")
+_export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "oldest_first", "resolve_runs")
 _export("browse.finding", "find_run_dirs")
 _export("browse.summary", "RunSummary", "metric_name")
 _export(
@@ -126,7 +126,13 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         load_many_curves,
         smooth,
     )
-    from .browse.discovery import RunWatcher, discover_runs, load_summary, resolve_runs
+    from .browse.discovery import (
+        RunWatcher,
+        discover_runs,
+        load_summary,
+        oldest_first,
+        resolve_runs,
+    )
     from .browse.export import EXPORT_FORMATS, export_runs, hparam_diff
     from .browse.filters import (
         COLUMNS,

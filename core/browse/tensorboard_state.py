@@ -8,10 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from ..rundir.layout import NOTES_FILE, TAGS_FILE, TENSORBOARD, is_plain_relpath
-from ..rundir.metricstats import MetricStats, stats_json
+from ..rundir.metricstats import MetricStats
 from ..rundir.reader import HEARTBEAT_STALE_S
 from ..tfevents import EventFileReader, is_event_file, merge_order, read_together
-from .runstate import HEAD, RunState, file_head, file_sig, is_head, is_sig, same_file, stat
+from .runstate import (
+    HEAD,
+    RunState,
+    file_head,
+    file_sig,
+    is_head,
+    is_sig,
+    pack_stats,
+    same_file,
+    stat,
+    unpack_stats,
+)
 from .summary import RunSummary, unique_metric_name
 from .tagmap import EPOCH_TAG
 
@@ -231,7 +242,7 @@ class TensorBoardRunState(RunState):
             "dirs": self.dirs,
             "files": self.files,
             "side": self.side,
-            "stats": stats_json(self.stats),
+            "stats": pack_stats(self.stats),
             "tag_names": self.tag_names,
             "hparams": self.hparams,
             "compiled": self.compiled,
@@ -266,7 +277,7 @@ class TensorBoardRunState(RunState):
         self.dirs = dict(dirs)
         self.files = {rel: dict(info) for rel, info in files.items()}
         self.side = dict(side)
-        self.stats = {str(k): MetricStats.from_dict(v) for k, v in data["stats"].items()}
+        self.stats = unpack_stats(data["stats"])
         self.tag_names, self.hparams, self.compiled = dict(tag_names), dict(hparams), dict(compiled)
         self._load_common(data)
         return self

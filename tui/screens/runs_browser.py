@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from pathlib import Path
 
 from keraslab.core import (
@@ -42,6 +44,9 @@ STATUS_STYLE = {
     "failed": "bold red",
 }
 MARK = "\u25cf "
+SAVE_EVERY = 30.0  # seconds between the summary cache's saves while following (a save writes every run)
+PRELOAD_INLINE = 1 << 20  # bytes of summary cache read before the first paint; a bigger one is read by the scanner
+PARTIAL_ROWS_PER_S = 5000  # a first scan refreshes the table once per this many runs shown a second, at most
 
 
 class RunsScanned(Message):
@@ -102,6 +107,8 @@ class RunsBrowserScreen(Screen):
         self.summaries: list[RunSummary] = []
         self.shown: list[RunSummary] = []
         self.marked: set[str] = set()
+        self._rows: dict[str, tuple] = {}  # run path -> (summary, what its cells show, cells)
+        self._rows_before: dict[str, tuple] = {}  # (the last refresh's, reused by _cells)
         self.sort_key: str | None = None
         self.sort_reverse = False
         self.show_hparams = False
@@ -135,7 +142,8 @@ class RunsBrowserScreen(Screen):
         self.query_one(LineTable).replace_rows([], [], self._columns([]))  # the header at once
         self.query_one(LineTable).focus()
         watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
-        if watcher.preload():  # the cached table in the first paint; the scanner checks it
+        if watcher.cache_bytes() <= PRELOAD_INLINE and watcher.preload():
+            # the cached table in the first paint; the scanner checks it
             self.summaries = watcher.summaries()
             self._refresh_table()
         self.call_after_refresh(self._painted.set)
@@ -150,16 +158,24 @@ class RunsBrowserScreen(Screen):
     @work(thread=True, exclusive=True, group="runs-scan")
     def _scanner(self, watcher: RunWatcher) -> None:
         worker = get_current_worker()
-        if self.shown:
-            self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
+        self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
+        if not self.shown and watcher.preload():  # a big cache: its table as saved, then the scan checks it
+            self._painted.clear()
+            self.post_message(RunsScanned(watcher.summaries(), set(), 0, partial=True))
+            self._painted.wait(5.0)  # (not while the UI fills the table: both would take longer)
         first = True
         scans = 0
+        shown_at = -math.inf
         while not worker.is_cancelled and not self._stop.is_set():
             if first or self.follow or self._wake.is_set():
                 self._wake.clear()
 
                 def progress(watcher=watcher, scans=scans) -> None:  # a first scan: rows as they come
-                    self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
+                    nonlocal shown_at
+                    # each refresh redraws every row: fewer of them the more runs there are
+                    if time.monotonic() - shown_at >= len(watcher.states) / PARTIAL_ROWS_PER_S:
+                        shown_at = time.monotonic()
+                        self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
 
                 changed = watcher.scan(progress if first else None, save=False)
                 scans += 1
@@ -169,9 +185,10 @@ class RunsBrowserScreen(Screen):
                     )
                 else:
                     self.post_message(RunsScanned(watcher.summaries(), set(), scans))
-                watcher.save_cache()  # (once the table has its runs)
+                watcher.save_cache(at_most_every=SAVE_EVERY)  # (once the table has its runs)
                 first = False
             self._wake.wait(self.interval)
+        watcher.save_cache()
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
         self.summaries = message.summaries
@@ -179,6 +196,8 @@ class RunsBrowserScreen(Screen):
         self.scanning = message.partial
         if message.changed or message.partial or not self.shown:
             self._refresh_table()
+            if message.scans == 0:  # (the cache's table: the scanner waits for it to be drawn)
+                self.call_after_refresh(self._painted.set)
         else:
             self._update_status()
 
@@ -194,6 +213,7 @@ class RunsBrowserScreen(Screen):
 
     def _refresh_table(self) -> None:
         table = self.query_one(LineTable)
+        self._rows_before, self._rows = self._rows, {}
         runs = self.summaries
         self.filter_error = ""
         if self.filter_text.strip():
@@ -227,6 +247,20 @@ class RunsBrowserScreen(Screen):
         self._update_status()
 
     def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:
+        """A run's cells, those of the last refresh when nothing they show changed: a scan
+        of thousands of runs refreshes the table often, and most rows stay as they were.
+        (Whatever else :meth:`_make_cells` comes to show of a run must be compared here too.)"""
+        key = str(r.path)
+        shown = (r.status, key in self.marked, hp_keys, self._tree.get(key) if self.tree_view else None)
+        old = self._rows_before.get(key)
+        if old is not None and old[0] is r and old[1] == shown:
+            cells = old[2]
+        else:
+            cells = self._make_cells(r, hp_keys)
+        self._rows[key] = (r, shown, cells)
+        return cells
+
+    def _make_cells(self, r: RunSummary, hp_keys: list[str]) -> list:
         text = run_cells(r)
         cells: list = []
         for i, (col, value) in enumerate(zip(COLUMNS, text, strict=True)):
