@@ -9,7 +9,7 @@ DATA_SRC ?= ../shared/datasets
 KERAS_DATASETS ?= $(if $(KERAS_HOME),$(KERAS_HOME),$(HOME)/.keras)/datasets
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint lint-imports seed-data clean bench
+.PHONY: run test test-fast lint lint-imports seed-data clean bench slurm-up slurm-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ seed-data:
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# a single-node SLURM cluster on this machine for the sweep tests (root; installs slurm-wlm and munge)
+slurm-up:
+	.ci/slurm-up
+
+slurm-down:
+	.ci/slurm-down
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

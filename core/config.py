@@ -6,10 +6,14 @@ import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .model.params import MAX_LAYERS
+from .system.devices import parse_device
+
+if TYPE_CHECKING:
+    from .model.layers import LayerSpec
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "mse")
@@ -20,6 +24,11 @@ MAX_EPOCHS = 1_000_000
 MAX_BATCH_SIZE = 1 << 24
 MAX_NAME = 100  # run names; a run directory is <name>-<N>
 MAX_DEFAULT_NAME = 60
+MAX_PARENT = 4096  # a parent run's name or path
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # Keras dtype policies
+JIT_COMPILE = ("auto", "on", "off")  # model.compile(jit_compile=): Keras' choice, True, False
+MAX_GPU_MEMORY_MB = 1 << 24
+MAX_STEPS_PER_EXECUTION = 10_000
 
 
 @dataclass
@@ -49,7 +58,19 @@ class RunConfig:
     l2: float = 0.0
     name: str | None = None
     data_dir: str | None = None
+    # devices and numerics (GPU nodes): where the model trains, its memory cap and precision
+    device: str = "auto"  # see system.devices.DEVICE_HELP
+    gpu_memory_limit: int | None = None  # MB per GPU; None: TensorFlow's memory growth
+    precision: str = "float32"
+    jit_compile: str = "auto"
+    steps_per_execution: int = 1  # batches per call into the backend: amortizes per-batch work
     extra: dict[str, Any] = field(default_factory=dict)
+    # lineage (the tweak loop): the run this one was made from (its name under the log
+    # directory, or its path when it lives elsewhere) and what changed from it (tweak.config_diff)
+    parent: str | None = None
+    diff: dict[str, Any] | None = None
+    # sweeps: the sweep this run is a point of, {"id": ..., "point": i, "values": {field: value}}
+    sweep: dict[str, Any] | None = None
 
     def validate(self) -> RunConfig:
         """Check every value's type and range; raise ConfigError naming the first bad one."""
@@ -65,6 +86,12 @@ class RunConfig:
         _integer("epochs", self.epochs, low=1, high=MAX_EPOCHS)
         _integer("seed", self.seed, low=0, high=MAX_SEED)
         _integer("early_stopping", self.early_stopping, low=0, high=MAX_EPOCHS)
+        parse_device(self.device)
+        _choice("precision", self.precision, PRECISIONS)
+        _choice("jit_compile", self.jit_compile, JIT_COMPILE)
+        _integer("steps_per_execution", self.steps_per_execution, low=1, high=MAX_STEPS_PER_EXECUTION)
+        if self.gpu_memory_limit is not None:
+            _integer("gpu_memory_limit", self.gpu_memory_limit, low=1, high=MAX_GPU_MEMORY_MB)
         if self.limit is not None:
             _integer("limit", self.limit, low=1, high=2**63 - 1)
         if self.from_logits is not None and not isinstance(self.from_logits, bool):
@@ -88,9 +115,29 @@ class RunConfig:
             raise ConfigError(f"data_dir: {self.data_dir!r} is not a folder path")
         if not isinstance(self.extra, dict):
             raise ConfigError("extra: must be an object")
+        if self.parent is not None and not (
+            isinstance(self.parent, str) and 0 < len(self.parent) <= MAX_PARENT
+            and self.parent.isprintable()
+        ):  # fmt: skip
+            raise ConfigError(f"parent: {self.parent!r} is not a run name or path")
+        if self.diff is not None and not (
+            isinstance(self.diff, dict) and isinstance(self.diff.get("summary", ""), str)
+        ):  # fmt: skip
+            raise ConfigError("diff: must be an object with a text 'summary', or null")
+        if self.sweep is not None:
+            _sweep_field(self.sweep)
         if self.early_stopping and self.validation_split == 0:
             raise ConfigError("early_stopping needs a validation split above 0")
         return self
+
+    def stack(self) -> list[LayerSpec]:
+        """The layer stack this config describes: its JSON ``layers``, else a preset or notation."""
+        from .model.notation import stack_from_json
+        from .model.presets import resolve_model
+
+        if self.layers is not None:
+            return stack_from_json(self.layers)
+        return resolve_model(self.model)
 
     @property
     def model_label(self) -> str:
@@ -151,6 +198,20 @@ def _json_type(value: Any) -> str:
 
 def _safe_name(text: str) -> bool:
     return bool(text) and all(c.isalnum() or c in "._-" for c in text) and text[0] != "."
+
+
+def _sweep_field(value: Any) -> None:
+    if not isinstance(value, dict) or set(value) - {"id", "point", "values"}:
+        raise ConfigError("sweep: must be an object with id, point and values")
+    sweep_id = value.get("id")
+    if not (isinstance(sweep_id, str) and _safe_name(sweep_id) and len(sweep_id) <= MAX_NAME):
+        raise ConfigError(f"sweep: id {sweep_id!r} may only hold letters, digits, '.', '_' and '-'")
+    _integer("sweep point", value.get("point"), low=0, high=2**31)
+    values = value.get("values", {})
+    if not isinstance(values, dict) or not all(
+        isinstance(v, (str, int, float, bool)) or v is None for v in values.values()
+    ):
+        raise ConfigError("sweep: values must be an object of plain values")
 
 
 def _choice(key: str, value: Any, choices: tuple[str, ...]) -> None:

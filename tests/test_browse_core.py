@@ -137,9 +137,10 @@ def test_tensorboardx_logs_become_runs_with_their_hparams(tmp_path):
     assert set(runs) == {"tbx-a", "tbx-b"}
     a = runs["tbx-a"]
     assert a.kind == "tensorboard" and not a.warnings
-    assert a.metrics["Loss/train"].count == 5 and a.metrics["Loss/train"].last == pytest.approx(0.2)
-    assert a.metrics["acc/train/acc"].max == pytest.approx(0.4)  # add_scalars: acc/train/, acc/val/
-    assert a.metrics["acc/val/acc"].max == pytest.approx(0.2)
+    assert a.metrics["loss"].count == 5 and a.metrics["loss"].last == pytest.approx(0.2)  # Loss/train
+    assert a.metrics["accuracy"].max == pytest.approx(0.4)  # add_scalars: acc/train/acc, acc/val/acc
+    assert a.metrics["val_accuracy"].max == pytest.approx(0.2)
+    assert a.metric_tags["val_accuracy"] == "acc/val/acc" and a.best_val_accuracy == pytest.approx(0.2)
     assert a.hparams == {"lr": 0.1, "batch": 64, "optim": "sgd", "nesterov": False}
     # add_hparams' metric lives in a sub-run named by time.time(): one name in every run
     assert a.metrics["hparam/best"].last == 0.5 and runs["tbx-b"].metrics["hparam/best"].count == 1
@@ -325,7 +326,7 @@ def test_nested_log_dirs_and_names(tmp_path):
     assert found == ["a/fit/20240101-120000", "a/fit/20240102-120000"]
     assert metric_name("train/epoch_loss") == "loss"
     assert metric_name("validation/epoch_accuracy") == "val_accuracy"
-    assert metric_name("Loss/train") == "Loss/train"
+    assert metric_name("Loss/train") == "loss"  # (the metric map: tests/test_tagmap.py)
 
 
 def _runs(tmp_path):

@@ -19,6 +19,7 @@ from keraslab.core.errors import RunStoreError
 from keraslab.core.tfevents import (
     EventFileReader,
     EventWriter,
+    bulkcrc,
     encode_record,
     fastpath,
     read_run_scalars,
@@ -28,6 +29,7 @@ from keraslab.core.tfevents import (
 from keraslab.core.tfevents import bulk as event_bulk
 from keraslab.core.tfevents import crc as tfcrc
 from tensorboard.compat.proto import summary_pb2, tensor_pb2
+from writers_corpus import damaged_copies
 
 
 def _double_scalar(tag: str, value: float) -> summary_pb2.Summary:
@@ -114,22 +116,14 @@ def test_records_are_grouped_by_fingerprint_as_sorting_groups_them():
 def test_damaged_copies_read_the_same_both_ways(tmp_path, monkeypatch):
     """Flip one byte (headers, CRCs, keys, steps, values, tails) or cut the file."""
     data = write_mixed(tmp_path / "src").read_bytes()
-    rng = random.Random(7)
     dst = tmp_path / "d" / "events.out.tfevents.1.h.1.0.v2"
     dst.parent.mkdir()
-    cases = [("flip", rng.randrange(len(data)), 1 << rng.randrange(8)) for _ in range(250)]
-    cases += [("cut", rng.randrange(len(data)), 0) for _ in range(30)]
     kinds = set()
-    for kind, at, bit in cases:
-        damaged = bytearray(data)
-        if kind == "flip":
-            damaged[at] ^= bit
-        else:
-            del damaged[at:]
-        dst.write_bytes(bytes(damaged))
+    for what, damaged in damaged_copies(data, random.Random(7), flips=250, cuts=30):
+        dst.write_bytes(damaged)
         loop = read(dst, bulk=False, monkeypatch=monkeypatch)
         bulk = read(dst, bulk=True, monkeypatch=monkeypatch)
-        assert outcome(bulk) == outcome(loop), (kind, at, bit)
+        assert outcome(bulk) == outcome(loop), what
         kinds.update(w.split(": ", 1)[1].split(" ")[0] for w in loop.warnings)
     assert {"corrupt", "damaged"} <= kinds  # both kinds of damage were met
 
@@ -181,7 +175,7 @@ def test_zero_run_shifts_a_crc_as_appended_zero_bytes_do(k):
     rng = random.Random(k)
     msgs = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40))) for _ in range(40)]
     lin = np.array([_lin(m) for m in msgs], dtype=np.uint32)
-    got = event_bulk._apply(event_bulk._zero_run(k), lin)
+    got = bulkcrc.apply(bulkcrc.zero_run(k), lin)
     assert got.tolist() == [_lin(m + bytes(k)) for m in msgs]
 
 
@@ -426,7 +420,7 @@ def test_a_huge_record_ending_like_a_scalar_costs_no_table_its_size(tmp_path, mo
     """Header CRCs come from a table over record lengths only while they are small: a
     record longer than that (here one of 100 KB that ends with the scalars tail) is
     checked without one, and the file reads as the loop reads it."""
-    monkeypatch.setattr(event_bulk, "_TABLE_LENGTHS", 1 << 12)
+    monkeypatch.setattr(bulkcrc, "TABLE_LENGTHS", 1 << 12)
     d = tmp_path / "huge"
     with EventWriter(d) as w:
         for step in range(50):

@@ -18,7 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from . import fmt, headless, policy, reattach
+from . import fmt, headless, images, policy, reattach
 from .messages import QueueChanged, TrainingEvent
 from .quitting import AppRunner
 from .screens.confirm import ConfirmScreen
@@ -172,7 +172,7 @@ class KeraslabApp(App[int]):
         state.apply(message.event)
         if self.is_screen_installed("training"):
             self.get_screen("training").show_event(state, message.event)
-        if not isinstance(message.event, core.BatchProgress):
+        if not isinstance(message.event, (core.BatchProgress, core.SystemSample)):
             self.refresh_status()
         if isinstance(message.event, core.Finished):
             if self.current is state:
@@ -243,6 +243,17 @@ class KeraslabApp(App[int]):
             except core.KeraslabError:  # (unreadable or gone: the browser shows what is there)
                 pass
         self.push_screen(RunsBrowserScreen(logdirs=[self.logdir]))
+
+    def edit_as_new_run(self, run) -> None:
+        """`e` on a run: its whole setup in the launch screen, as a new run based on it."""
+        try:
+            config = core.config_of(run)
+        except core.KeraslabError as exc:
+            self.notify(fmt.visible(exc), title="Cannot edit as a new run", severity="error", markup=False)
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, LaunchScreen):
+            self.pop_screen()
+        self._launch_screen().load_based_on(run.name, core.parent_ref(run, self.logdir), config)
 
     async def action_quit(self) -> None:
         """Quit; while a run trains, confirm first, then stop it and wait for it to be saved."""
@@ -449,6 +460,7 @@ def run_app(*, dataset: str = "digits", model: str | None = None, logdir: str | 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     resolved = core.default_logdir(logdir)
     undo_policy = policy.install()
+    images.prepare_terminal_images()  # (before Textual takes the terminal)
     with terminal_on_private_fd(_stderr_log_path(resolved)) as terminal:
         app = KeraslabApp(dataset=dataset, model=model, logdir=resolved)
         runner = AppRunner(app)  # (quits even while a worker thread is stuck)

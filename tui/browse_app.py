@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from . import policy
+from . import images, policy
 from .quitting import AppRunner, exit_on_signals
 from .screens.runs_browser import RunsBrowserScreen
 
@@ -45,6 +45,7 @@ def run_browser(paths) -> int:
     """Open the runs browser on log directories; returns an exit status. q, Ctrl+C and
     SIGTERM quit it, even while a scan is stuck (:class:`.quitting.AppRunner`)."""
     undo_policy = policy.install(switch_interval=False)
+    images.prepare_terminal_images()  # (before Textual takes the terminal)
     app = BrowseApp(paths)
     runner = AppRunner(app)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_diagnose, cli_runs, fmt
+from . import cli_diagnose, cli_gpu, cli_insight, cli_runs, cli_sweep, cli_tags, cli_tweak, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -143,12 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--offline", action="store_true", help="never try to download datasets (also KERASLAB_OFFLINE=1)")
     t.add_argument("--json", action="store_true", help="print the final result as JSON on stdout")
     t.add_argument("--resume", metavar="RUN", help="continue a stopped or interrupted run from its last checkpoint, in its own directory with its own config")
+    t.add_argument("--resume-existing", action="store_true", help="with --config of a sweep point: resume that point's stopped or interrupted run when it has one (a requeued SLURM task)")
+    cli_gpu.add_device_options(t)
     _add_logdir(t)
+    cli_tweak.extend_train_parser(t)
 
     r = sub.add_parser("runs", help="list runs in a log directory", description="List recorded runs, oldest first.")
     _add_logdir(r)
     r.add_argument("--json", action="store_true", help="print the runs as JSON")
     cli_runs.extend_runs_parser(r)
+    cli_tweak.extend_runs_parser(r)
 
     s = sub.add_parser("show", help="show one run: config, metrics and curves", description="Print a run's configuration, final metrics and loss/accuracy curves.")
     s.add_argument("run", metavar="RUN", help="run directory, run name, or a unique prefix of one")
@@ -168,8 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--loss", choices=core.LOSSES, help=f"loss the model will train with (default: the preset's own, else {d.loss})")
     lt.add_argument("--from-logits", action="store_true", help="the loss expects logits")
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
+    cli_gpu.add_device_options(lt, train=False)
     cli_runs.add_browse_commands(sub)
     cli_diagnose.register(sub)
+    cli_tweak.register(sub)
+    cli_sweep.register(sub)
+    cli_insight.register(sub)
+    cli_tags.register(parser, sub)
     return parser
 
 
@@ -180,11 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
 _CONFIG_OPTIONS = (
     "epochs", "batch_size", "optimizer", "learning_rate", "momentum", "lr_schedule", "loss",
     "from_logits", "validation_split", "seed", "early_stopping", "limit", "normalization", "l2",
-    "name", "data_dir",
+    "name", "data_dir", *cli_gpu.DEVICE_OPTIONS,
 )  # fmt: skip
 
 
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
+    parent = cli_tweak.start_from(args)  # --from RUN: (run, its config)
     base: dict = {}
     if args.config:
         try:
@@ -193,6 +204,8 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
             raise CliError(f"--config {args.config}: cannot read JSON ({exc})") from None
         base = data.get("run", data) if isinstance(data, dict) else data
     config = RunConfig.from_dict(base) if args.config else RunConfig()
+    if parent is not None:
+        config = RunConfig.from_dict(parent[1].to_dict())
     if args.dataset is not None:
         config.dataset = args.dataset
     if args.model is not None:
@@ -216,10 +229,12 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     config.validate()
     if config.layers is None:
         core.resolve_model(config.model)  # fail fast on a bad preset name or notation
+    if parent is not None:
+        cli_tweak.record_lineage(config, *parent, args.logdir)
     return config
 
 
-_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", "recipe", *_CONFIG_OPTIONS)
+_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", "from_run", "recipe", *_CONFIG_OPTIONS)
 
 
 def _resume_session(args: argparse.Namespace):
@@ -311,9 +326,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         session = _resume_session(args)
     else:
         config = _config_from_args(args)
-        session = core.TrainingSession(config, args.logdir)
+        session = cli_sweep.existing_point_session(config, args) if args.resume_existing else None
+        session = session or core.TrainingSession(config, args.logdir)
+    session.capture_output = False  # (the whole process is: its lines, Keras' and TensorFlow's native ones)
     printer = _Printer(sys.stderr if args.json else sys.stdout)
     ctrl_c = {"count": 0, "told": False, "training": False}
+    with contextlib.ExitStack() as output:
+        return _train_loop(args, session, printer, ctrl_c, output)
+
+
+def _train_loop(args, session, printer, ctrl_c, output: contextlib.ExitStack) -> int:
+    """cmd_train's run, its output kept in the run's output.log by ``output`` once the run exists."""
 
     def on_signal(signum, _frame):
         # SIGTERM only ever asks for the stop: `timeout` and schedulers send it to the process
@@ -325,6 +348,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             return
         try:
             session.abort("aborted by a second Ctrl+C")
+            output.close()  # (fds 1 and 2 are the terminal's again: the notice reaches it before _exit)
             lead = "\r\x1b[2K" if printer.open_line else ""
             os.write(printer.stream.fileno(), f"{lead}aborted; the run is marked interrupted\n".encode())
         finally:  # (exits even when the status or the notice cannot be written)
@@ -333,6 +357,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         run_dir = session.start()
+        output.enter_context(core.capture_process_output(run_dir))
         printer.line(f"run directory: {run_dir}")
         result = None
         while result is None:
@@ -385,8 +410,10 @@ def _show_keraslab(path: Path) -> None:
             print(f"resumed   after epoch {fmt.visible(entry.get('at_epoch'))} at {fmt.visible(entry.get('time'))}")
     print("\nconfig")
     for key, value in run.run_config.items():
-        if value not in (None, {}, []) and key != "layers":
+        if value not in (None, {}, []) and key not in ("layers", "diff"):
             print(f"  {fmt.visible(key):<18}{fmt.visible(value)}")
+        elif key == "diff" and isinstance(value, dict):  # (made with train --from: its change)
+            print(f"  {'change':<18}{fmt.visible(value.get('summary'))}")
     test = run.results.get("test") or {}
     if test:
         print("\ntest set (best epoch {})".format(fmt.visible(run.results.get("best_epoch", "-"))))
@@ -399,7 +426,7 @@ def _chart_groups(curves) -> list[tuple[str, list[tuple[str, object]]]]:
     ("validation", val_ curve)]), loss first, then accuracy, then the rest by name."""
     groups: dict[str, list] = {}
     for name, curve in curves.items():
-        if name.startswith("batch/"):
+        if name.startswith(("batch/", core.SYSTEM_PREFIX)):
             continue
         base, label = (name[4:], "validation") if name.startswith("val_") else (name, "train")
         groups.setdefault(base, []).append((label, curve))
@@ -421,9 +448,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         for key, value in sorted(run.hparams.items()):
             print(f"  {fmt.visible(key):<24}{fmt.visible(value)}")
     if run.metrics:
-        rows = [[fmt.visible(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count)]
-                for name, stats in run.metrics.items()]  # fmt: skip
-        print("\n" + fmt.table(["metric", "last", "best", "points"], rows, right=(1, 2, 3)))
+        rows = [[fmt.visible(name), fmt.metric(stats.last), fmt.metric(stats.best(name)), str(stats.count),
+                 fmt.visible(run.metric_tags.get(name, ""))] for name, stats in run.metrics.items()]  # fmt: skip
+        headers = ["metric", "last", "best", "points", "tag"][: 5 if run.metric_tags else 4]
+        print("\n" + fmt.table(headers, rows, right=(1, 2, 3)))
     curves = core.load_curves(run.path)
     for warning in dict.fromkeys([*run.warnings, *curves.warnings]):
         print(f"warning: {fmt.visible(warning)}", file=sys.stderr)
@@ -432,6 +460,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         texts = [t for tag, ts in curves.texts.items() if tag.rpartition("/")[2] in ("summary", "keras") for t in ts]
         if texts:
             print("\n" + "\n".join(fmt.visible(line) for line in texts[-1][1].splitlines()))
+    cli_gpu.print_system(curves.curves)
     if not args.no_plot:
         width = min(100, shutil.get_terminal_size((100, 24)).columns)
         color = sys.stdout.isatty()
@@ -505,6 +534,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         loss=loss,
         from_logits=args.from_logits,
         normalized_input=args.normalization != "none",
+        **cli_gpu.lint_device_args(args),
     )
     try:
         preview = core.preview_stack(stack, shape, classes)
@@ -542,6 +572,10 @@ COMMANDS = {
     "lint": cmd_lint,
     **cli_runs.BROWSE_COMMANDS,  # compare, export, browse, and runs with sort/filter
     **cli_diagnose.DIAGNOSE_COMMANDS,  # diagnose, sketch, labs
+    **cli_tweak.TWEAK_COMMANDS,  # import, and runs --tree
+    **cli_sweep.SWEEP_COMMANDS,
+    **cli_insight.INSIGHT_COMMANDS,  # evaluate, predict, ensemble
+    **cli_tags.COMMANDS,  # metric-map
 }
 
 
@@ -550,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        cli_tags.apply(args)
         if args.command is None:
             from .app import run_app
 

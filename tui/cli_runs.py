@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from keraslab import core
@@ -13,6 +14,7 @@ from keraslab.core import ConfigError
 
 from . import fmt
 from .fmt import hp_text, visible
+from .policy import gc_paused
 from .textplot import line_chart
 
 X_CHOICES = ("epoch", "step", "time")
@@ -42,6 +44,11 @@ def _add_logdir(p: argparse.ArgumentParser) -> None:
 
 def extend_runs_parser(p: argparse.ArgumentParser) -> None:
     """Add --sort, --reverse, --filter and --hparams to the `runs` sub-parser."""
+    p.epilog = (
+        "A first listing of a big log directory prints runs as it reads them (oldest first within "
+        "each batch); later ones come from the summary cache, <logdir>/.keraslab-cache.json (safe "
+        "to delete: the runs are read again)."
+    )
     p.add_argument(
         "--sort",
         metavar="COL",
@@ -56,6 +63,7 @@ def extend_runs_parser(p: argparse.ArgumentParser) -> None:
         "'val_accuracy > 0.99 and dataset == mnist' (== != < <= > >=, and/or/not, parentheses)",
     )
     p.add_argument("--hparams", action="store_true", help="add a column per hyperparameter that differs")
+    p.add_argument("--sweep", metavar="ID", help="only the runs of this sweep (an id or a unique prefix; see 'keraslab sweep list')")
 
 
 def add_browse_commands(sub) -> None:
@@ -110,17 +118,94 @@ def select_runs(runs, sort: str | None, reverse: bool, filter_text: str | None):
     return runs
 
 
+RIGHT = (4, 5, 6, 7, 8)  # the numeric standard columns of `runs`
+# options whose table needs every run before its first row (sorted, or columns that compare
+# runs); a narrowing by sweep is not applied to a streamed table either
+GATHERING = ("sort", "reverse", "hparams", "json", "sweep")
+STREAM_AFTER = 0.25  # seconds of a first scan before `runs` prints what it has read (a small one: never)
+
+
+class RowStream:
+    """`runs`' rows printed while a first scan reads the runs (a big log directory without
+    a summary cache): each batch oldest first, as the scan reports it. The column widths
+    are those of the first batch. Used only when no option in GATHERING asks for a table
+    that needs every run first (sorting does)."""
+
+    def __init__(self, watcher, expr):
+        self.start = time.monotonic()
+        self.watcher = watcher
+        self.expr = expr
+        self.done = 0  # the watcher's runs printed (or filtered out) so far
+        self.widths: list[int] | None = None
+        self.printed = 0
+
+    def __call__(self, final: bool = False) -> None:  # (RunWatcher.scan's progress)
+        if not final and self.widths is None and time.monotonic() - self.start < STREAM_AFTER:
+            return
+        states = list(self.watcher.states.values())[self.done :]
+        self.done += len(states)
+        runs = core.oldest_first(s.summary() for s in states)
+        if self.expr is not None:
+            runs = core.filter_runs(runs, self.expr)
+        rows = [fmt.run_cells(r) for r in runs]
+        headers = [c.header for c in core.COLUMNS]
+        if self.widths is None:
+            self.widths = fmt.table_widths(headers, rows)
+            print(fmt.table_line(headers, self.widths, RIGHT))
+            print(fmt.table_line(["-" * w for w in self.widths], self.widths, RIGHT))
+        if rows:
+            print("\n".join(fmt.table_line(row, self.widths, RIGHT) for row in rows), flush=True)
+        self.printed += len(rows)
+
+
+def _scan_progress(watcher) -> None:
+    """A first scan's progress on a terminal's stderr while `runs` gathers every run to sort them."""
+    sys.stderr.write(f"\rreading runs ... {len(watcher.states):,} so far")
+    sys.stderr.flush()
+
+
+def scan_runs(args: argparse.Namespace, logdirs: list[Path]) -> list | None:
+    """Every run under the log directories, or None when a first scan of a big one printed
+    them as it read them (see RowStream) and with them its warnings: nothing is left to print."""
+    expr = core.parse_filter(args.filter) if getattr(args, "filter", None) else None  # (before any reading)
+    watcher = core.RunWatcher(logdirs)
+    gather = any(getattr(args, name, None) for name in GATHERING)
+    stream = None if gather else RowStream(watcher, expr)
+    with gc_paused():  # (a short-lived command making thousands of states: no collections meanwhile)
+        if stream is not None:
+            watcher.scan(progress=stream)
+        elif sys.stderr.isatty():
+            watcher.scan(progress=lambda: _scan_progress(watcher))
+            sys.stderr.write("\r\033[K")
+        else:
+            watcher.scan()
+        all_runs = watcher.summaries()
+    if stream is None or stream.widths is None:
+        return all_runs
+    stream(final=True)  # the rest
+    print_filter_warnings(expr, all_runs)
+    print_warnings(core.filter_runs(all_runs, expr) if expr else all_runs)
+    print(f"note: {len(all_runs):,} runs listed as a first scan read them; the next 'keraslab runs' "
+          "lists them oldest first at once (from the summary cache)", file=sys.stderr)  # fmt: skip
+    if not stream.printed:
+        print(f"no run matches the filter ({len(all_runs)} runs in {logdirs[0]})")
+    return None
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     logdirs = _logdirs(args)
     if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
         raise core.RunStoreError(_not_a_directory(logdirs[0]))
-    all_runs = core.discover_runs(logdirs)
+    all_runs = scan_runs(args, logdirs)
+    if all_runs is None:
+        return 0
+    if getattr(args, "sweep", None):
+        sweep_id = core.find_sweep(logdirs[0], args.sweep)
+        all_runs = [r for r in all_runs if r.sweep == sweep_id]
     runs = select_runs(all_runs, getattr(args, "sort", None), getattr(args, "reverse", False),
                        getattr(args, "filter", None))  # fmt: skip
     if getattr(args, "filter", None):
-        unknown = core.unknown_fields(core.parse_filter(args.filter), all_runs)
-        for name in unknown:
-            print(f"warning: no run has a field, metric or hyperparameter {visible(repr(name))}", file=sys.stderr)
+        print_filter_warnings(core.parse_filter(args.filter), all_runs)
     if args.json:
         print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
         return 0
@@ -132,15 +217,26 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     headers = [c.header for c in core.COLUMNS]
     rows = [fmt.run_cells(r) for r in runs]
-    right = (4, 5, 6, 7, 8)
+    right = RIGHT
     if getattr(args, "hparams", False):
         diff = core.hparam_diff(runs)
         headers += [visible(k) for k, _ in diff]
         for row, i in zip(rows, range(len(runs)), strict=True):
             row += [hp_text(values[i]) for _, values in diff]
+    if any(r.sweep for r in runs):
+        headers.append("sweep")
+        for row, r in zip(rows, runs, strict=True):
+            row.append(visible(r.sweep or "-"))
     print(fmt.table(headers, rows, right=right))
     print_warnings(runs)
     return 0
+
+
+def print_filter_warnings(expr, runs) -> None:
+    """A warning on stderr for each field the filter compares that no run has (a typo, likely)."""
+    if expr is not None:
+        for name in core.unknown_fields(expr, runs):
+            print(f"warning: no run has a field, metric or hyperparameter {visible(repr(name))}", file=sys.stderr)
 
 
 def print_warnings(runs) -> None:

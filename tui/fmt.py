@@ -95,15 +95,23 @@ def count(value: int | None) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
     """A plain aligned text table; columns whose index is in ``right`` align right."""
+    widths = table_widths(headers, rows)
+    lines = [headers, ["-" * w for w in widths], *rows]
+    return "\n".join(table_line(cells, widths, right) for cells in lines)
+
+
+def table_widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    """Each column's width: its widest cell or header."""
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    return widths
 
-    def line(cells: Sequence[str]) -> str:
-        out = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))]
-        return "  ".join(out).rstrip()
 
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+def table_line(cells: Sequence[str], widths: Sequence[int], right: Sequence[int] = ()) -> str:
+    """One line of :func:`table` (a cell wider than its column pushes the rest along)."""
+    out = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))]
+    return "  ".join(out).rstrip()
 
 
 def set_content(widget, content) -> bool:

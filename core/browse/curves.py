@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 from dataclasses import dataclass, field
@@ -9,12 +10,14 @@ from pathlib import Path
 
 from ..errors import KeraslabError, RunStoreError
 from ..rundir.kind import run_kind
-from ..rundir.layout import KERASLAB, METRICS_FILE, SUMMARY_FILE, TENSORBOARD
+from ..rundir.layout import KERASLAB, METRICS_FILE, SUMMARY_FILE, SYSTEM_RECORD, TENSORBOARD
 from ..rundir.metricstats import RECORD_FIELDS
 from ..rundir.reader import read_metric_records
 from ..safefile import read_text
+from ..system.sampler import PREFIX as SYSTEM_PREFIX
 from ..tfevents import RunScalars, read_run_scalars, read_runs_scalars
 from .summary import unique_metric_name
+from .tagmap import EPOCH_TAG
 
 X_AXES = ("epoch", "step", "time")
 
@@ -113,7 +116,26 @@ def _event_curves(path: Path, scalars: RunScalars) -> RunCurves:
             tag,
             per_epoch=epoch_tag,
         )
+    epoch = curves.get(EPOCH_TAG)
+    if epoch is not None and not epoch.per_epoch:
+        for curve in curves.values():
+            if curve is not epoch and not curve.per_epoch:
+                _epochs_from(curve, epoch)
     return RunCurves(path, curves, scalars.texts, list(scalars.warnings))
+
+
+def _epochs_from(curve: Curve, epoch: Curve) -> None:
+    """Count ``curve`` in epochs by a step-indexed ``epoch`` metric (Lightning's, 0-based):
+    a point at a step is in the epoch last logged at or before it, and ends it (+1)."""
+    at = sorted(zip(epoch.steps, epoch.values, strict=True))
+    steps = [s for s, _ in at]
+    out = []
+    for step in curve.steps:
+        i = bisect.bisect_right(steps, step) - 1
+        if i < 0 or not math.isfinite(at[i][1]):
+            return
+        out.append(at[i][1] + 1)
+    curve.epochs, curve.per_epoch = out, True
 
 
 def _keraslab_curves(path: Path) -> RunCurves:
@@ -130,15 +152,22 @@ def _keraslab_curves(path: Path) -> RunCurves:
             step, prefix = rec.get("step", 0), "batch/"
             if not _is_number(step):
                 continue
+        elif kind == SYSTEM_RECORD:  # time-indexed: step = seconds into training, keys "system/..."
+            step, prefix = rec.get("step", 0), ""
+            if not _is_number(step):
+                continue
+            epoch = step
         else:
             continue
         for key, value in rec.items():
             if key in RECORD_FIELDS or not _is_number(value):
                 continue
+            if (kind == SYSTEM_RECORD) != key.startswith(SYSTEM_PREFIX):
+                continue  # (system values only from system samples, and only those)
             name = prefix + key
             c = curves.get(name)
             if c is None:
-                c = curves[name] = Curve(name, tag=name)
+                c = curves[name] = Curve(name, tag=name, per_epoch=kind != SYSTEM_RECORD)
             c.steps.append(step)
             c.epochs.append(epoch)
             c.wall_times.append(wall)

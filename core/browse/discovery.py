@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import collections
+import itertools
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import hooks
 from ..errors import RunStoreError
 from ..rundir.kind import run_kind
-from ..rundir.layout import KERASLAB, TENSORBOARD, rel_stays_inside
-from .cache import load_cache, save_cache
-from .finding import find_run_dirs, run_name
+from ..rundir.layout import CONFIG_FILE, KERASLAB, STATUS_FILE, TENSORBOARD, rel_stays_inside
+from .cache import cache_size, load_cache, save_cache
+from .finding import iter_run_dirs, run_name
 from .keraslab_state import KeraslabRunState
+from .prefetch import Prefetcher
 from .runstate import RunState
 from .summary import RunSummary
 from .tensorboard_state import TensorBoardRunState, refresh_tensorboard_runs
 
 _STATE_CLASSES = {KERASLAB: KeraslabRunState, TENSORBOARD: TensorBoardRunState}
 _NEW_RUNS_AT_ONCE = 100  # new runs read together (their event files decoded in one pass)
+_CHUNKS_AHEAD = 3  # chunks of new runs whose files are fetched while one is read
 PROGRESS_EVERY = 0.25  # seconds between scan(progress=...) calls
 
 
@@ -31,6 +35,30 @@ def _refresh(states: list[tuple[str, RunState]]) -> list[tuple[str, RunState]]:
     changed = {id(s) for s, c in zip(tensorboard, refresh_tensorboard_runs(tensorboard), strict=True) if c}
     return [(k, s) for k, s in states
             if (id(s) in changed if isinstance(s, TensorBoardRunState) else s.refresh())]  # fmt: skip
+
+
+def _rel(path: Path, root: Path) -> str:
+    """A run's key in its log directory's summary cache."""
+    return "." if path == root else path.relative_to(root).as_posix()
+
+
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _still_a_run(state: RunState) -> RunState | None:
+    """A keraslab run taken from the summary cache without listing its directory whose
+    files changed: itself while it still has config.json or status.json, else the
+    directory as what it is now (None: no run any more)."""
+    if not isinstance(state, KeraslabRunState) or state.sigs.get(CONFIG_FILE) or state.sigs.get(STATUS_FILE):
+        return state
+    kind = run_kind(state.path)
+    if kind is None or kind == KERASLAB:
+        return None if kind is None else state
+    other = _STATE_CLASSES[kind](state.path, state.name, state.logdir)
+    _refresh([("", other)])
+    return other
 
 
 def _state_from_cache(path: Path, name: str, logdir: Path, data: Any) -> RunState | None:
@@ -59,6 +87,8 @@ class RunWatcher:
         self._root_of: dict[str, Path] = {}
         self._cache_loaded = False
         self._dirty: set[Path] = set()
+        self._gone: dict[Path, set[str]] = {}  # runs seen vanishing since the last save, by log directory
+        self._saved_at = -math.inf
         self.missing: list[Path] = []
         self.warnings: list[str] = []  # about the log directories themselves (their caches)
 
@@ -70,19 +100,26 @@ class RunWatcher:
         if text not in self.warnings:
             self.warnings.append(text)
 
-    def _load_caches(self) -> dict[str, tuple[Path, dict]]:
+    def _load_caches(self, check_paths: bool) -> dict[str, tuple[Path, dict]]:
+        """The summary caches' entries by run path. A scan takes an entry only for a directory
+        its walk reaches (inside the log directory by construction); ``check_paths`` (for
+        :meth:`preload`, which takes them unseen) drops and warns of any path that leaves it."""
         cached: dict[str, tuple[Path, dict]] = {}
         if not self.use_cache:
             return cached
         for root in self.logdirs:
             for rel, data in load_cache(root, self._warn).items():
-                path = root / rel if rel != "." else root
-                if rel != "." and not rel_stays_inside(root, rel):
+                path = os.path.join(root, rel) if rel != "." else str(root)
+                if check_paths and rel != "." and not rel_stays_inside(root, rel):
                     # a path from a file: a run outside the log directory is none of its runs
                     self._warn(f"{root}: summary cache names {rel!r}, outside the log directory; ignored")
                     continue
-                cached.setdefault(str(path), (root, data))
+                cached.setdefault(path, (root, data))
         return cached
+
+    def cache_bytes(self) -> int:
+        """The size of the summary caches a :meth:`preload` would read (0 without the cache)."""
+        return sum(cache_size(root) for root in self.logdirs) if self.use_cache else 0
 
     def preload(self) -> bool:
         """Take the runs of the summary caches as they were saved, reading and stat'ing no
@@ -91,24 +128,27 @@ class RunWatcher:
         if self._cache_loaded or self.states:
             return False
         self._cache_loaded = True
-        for key, (root, data) in self._load_caches().items():
-            path = Path(key)
-            state = _state_from_cache(path, run_name(path, root), root, data)
-            if state is not None:
-                self.states[key] = state
-                self._root_of[key] = root
+        with hooks.bulk_read():
+            for key, (root, data) in self._load_caches(check_paths=True).items():
+                path = Path(key)
+                state = _state_from_cache(path, run_name(path, root), root, data)
+                if state is not None:
+                    self.states[key] = state
+                    self._root_of[key] = root
         return bool(self.states)
 
     def scan(self, progress: Callable[[], None] | None = None, *, save: bool = True) -> list[Path]:
         """Rescan; return the paths of the runs that changed since the previous scan.
 
-        New runs are read a hundred at a time; ``progress()`` is called between those
-        (after the first hundred, then at most every PROGRESS_EVERY seconds), when
-        :meth:`summaries` has the runs read so far, so that a first scan of a big
-        directory can show them as they come. With ``save=False`` the summary cache is
-        left for a :meth:`save_cache` call (an app shows the runs first, then saves)."""
+        New runs are read a hundred at a time as the walk finds them; ``progress()`` is
+        called between those hundreds that had runs to read (not only cache hits: after
+        the first, then at most every PROGRESS_EVERY seconds), when :meth:`summaries` has
+        the runs read so far, so that a first scan of a big directory can show them as
+        they come. With ``save=False`` the summary cache is left for a :meth:`save_cache`
+        call (an app shows the runs first, then saves)."""
         changed: list[Path] = []
-        cached = {} if self._cache_loaded else self._load_caches()
+        with hooks.bulk_read():
+            cached = {} if self._cache_loaded else self._load_caches(check_paths=False)
         self._cache_loaded = True
         self.missing = [root for root in self.logdirs if not root.is_dir()]
         # known runs: stat only
@@ -116,23 +156,65 @@ class RunWatcher:
         for key, state in list(self.states.items()):
             if not state.path.is_dir():
                 del self.states[key]
-                self._dirty.add(self._root_of.pop(key))
+                root = self._root_of.pop(key)
+                self._dirty.add(root)
+                self._gone.setdefault(root, set()).add(_rel(state.path, root))
                 changed.append(state.path)
             else:
                 alive.append((key, state))
         for key, state in _refresh(alive):
             self._dirty.add(self._root_of[key])
             changed.append(state.path)
-        # new runs
-        fresh = []
+        # new runs, a hundred at a time as the walk finds them; the files of those ahead
+        # are fetched meanwhile (a cold disk answers many reads at once faster than one by one)
+        chunks = _chunks(self._fresh(cached), _NEW_RUNS_AT_ONCE)
+        ahead: collections.deque = collections.deque()
+        last = time.monotonic() - PROGRESS_EVERY  # (the first hundred at once)
+        with Prefetcher() as prefetch:
+            while True:
+                with hooks.bulk_read():  # (the states made from the cache as well as those read)
+                    while len(ahead) < _CHUNKS_AHEAD:
+                        chunk = next(chunks, None)
+                        if chunk is None:
+                            break
+                        prefetch.submit(state for _, state, _, from_cache in chunk if not from_cache)
+                        ahead.append(chunk)
+                    if not ahead:
+                        break
+                    chunk = ahead.popleft()
+                    read = {key for key, _ in _refresh([(key, state) for key, state, _, _ in chunk])}
+                for key, state, root, from_cache in chunk:  # (summaries() shows a run once it is read)
+                    if from_cache and key in read:
+                        state = _still_a_run(state)
+                        if state is None:
+                            continue
+                    self.states[key] = state
+                    self._root_of[key] = root
+                    changed.append(state.path)
+                    if key in read or not from_cache:
+                        self._dirty.add(root)
+                if progress is not None and read and ahead and time.monotonic() - last >= PROGRESS_EVERY:
+                    progress()
+                    last = time.monotonic()
+        if save:
+            self.save_cache()
+        return changed
+
+    def _fresh(self, cached: dict[str, tuple[Path, dict]]) -> Iterator[tuple[str, RunState, Path, bool]]:
+        """``(key, state, root, from_cache)`` of each run directory not known yet, as the walk
+        finds it; a directory the summary cache has as a keraslab run is not listed (its
+        files are stat'ed by the refresh that follows)."""
         known = set(self.states)
+        cached_kinds = {k: KERASLAB for k, (_, data) in cached.items()
+                        if isinstance(data, dict) and data.get("kind") == KERASLAB}  # fmt: skip
         for root in self.logdirs:
             if root in self.missing:
                 continue
-            for path, kind in find_run_dirs(root, skip=known):
+            for path, kind in iter_run_dirs(root, skip=known, known=cached_kinds):
                 key = str(path)
-                if key in self.states:
+                if key in known:
                     continue
+                known.add(key)
                 name = run_name(path, root)
                 state = None
                 if key in cached:
@@ -140,47 +222,34 @@ class RunWatcher:
                     if state is not None and state.kind != kind:
                         state = None
                 if state is None:
-                    state = _STATE_CLASSES[kind](path, name, root)
-                    self._dirty.add(root)
-                fresh.append((key, state, root))
-                known.add(key)
-                changed.append(path)
-        last = time.monotonic() - PROGRESS_EVERY  # (the first hundred at once)
-        for i in range(0, len(fresh), _NEW_RUNS_AT_ONCE):
-            chunk = fresh[i : i + _NEW_RUNS_AT_ONCE]
-            with hooks.bulk_read():
-                read = {key for key, _ in _refresh([(key, state) for key, state, _ in chunk])}
-            for key, state, root in chunk:  # (summaries() shows a run once it is read)
-                self.states[key] = state
-                self._root_of[key] = root
-                if key in read:
-                    self._dirty.add(root)
-            if progress is not None and i + _NEW_RUNS_AT_ONCE < len(fresh) and time.monotonic() - last >= PROGRESS_EVERY:
-                progress()
-                last = time.monotonic()
-        if save:
-            self.save_cache()
-        return changed
+                    if key in cached_kinds:  # (a bad entry: the directory is classified after all)
+                        kind = run_kind(path)
+                        if kind is None:
+                            continue
+                    yield key, _STATE_CLASSES[kind](path, name, root), root, False
+                else:
+                    yield key, state, root, True
 
-    def save_cache(self) -> None:
+    def save_cache(self, at_most_every: float = 0.0) -> None:
         """Write the summary cache of every log directory whose runs changed (when the
-        watcher uses the cache)."""
-        if not self.use_cache:
+        watcher uses the cache), merged with what other processes saved meanwhile (see
+        :func:`.cache.save_cache`); not again within ``at_most_every`` seconds of the last
+        save (a live browser of a big log directory saves now and then, not every scan)."""
+        if not self.use_cache or not self._dirty or time.monotonic() - self._saved_at < at_most_every:
             return
-        for root in self._dirty:
-            runs = {}
-            for key, state in self.states.items():
-                if self._root_of.get(key) == root:
-                    rel = "." if state.path == root else state.path.relative_to(root).as_posix()
-                    runs[rel] = state.to_cache()
-            save_cache(root, runs)
+        runs: dict[Path, dict[str, Any]] = {root: {} for root in self._dirty}
+        for key, state in self.states.items():
+            root = self._root_of.get(key)
+            if root in runs:
+                runs[root][_rel(state.path, root)] = state.to_cache()
+        for root, entries in runs.items():
+            save_cache(root, entries, self._gone.pop(root, ()))
         self._dirty.clear()
+        self._saved_at = time.monotonic()
 
     def summaries(self) -> list[RunSummary]:
         """Every run's summary, oldest first (then by name)."""
-        out = [s.summary() for s in self.states.values()]
-        out.sort(key=lambda r: (r.start_time if r.start_time is not None else math.inf, r.name))
-        return out
+        return oldest_first(s.summary() for s in self.states.values())
 
     def summary(self, path: str | os.PathLike) -> RunSummary | None:
         state = self.states.get(str(Path(path)))
@@ -188,6 +257,11 @@ class RunWatcher:
 
     def state(self, path: str | os.PathLike) -> RunState | None:
         return self.states.get(str(Path(path)))
+
+
+def oldest_first(runs: Iterable[RunSummary]) -> list[RunSummary]:
+    """Runs in the browser's default order: by start time (runs without one last), then by name."""
+    return sorted(runs, key=lambda r: (r.start_time if r.start_time is not None else math.inf, r.name))
 
 
 def discover_runs(logdirs, *, use_cache: bool = True) -> list[RunSummary]:

@@ -60,6 +60,7 @@ _EXTRA_FIELDS: dict[str, Callable[[RunSummary], Any]] = {
     "tag": lambda r: " ".join(r.tags),
     "notes": lambda r: r.notes,
     "epochs_planned": lambda r: r.epochs_planned,
+    "sweep": lambda r: r.sweep,
 }
 _MISSING = object()
 
@@ -79,10 +80,12 @@ def field_value(run: RunSummary, name: str) -> Any:
     for prefix in ("hp.", "hparams."):
         if key.startswith(prefix):
             return run.hparams.get(key[len(prefix) :], _MISSING)
-    if key in run.metrics:
+    if key in run.hparams and key not in run.metrics:
+        return run.hparams[key]
+    if run.metric_key(key) is not None:  # (val_acc finds val_accuracy, Loss/train finds loss)
         return run.metric(key, "best")
     base, _, which = key.rpartition(".")
-    if base and which in ("first", "last", "best", "min", "max", "count") and base in run.metrics:
+    if base and which in ("first", "last", "best", "min", "max", "count") and run.metric_key(base) is not None:
         return run.metric(base, which)
     if key in run.hparams:
         return run.hparams[key]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from ..rundir.layout import (
     STATUS_FILE,
     TAGS_FILE,
 )
-from ..rundir.metricstats import MetricsTally, MetricStats, add_epoch_records, stats_json
+from ..rundir.metricstats import MetricsTally, MetricStats, add_epoch_records
 from ..rundir.reader import (
     RunRecord,
     check_config,
@@ -38,7 +37,9 @@ from .runstate import (
     head_matches,
     is_head,
     is_sig,
+    pack_stats,
     stat,
+    unpack_stats,
 )
 from .summary import RunSummary
 
@@ -60,11 +61,13 @@ class KeraslabRunState(RunState):
         self.epochs = 0
         self.stats: dict[str, MetricStats] = {}
         self.line_warnings = 0
+        self._stats_shared = False  # the last summary holds self.stats' objects: copy before adding
 
     def refresh(self) -> bool:
         changed = []
+        folder = str(self.path)
         for name in self.FILES:
-            sig = file_sig(stat(os.path.join(self.path, name)))
+            sig = file_sig(stat(f"{folder}/{name}"))
             if sig != self.sigs.get(name, "unset"):
                 self.sigs[name] = sig
                 changed.append(name)
@@ -120,6 +123,8 @@ class KeraslabRunState(RunState):
         if damaged:
             self.line_warnings += damaged
             self._warn(f"{path}: damaged line(s) skipped")
+        if self._stats_shared:
+            self.stats, self._stats_shared = {k: v.copy() for k, v in self.stats.items()}, False
         self.epochs += add_epoch_records(self.stats, records, self.epochs)
         self.metrics_offset += end
         if self.metrics_head is None or self.metrics_head[0] < HEAD:
@@ -144,12 +149,18 @@ class KeraslabRunState(RunState):
     def _status(self) -> str:
         return self._record().status if self.status_info else "unknown"
 
+    def _shared_stats(self) -> dict[str, MetricStats]:
+        """The stats for a summary, without copying each: the next read that adds to them
+        copies them first (a summary keeps what it was made with)."""
+        self._stats_shared = True
+        return dict(self.stats)
+
     def _make_summary(self) -> RunSummary:
         rec = self._record()
         run_cfg = rec.run_config
         hparams: dict[str, Any] = {}
         for key, value in run_cfg.items():
-            if key in ("layers", "data_dir", "name") or value is None:
+            if key in ("layers", "data_dir", "name", "parent", "diff", "sweep") or value is None:
                 continue
             if key == "extra" and isinstance(value, dict):
                 flatten("", value, hparams)
@@ -174,11 +185,14 @@ class KeraslabRunState(RunState):
             duration=rec.duration,
             start_time=start,
             hparams=hparams,
-            metrics={k: v.copy() for k, v in self.stats.items()},
+            metrics=self._shared_stats(),
             tags=list(self.tags),
             notes=self.notes,
             warnings=list(self.warnings),
             logdir=self.logdir,
+            parent=run_cfg.get("parent"),
+            change=_text((run_cfg.get("diff") or {}).get("summary")),
+            sweep=_sweep_id(run_cfg.get("sweep")),
         )
 
     def to_cache(self) -> dict[str, Any]:
@@ -191,7 +205,7 @@ class KeraslabRunState(RunState):
             "offset": self.metrics_offset,
             "head": self.metrics_head,
             "epochs": self.epochs,
-            "stats": stats_json(self.stats),
+            "stats": pack_stats(self.stats),
             "warnings": self.warnings,
             "tags": self.tags,
             "notes": self.notes,
@@ -216,12 +230,22 @@ class KeraslabRunState(RunState):
         if problems:
             raise ValueError(problems[0])
         self.sigs, self.metrics_offset, self.metrics_head, self.epochs = dict(sigs), offset, head, epochs
-        self.stats = {str(k): MetricStats.from_dict(v) for k, v in _dict(data["stats"]).items()}
+        self.stats = unpack_stats(data["stats"])
         self._load_common(data)
         return self
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _dict(value: Any) -> dict:
     if not isinstance(value, dict):
         raise TypeError("not a JSON object")
     return value
+
+
+def _sweep_id(mark: Any) -> str | None:
+    """The sweep id a run's config names (untrusted: a string or nothing)."""
+    sweep_id = mark.get("id") if isinstance(mark, dict) else None
+    return sweep_id if isinstance(sweep_id, str) else None

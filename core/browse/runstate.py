@@ -11,6 +11,7 @@ from typing import Any
 from ..rundir.fileio import read_file
 from ..rundir.layout import NOTES_FILE, TAGS_FILE
 from ..rundir.meta import parse_tags_file
+from ..rundir.metricstats import MetricStats
 from ..safefile import open_regular
 from ..tfevents import HEAD_BYTES
 from .summary import RunSummary
@@ -76,6 +77,31 @@ def is_sig(value: Any) -> bool:
     return is_head(value)
 
 
+_STAT_FIELDS = tuple(MetricStats.__dataclass_fields__)
+_NUMBER_OR_NONE = frozenset((int, float, type(None)))
+
+
+def pack_stats(stats: dict[str, MetricStats]) -> dict[str, list]:
+    """Per-metric stats as the summary cache keeps them: a list of the fields' values each."""
+    return {k: [getattr(v, f) for f in _STAT_FIELDS] for k, v in stats.items()}
+
+
+def unpack_stats(data: Any) -> dict[str, MetricStats]:
+    """:func:`pack_stats`' output read back from the cache, checked (ValueError when it is not that)."""
+    if type(data) is not dict:
+        raise ValueError("not metric stats")
+    out = {}
+    for key, row in data.items():
+        if type(row) is not list or len(row) != len(_STAT_FIELDS) or type(row[4]) is not int:
+            raise ValueError("not metric stats")
+        if not set(map(type, row)) <= _NUMBER_OR_NONE:
+            raise ValueError("metric stats hold something other than numbers")
+        new = MetricStats.__new__(MetricStats)  # (every cached run's stats come through here)
+        new.__dict__.update(zip(_STAT_FIELDS, row, strict=True))
+        out[str(key)] = new
+    return out
+
+
 def flatten(key: str, value: Any, out: dict[str, Any]) -> None:
     """Nested dicts as dotted keys in ``out``; a list as its JSON text."""
     if isinstance(value, dict):
@@ -91,7 +117,7 @@ class RunState:
     kind = ""
 
     def __init__(self, path: Path, name: str, logdir: Path | None = None):
-        self.path = Path(path)
+        self.path = path if isinstance(path, Path) else Path(path)
         self.name = name
         self.logdir = logdir
         self.warnings: list[str] = []

@@ -9,23 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from ..rundir.metricstats import MetricStats
+from .tagmap import mapped_name
 
 # add_hparams of tensorboardX and PyTorch writes its metrics into a sub-run named str(time.time())
 _HPARAMS_SUBRUN = re.compile(r"\d{9,}\.\d+/")
 
 
 def metric_name(tag: str) -> str:
-    """Keras-style metric name of a TensorBoard tag: train/epoch_loss -> loss, validation/epoch_accuracy -> val_accuracy
-    (and 1795454668.01/hparam/acc, an add_hparams metric, -> hparam/acc: the same name in every run)."""
+    """Keras-style metric name of a TensorBoard tag through the metric map (:mod:`.tagmap`):
+    train/epoch_loss -> loss, Accuracy/val -> val_accuracy, train_loss -> loss (and
+    1795454668.01/hparam/acc, an add_hparams metric, -> hparam/acc: the same name in every run)."""
     m = _HPARAMS_SUBRUN.match(tag)
     if m:
         return tag[m.end() :]
-    for prefix, repl in (("train/", ""), ("validation/", "val_")):
-        if tag.startswith(prefix):
-            rest = tag[len(prefix) :]
-            if "/" not in rest:
-                return repl + (rest[6:] if rest.startswith("epoch_") else rest)
-    return tag
+    return mapped_name(tag)
 
 
 def unique_metric_name(tag: str, taken) -> str:
@@ -60,10 +57,15 @@ class RunSummary:
     start_time: float | None = None
     hparams: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, MetricStats] = field(default_factory=dict)
+    metric_tags: dict[str, str] = field(default_factory=dict)  # metric name -> its original tag, where they differ
     tags: list[str] = field(default_factory=list)
     notes: str = ""
     warnings: list[str] = field(default_factory=list)
     logdir: Path | None = None
+    # lineage: the run it was made from (config.json's run.parent) and the change's one line
+    parent: str | None = None
+    change: str | None = None
+    sweep: str | None = None  # the id of the sweep the run is a point of
 
     @property
     def started(self) -> str | None:
@@ -72,13 +74,24 @@ class RunSummary:
             return None
         return datetime.fromtimestamp(self.start_time).astimezone().isoformat(timespec="seconds")
 
+    def metric_key(self, name: str) -> str | None:
+        """The run's metric that ``name`` means: itself, its Keras-style name (``val_acc``,
+        ``Accuracy/val``), or the metric read from the tag ``name``; None when none."""
+        if name in self.metrics:
+            return name
+        mapped = metric_name(name)
+        if mapped in self.metrics:
+            return mapped
+        return next((k for k, tag in self.metric_tags.items() if tag == name), None)
+
     def metric(self, name: str, which: str = "best") -> float | None:
         """``which`` of first/last/best/min/max of a metric (None when the run has none)."""
-        stats = self.metrics.get(name)
+        key = self.metric_key(name)
+        stats = self.metrics.get(key) if key else None
         if stats is None:
             return None
         if which == "best":
-            return stats.best(name)
+            return stats.best(key)
         return getattr(stats, which, None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,7 +116,11 @@ class RunSummary:
                 k: {"first": s.first, "last": s.last, "best": s.best(k), "count": s.count}
                 for k, s in self.metrics.items()
             },
+            "metric_tags": self.metric_tags,
             "tags": self.tags,
             "notes": self.notes,
             "warnings": self.warnings,
+            "parent": self.parent,
+            "change": self.change,
+            "sweep": self.sweep,
         }

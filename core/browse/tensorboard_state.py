@@ -8,11 +8,23 @@ from pathlib import Path
 from typing import Any
 
 from ..rundir.layout import NOTES_FILE, TAGS_FILE, TENSORBOARD, is_plain_relpath
-from ..rundir.metricstats import MetricStats, stats_json
+from ..rundir.metricstats import MetricStats
 from ..rundir.reader import HEARTBEAT_STALE_S
 from ..tfevents import EventFileReader, is_event_file, merge_order, read_together
-from .runstate import HEAD, RunState, file_head, file_sig, is_head, is_sig, same_file, stat
+from .runstate import (
+    HEAD,
+    RunState,
+    file_head,
+    file_sig,
+    is_head,
+    is_sig,
+    pack_stats,
+    same_file,
+    stat,
+    unpack_stats,
+)
 from .summary import RunSummary, unique_metric_name
+from .tagmap import EPOCH_TAG
 
 
 class TensorBoardRunState(RunState):
@@ -179,6 +191,9 @@ class TensorBoardRunState(RunState):
             s.last_step for tag, s in self._by_tag() if tag.rpartition("/")[2].startswith("epoch_")
         ]
         epochs = max(epoch_steps) + 1 if epoch_steps and None not in epoch_steps else None
+        epoch_metric = self.stats.get(EPOCH_TAG)
+        if epochs is None and epoch_metric is not None and epoch_metric.max is not None and epoch_metric.max >= 0:
+            epochs = int(epoch_metric.max) + 1  # Lightning's "epoch": the 0-based epoch at each step
         starts = [s.first_time for s in self.stats.values() if s.first_time is not None]
         ends = [s.last_time for s in self.stats.values() if s.last_time is not None]
         val = self.stats.get("val_accuracy") or self.stats.get("val_acc")
@@ -209,6 +224,7 @@ class TensorBoardRunState(RunState):
             start_time=min(starts) if starts else None,
             hparams={**self.compiled, **self.hparams},
             metrics={k: v.copy() for k, v in self.stats.items()},
+            metric_tags={name: tag for tag, name in self.tag_names.items() if name != tag},
             tags=list(self.tags),
             notes=self.notes,
             warnings=warnings,
@@ -226,7 +242,7 @@ class TensorBoardRunState(RunState):
             "dirs": self.dirs,
             "files": self.files,
             "side": self.side,
-            "stats": stats_json(self.stats),
+            "stats": pack_stats(self.stats),
             "tag_names": self.tag_names,
             "hparams": self.hparams,
             "compiled": self.compiled,
@@ -261,7 +277,7 @@ class TensorBoardRunState(RunState):
         self.dirs = dict(dirs)
         self.files = {rel: dict(info) for rel, info in files.items()}
         self.side = dict(side)
-        self.stats = {str(k): MetricStats.from_dict(v) for k, v in data["stats"].items()}
+        self.stats = unpack_stats(data["stats"])
         self.tag_names, self.hparams, self.compiled = dict(tag_names), dict(hparams), dict(compiled)
         self._load_common(data)
         return self

@@ -39,6 +39,7 @@ class DatasetInfo:
     cache_subdir: str = ""
     files: tuple[str, ...] = ()
     description: str = ""
+    pixel_max: float = 255.0  # the brightest raw input value (an image file's white maps to it)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,20 @@ _FASHION_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
+_CIFAR100_NAMES = (
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle",
+    "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle",
+    "caterpillar", "cattle", "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch",
+    "crab", "crocodile", "cup", "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox",
+    "girl", "hamster", "house", "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion",
+    "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain", "mouse", "mushroom",
+    "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck", "pine_tree",
+    "plain", "plate", "poppy", "porcupine", "possum", "rabbit", "raccoon", "ray", "road",
+    "rocket", "rose", "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake",
+    "spider", "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank",
+    "telephone", "television", "tiger", "tractor", "train", "trout", "tulip", "turtle",
+    "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+)  # fmt: skip  (the fine labels, in label order)
 _CIFAR10_NAMES = (
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
@@ -99,6 +114,7 @@ DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo(
         "digits", "scikit-learn digits", (8, 8, 1), 10, _DIGITS_NAMES, 1437, 360, "bundled",
         description="8x8 handwritten digits bundled with scikit-learn (offline, the default)",
+        pixel_max=16.0,
     ),
     "mnist": DatasetInfo(
         "mnist", "MNIST", (28, 28, 1), 10, _DIGITS_NAMES, 60000, 10000, "keras",
@@ -116,7 +132,7 @@ DATASETS: dict[str, DatasetInfo] = {
         description="32x32 colour images of 10 object classes",
     ),
     "cifar100": DatasetInfo(
-        "cifar100", "CIFAR-100", (32, 32, 3), 100, tuple(str(i) for i in range(100)),
+        "cifar100", "CIFAR-100", (32, 32, 3), 100, _CIFAR100_NAMES,
         50000, 10000, "keras", cache_subdir="", files=("cifar-100-python.tar.gz",),
         description="32x32 colour images of 100 fine-grained classes",
     ),
@@ -368,6 +384,7 @@ def _npz_dataset(name: str, validation_split: float, limit: int | None, seed: in
     info = DatasetInfo(
         str(path), path.stem, tuple(int(s) for s in x_train.shape[1:]), num_classes, names,
         x_train.shape[0], x_test.shape[0], "npz", description=f"user dataset {path}",
+        pixel_max=float(x_train.max()) or 1.0,
     )  # fmt: skip
     return _split(info, x_train, y_train, x_test, y_test, str(path), validation_split, seed, limit)
 

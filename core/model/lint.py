@@ -44,7 +44,12 @@ CODES: dict[str, tuple[str, str]] = {
     "augment-late": ("hint", "augmentation layer after learned layers"),
     "double-activation": ("hint", "two activations in a row"),
     "zero-init-output": ("hint", "zero/constant initializer on the output layer (harmless there)"),
+    "mixed-precision-cpu": ("warning", "mixed precision on a CPU (slower, not faster)"),
+    "precision-slow-gpu": ("warning", "a 16-bit precision this GPU has no fast arithmetic for"),
+    "units-not-multiple-of-8": ("hint", "units or filters not a multiple of 8 under mixed precision"),
 }
+# the first compute capability with fast arithmetic in each 16-bit precision (tensor cores)
+FAST_PRECISION = {"mixed_float16": (7, 0), "mixed_bfloat16": (8, 0)}
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,9 @@ class _Ctx:
     normalized_input: bool
     out: int | None                        # index of the output (last conv/dense) layer
     findings: list[Finding]
+    precision: str = "float32"
+    device_kind: str | None = None         # cpu | gpu | None (not known)
+    capability: tuple[int, int] | None = None  # the GPU's CUDA compute capability
 
     def add(self, code: str, layer: int | None, message: str, suggestion: str,
             severity: str | None = None) -> None:
@@ -83,8 +91,14 @@ class _Ctx:
 
 def lint_stack(stack: Sequence[LayerSpec], input_shape: Sequence[int], num_classes: int, *,
                loss: str = "sparse_categorical_crossentropy", from_logits: bool = False,
-               normalized_input: bool = True) -> list[Finding]:
-    """Review a parsed stack; never raises for a parsed stack: shape errors become "error" findings."""
+               normalized_input: bool = True, precision: str = "float32",
+               device_kind: str | None = None,
+               capability: tuple[int, int] | None = None) -> list[Finding]:
+    """Review a parsed stack; never raises for a parsed stack: shape errors become "error" findings.
+
+    ``precision`` (a RunConfig precision), ``device_kind`` (cpu, gpu, None: not known) and the
+    GPU's ``capability`` say where it will train, for the findings on speed there.
+    """
     findings: list[Finding] = []
     try:
         shape = check_input(input_shape, num_classes)
@@ -111,7 +125,7 @@ def lint_stack(stack: Sequence[LayerSpec], input_shape: Sequence[int], num_class
                 else "write 'out' for the last dense layer: it always has one unit per class"
             findings.append(Finding("error", err.layer, err.code, str(err), fix))
     ctx = _Ctx(stack, shapes, num_classes, loss, from_logits, normalized_input,
-               output_layer_index(stack), findings)
+               output_layer_index(stack), findings, precision, device_kind, capability)
     for rule in _RULES:
         rule(ctx)
     order = {s: n for n, s in enumerate(SEVERITIES)}
@@ -131,6 +145,28 @@ _SHAPE_FIX = {
 
 
 # --------------------------------------------------------------------------- rules
+
+
+def _rule_precision(c: _Ctx) -> None:
+    if not c.precision.startswith("mixed_"):
+        return
+    if c.device_kind == "cpu":
+        c.add("mixed-precision-cpu", None, f"{c.precision} on the CPU: CPUs gain nothing from 16-bit "
+              "math and the casts cost time", "train in float32 on a CPU (--precision float32)")
+    fast = FAST_PRECISION.get(c.precision)
+    if c.device_kind == "gpu" and c.capability is not None and fast and tuple(c.capability) < fast:
+        have = ".".join(map(str, c.capability))
+        c.add("precision-slow-gpu", None, f"{c.precision} needs compute capability "
+              f"{fast[0]}.{fast[1]}+ for fast math; this GPU has {have}",
+              "train in float32 (--precision float32)")
+    for i, spec in enumerate(c.stack):
+        width = spec.params.get("units") if spec.type == "dense" else spec.params.get("filters")
+        if spec.type not in ("dense", "conv2d") or i == c.out or type(width) is not int:
+            continue
+        if width % 8:
+            c.add("units-not-multiple-of-8", i, f"{c.name(i)} has {width} "
+                  f"{'units' if spec.type == 'dense' else 'filters'}: tensor cores work in "
+                  "multiples of 8", f"use {max(8, round(width / 8) * 8)}")
 
 
 def _activation_of(spec: LayerSpec) -> str | None:
@@ -310,5 +346,5 @@ def _rule_double_activation(c: _Ctx) -> None:
 
 _RULES: tuple[Callable[[_Ctx], None], ...] = (
     _rule_input, _rule_init, _rule_hidden_squash, _rule_output, _rule_kernels, _rule_filters,
-    _rule_linear_stacks, _rule_flatten_dense, _rule_augment, _rule_double_activation,
+    _rule_linear_stacks, _rule_flatten_dense, _rule_augment, _rule_double_activation, _rule_precision,
 )

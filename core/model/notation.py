@@ -126,25 +126,31 @@ def block_ends(stack: Sequence[LayerSpec]) -> list[bool]:
     weights_in_block = False
     for i, spec in enumerate(stack):
         weights_in_block |= spec.layer_type.has_weights
+        end = True  # (the last layer ends the last block)
         if i + 1 < len(stack):
             cat, nxt = spec.layer_type.category, stack[i + 1].layer_type.category
-            block_end = cat == "pool" or (cat == "augment" and nxt != "augment") \
+            end = cat == "pool" or (cat == "augment" and nxt != "augment") \
                 or (nxt in ("flatten", "global_pool") and weights_in_block)
-            weights_in_block &= not block_end
-        else:
-            block_end = True
-        ends.append(block_end)
+            weights_in_block &= not end
+        ends.append(end)
     return ends
 
 
+def block_numbers(stack: Sequence[LayerSpec]) -> list[int]:
+    """The 1-based block of each layer, as the notation's ' | ' separators count them."""
+    numbers, block = [], 1
+    for end in block_ends(stack):
+        numbers.append(block)
+        block += end
+    return numbers
+
+
 def format_stack(stack: Sequence[LayerSpec]) -> str:
-    """Canonical notation: ``parse_stack(format_stack(s)) == s``; ' | ' between blocks (:func:`block_ends`)."""
+    """Canonical notation: ``parse_stack(format_stack(s)) == s``; ' | ' between blocks (block_ends)."""
     parts: list[str] = []
-    for i, (spec, end) in enumerate(zip(stack, block_ends(stack), strict=True)):
-        parts.append(spec.token)
-        if i + 1 < len(stack):
-            parts.append(" | " if end else "-")
-    return "".join(parts)
+    for spec, end in zip(stack, block_ends(stack), strict=True):
+        parts += [spec.token, " | " if end else "-"]
+    return "".join(parts[:-1])
 
 
 def stack_to_json(stack: Sequence[LayerSpec]) -> list[dict]:

@@ -128,6 +128,7 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, fsync: bool = False
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
+        _newer_than(tmp, path)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -147,6 +148,19 @@ def write_json_atomic(path: str | os.PathLike, data: Any, *, pad_to: int = 0) ->
     text = json.dumps(clean_json(data), indent=2)
     text += " " * (pad_to - len(text.encode("utf-8")) - 1) + "\n"
     write_text_atomic(path, text, fsync=True)
+
+
+def _newer_than(new: str | int, old: str | os.PathLike | os.stat_result) -> None:
+    """Give ``new`` (a path or descriptor) an mtime after ``old``'s (a path or its stat), when
+    the clock's tick left them equal: readers (the runs browser, its summary cache) tell a
+    file changed by its size and mtime, and a rewrite within one tick would look unchanged."""
+    try:
+        before = old if isinstance(old, os.stat_result) else os.stat(old)
+        now = os.stat(new)
+        if now.st_mtime_ns <= before.st_mtime_ns:
+            os.utime(new, ns=(now.st_atime_ns, before.st_mtime_ns + 1))
+    except (OSError, NotImplementedError):
+        pass  # (no old file, or a file system that keeps no such times: nothing to tell apart)
 
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # errnos of a full disk or an exhausted quota
@@ -182,6 +196,7 @@ def overwrite_in_place(path: str | os.PathLike, data: Any) -> bool:
         done = 0
         while done < len(raw):
             done += os.pwrite(fd, raw[done:], done)
+        _newer_than(fd, info)
         os.fsync(fd)
         return True
     except OSError:

@@ -16,8 +16,12 @@ CHECKPOINT_FILE = "best_model.keras"
 LAST_CHECKPOINT_FILE = "last.keras"  # the last state (optimizer included) a stopped run resumes from
 PREDICTIONS_FILE = "test_predictions.npz"
 ERROR_FILE = "error.log"
+OUTPUT_LOG = "output.log"  # what the run printed (stdout and stderr): its console
 # metrics.jsonl's record marking a resume: {"type": "resume", "resumed_at_epoch": N, "time": ...}
 RESUME_RECORD = "resume"
+# metrics.jsonl's record of a system sample: {"type": "system", "step": <whole seconds into
+# training>, "time": ..., "system/...": value, ...}; TensorBoard scalars of the same tags in train/
+SYSTEM_RECORD = "system"
 # created by anyone to ask the process training the run to stop it (consumed when it stops)
 STOP_FILE = "stop"
 # the user's annotations, in a run of either kind

@@ -30,7 +30,7 @@ _NUMBER = (int, float)
 # any other value there is dropped with a warning (the run still shows).
 _CONFIG_TYPES = {"run": (dict,), "model_label": (str,), "model_info": (dict,), "device": (str,),
                  "reproduce": (str,)}  # fmt: skip
-_RUN_CONFIG_TYPES = {"dataset": (str,), "model": (str,), "epochs": (int,)}
+_RUN_CONFIG_TYPES = {"dataset": (str,), "model": (str,), "epochs": (int,), "parent": (str,), "diff": (dict,)}
 _MODEL_INFO_TYPES = {"params": (int,), "notation": (str,)}
 _STATUS_TYPES = {"status": (str,), "started": (str,), "ended": (str,), "heartbeat": _NUMBER,
                  "pid": (int,), "host": (str,), "reason": (str,)}  # fmt: skip

@@ -31,6 +31,7 @@ from .layout import (
     RESUME_RECORD,
     STATUS_FILE,
     SUMMARY_FILE,
+    SYSTEM_RECORD,
 )
 from .metricstats import MetricsTally
 
@@ -89,6 +90,7 @@ class RunWriter:
         self._status: dict[str, Any] = {}
         self._train_events = None
         self._val_events = None
+        self._root_events = None  # the run's own TensorBoard run: HParams session, final metrics
         self._metrics_file = None
         self._tally = None  # metricstats.MetricsTally of metrics.jsonl, when written from its start
 
@@ -102,6 +104,30 @@ class RunWriter:
         with writing(self.run_dir / SUMMARY_FILE):
             write_text_atomic(self.run_dir / SUMMARY_FILE, text)
         self._events("train").add_text("summary", text, 0)
+        self._events("train").flush()
+
+    # -- what TensorBoard's HParams and graph dashboards show of the run
+    def write_hparams(self, hparams: dict[str, Any], start_time: float | None = None) -> None:
+        """The run's hyperparameters as an HParams session start (in the run directory's own events)."""
+        from ..tfevents import hparams_session_start
+
+        self._events("").add_summary(hparams_session_start(hparams, start_time), 0)
+        self._events("").flush()
+
+    def end_hparams(self, status: str, final: dict[str, float], step: int) -> None:
+        """The run's final metrics (scalars such as ``test_accuracy``) and its HParams session end."""
+        from ..tfevents import hparams_session_end
+
+        events = self._events("")
+        for key, value in final.items():
+            if value is not None and math.isfinite(value):
+                events.add_scalar(key, float(value), step)
+        events.add_summary(hparams_session_end(status), step)
+        events.flush()
+
+    def write_keras_model(self, model_json: str) -> None:
+        """The model as Keras' TensorBoard callback writes it (the graph dashboard's conceptual graph)."""
+        self._events("train").add_keras_model(model_json)
         self._events("train").flush()
 
     def write_results(self, results: dict[str, Any]) -> None:
@@ -179,13 +205,18 @@ class RunWriter:
     def _events(self, split: str):
         from ..tfevents import EventWriter
 
-        if split == "train":
-            if self._train_events is None:
-                self._train_events = EventWriter(self.run_dir / "train")
-            return self._train_events
-        if self._val_events is None:
-            self._val_events = EventWriter(self.run_dir / "validation")
-        return self._val_events
+        with self._lock:  # (the system sampler's thread writes to train/ too: one writer each)
+            if split == "":
+                if self._root_events is None:
+                    self._root_events = EventWriter(self.run_dir)
+                return self._root_events
+            if split == "train":
+                if self._train_events is None:
+                    self._train_events = EventWriter(self.run_dir / "train")
+                return self._train_events
+            if self._val_events is None:
+                self._val_events = EventWriter(self.run_dir / "validation")
+            return self._val_events
 
     def _append_line(self, record: dict[str, Any]) -> None:
         line = json.dumps(clean_json(record)) + "\n"
@@ -237,10 +268,23 @@ class RunWriter:
             {"type": "batch", "epoch": round(epoch, 4), "step": step, "time": time.time(), **logs}
         )
 
+    def log_system(self, values: dict[str, float], elapsed: float, wall_time: float | None = None) -> None:
+        """Record a system sample (keys ``system/...``), indexed by time rather than epoch: a
+        ``system`` record in metrics.jsonl and scalars in train/ at step = whole seconds since
+        training began. Called from the sampler's thread."""
+        wall_time = time.time() if wall_time is None else wall_time
+        step = int(elapsed)
+        self._append_line({"type": SYSTEM_RECORD, "step": step, "time": wall_time, **values})
+        events = self._events("train")
+        for key, value in values.items():
+            if math.isfinite(value):
+                events.add_scalar(key, float(value), step, wall_time)
+        events.flush()
+
     def close(self) -> None:
         """Close the event and metrics files; a write that fails here (a full disk) was
         already reported by the write that failed first, so it is not raised again."""
-        for writer in (self._train_events, self._val_events):
+        for writer in (self._train_events, self._val_events, self._root_events):
             if writer is not None:
                 try:
                     writer.close()

@@ -1,16 +1,18 @@
-"""Bulk decoding of event-file bytes with numpy: runs of TF2 scalar records checked and decoded at once.
+"""Bulk decoding of event-file bytes with numpy: runs of scalar records checked and decoded at once.
 
-TF2 and Keras 3 write each scalar as one TFRecord whose Event ends with the "scalars"
-plugin tail (see :mod:`.fastpath`). In a big file almost every record is such a
-scalar, so instead of one Python step per record this module:
+Every common writer writes each scalar as one TFRecord laid out as one of the layouts of
+:mod:`.fastpath`. In a big file almost every record is such a scalar, so instead of one
+Python step per record this module:
 
-1. finds every record that ends with that tail (one numpy search over the bytes) and
-   chains them by their CRC-checked length headers into *runs* of consecutive records;
+1. finds every record with a valid header whose Event starts with a wall time and ends
+   like a scalar of some layout (one numpy search over the bytes) and chains them by
+   their CRC-checked length headers into *runs* of consecutive records;
    anything between runs is a *gap*, left to the reader's record-by-record loop;
 2. groups a run's records by their key (the tag's bytes), checks every key byte against
    the group's first record, and verifies each record's data CRC at once: CRC-32C is
    affine, so for records that differ only in their wall time, step and value bytes the
-   CRC is a constant XOR a table lookup per two varying bytes (see ``_crc_ok``);
+   CRC is a constant XOR a table lookup per two varying bytes (see :func:`.bulkcrc.crcs_ok`); a key
+   belongs to one layout, checked against the record's kind (``fastpath.key_kind``);
 3. decodes wall times, steps and values as numpy columns.
 
 Nothing is trusted that a record-by-record read would reject: headers are checked,
@@ -27,18 +29,30 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .crc import MASK_DELTA, byte_table, crc32c_function, header_crc, masked_crc32c
-from .fastpath import SCALAR_SUFFIX, SCALAR_TAIL
+from .bulkcrc import crcs_ok, header_crcs, header_table
+from .crc import header_crc, masked_crc32c
+from .fastpath import CLASS_TAIL, KINDS, SCALAR_MIN, SCALAR_TAIL, key_kind
 from .framing import FOOTER_LENGTH, HEADER, HEADER_LENGTH, RECORD_OVERHEAD
 
-__all__ = ["Run", "TailIndex", "Views", "decode_run", "file_segments", "runs_and_gaps"]
+__all__ = [
+    "Run",
+    "TailIndex",
+    "Views",
+    "decode_run",
+    "file_segments",
+    "runs_and_gaps",
+    "tail_ends",
+]
 
 _TAIL_HEAD = np.uint64(int.from_bytes(SCALAR_TAIL[:8], "little"))
 _TAIL_END = np.uint64(int.from_bytes(SCALAR_TAIL[-8:], "little"))
-_TAIL_LEN = len(SCALAR_TAIL)
+_CLASS_HEAD = np.uint64(int.from_bytes(CLASS_TAIL[:8], "little"))
+_CLASS_END = np.uint64(int.from_bytes(CLASS_TAIL[-8:], "little"))
+_SIMPLE = KINDS.index((b"", 4))
+_MIN_DATA = SCALAR_MIN + 1  # the shortest scalar record's data
 _MIN_KEY = 15  # summary, value and tag headers, a 1-byte tag and the tensor header
+_MIN_SIMPLE_KEY = 8  # the same with simple_value's header
 _HASH = np.uint64(0x9E3779B97F4A7C15)
-_TABLE_LENGTHS = 1 << 16  # record lengths up to this: header CRCs from a table (5 bytes each)
 
 
 class Views:
@@ -55,20 +69,56 @@ class Views:
         self.u32 = np.ndarray((max(n - 3, 0),), dtype="<u4", buffer=buf, strides=(1,))
 
 
-def _masked(crc):
-    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(MASK_DELTA)
-
-
-def _tail_ends(v: Views):
-    """Sorted ends of every complete record that could end with the scalars tail."""
+def tail_ends(v: Views, lo: int = 0, hi: int | None = None):
+    """Sorted ends of every complete record starting in ``[lo, hi)`` with a valid header
+    (shorter than 64 KiB) that could be a scalar: its Event starts with a wall time and
+    ends as a kind of :data:`.fastpath.KINDS` does (see :func:`_kinds`)."""
     n = v.n
-    if n < HEADER_LENGTH + _TAIL_LEN + FOOTER_LENGTH:
+    last = n - RECORD_OVERHEAD - _MIN_DATA + 1  # (no record starting here or later fits)
+    hi = last if hi is None else min(hi, last)
+    if hi <= lo:
         return np.zeros(0, dtype=np.int64)
-    # the tail at t..t+12 and its data CRC after it: the record ends at t + 17 <= n;
-    # look for its first byte (a plain byte compare is the fastest scan), then check it whole
-    t = np.flatnonzero(v.b[HEADER_LENGTH : n - _TAIL_LEN - 3] == SCALAR_TAIL[0]) + HEADER_LENGTH
-    t = t[(v.u64[t + (_TAIL_LEN - 8)] == _TAIL_END) & (v.u64[t] == _TAIL_HEAD)]
-    return t + (_TAIL_LEN + FOOTER_LENGTH)
+    # look for the data's first byte (a plain byte compare is the fastest scan), then check
+    # the header before it: s is where the record starts
+    s = np.flatnonzero(v.b[lo + HEADER_LENGTH : hi + HEADER_LENGTH] == 0x09) + lo
+    table = header_table()
+    length = v.u64[s]
+    fine = length < np.uint64(len(table))
+    s, length = s[fine], length[fine].astype(np.int64)
+    e = s + (RECORD_OVERHEAD + length)
+    e = e[(e <= n) & (length >= _MIN_DATA) & (v.u32[s + 8] == table[length])]
+    e = e[_shaped(v, e - FOOTER_LENGTH)]
+    if len(e) > 1 and (e[1:] <= e[:-1]).any():  # (overlapping look-alikes)
+        e = np.unique(e)
+    return e
+
+
+def _shaped(v: Views, de):
+    """Per record whose data ends at ``de``: whether it ends as some kind does (the test of
+    :func:`_kinds`, without telling which)."""
+    end8 = v.u64[de - 8]
+    ok = (end8 == _TAIL_END) & (v.u64[de - len(SCALAR_TAIL)] == _TAIL_HEAD)
+    ok |= (end8 == _CLASS_END) & (v.u64[de - len(CLASS_TAIL)] == _CLASS_HEAD)
+    ok |= v.b[de - 5] == 0x15
+    return ok
+
+
+def _kinds(v: Views, de):
+    """Per record whose data ends at ``de``: its kind (index in :data:`.fastpath.KINDS`,
+    -1 for none; see :func:`.fastpath.split_scalar`), its value's width and ``suffix``
+    (the bytes from its value to ``de``)."""
+    end8 = v.u64[de - 8]
+    tail = np.where(
+        (end8 == _TAIL_END) & (v.u64[de - len(SCALAR_TAIL)] == _TAIL_HEAD),
+        len(SCALAR_TAIL),
+        np.where(
+            (end8 == _CLASS_END) & (v.u64[de - len(CLASS_TAIL)] == _CLASS_HEAD), len(CLASS_TAIL), 0
+        ),
+    )
+    wide = (tail > 0) & (v.b[de - tail - 9] == 0x08)  # a float64's dtype (a float32 has 0x01)
+    kind = np.where(tail == len(SCALAR_TAIL), 0, np.where(tail > 0, 2, _SIMPLE)) + wide
+    kind[(tail == 0) & (v.b[de - 5] != 0x15)] = -1
+    return kind, wide, tail + 4 + 4 * wide
 
 
 def _links_ok(v: Views, ends):
@@ -80,7 +130,7 @@ def _links_ok(v: Views, ends):
     lengths = v.u64[starts].astype(np.int64)  # (a garbage length is no fit: any sign will do)
     fits = lengths == ends[1:] - starts - RECORD_OVERHEAD
     lengths[~fits] = 0
-    ok[1:] = fits & (v.u32[starts + 8] == _header_crcs(lengths))
+    ok[1:] = fits & (v.u32[starts + 8] == header_crcs(lengths))
     return ok
 
 
@@ -96,8 +146,8 @@ class TailIndex:
     """What :func:`runs_and_gaps` needs of a whole buffer: the candidate record ends and
     the chain breaks among them (always including 0), as arrays and, on demand, lists."""
 
-    def __init__(self, v: Views):
-        self.ends = _tail_ends(v)
+    def __init__(self, v: Views, ends=None):
+        self.ends = tail_ends(v) if ends is None else ends
         self.breaks = np.flatnonzero(~_links_ok(v, self.ends))
 
     @functools.cached_property
@@ -208,42 +258,8 @@ def _next_record(v: Views, pos):
     length = v.u64[pos]
     fine = length < np.uint64(v.n)
     length = np.where(fine, length, np.uint64(0)).astype(np.int64)
-    fine &= v.u32[pos + 8] == _header_crcs(length)
+    fine &= v.u32[pos + 8] == header_crcs(length)
     return np.where(fine, length, -1), np.where(fine, pos + RECORD_OVERHEAD + length, -1)
-
-
-def _header_crcs(lengths):
-    """Each of ``lengths`` (ints >= 0, at least one) with its header CRC (as
-    :func:`.crc.header_crc`), computed once per distinct length: a few among many records."""
-    kinds, ids = _dense_ids(lengths, int(lengths.max()))
-    return np.array([header_crc(x) for x in kinds], dtype=np.uint32)[ids]
-
-
-@functools.lru_cache(maxsize=256)
-def _crc_tables(length: int, spans: tuple[tuple[int, int], ...]) -> list:
-    """Per varying span (position, 1 or 2 bytes): the CRC-32C contribution of each value.
-
-    CRC-32C is affine: crc(a ^ b) = crc(a) ^ crc(b) ^ crc(0), so a message's CRC is the
-    CRC of its constant bytes XOR each varying byte's contribution, and a byte's
-    contribution is the XOR of its set bits' contributions.
-    """
-    crc32c = crc32c_function()
-    zero = crc32c(bytes(length))
-    values = np.arange(256)
-    tables = []
-    for start, width in spans:
-        per_byte = []
-        for p in range(start, start + width):
-            t = np.zeros(256, dtype=np.uint32)
-            msg = bytearray(length)
-            for bit in range(8):
-                msg[p] = 1 << bit
-                t[(values >> bit) & 1 == 1] ^= np.uint32(crc32c(bytes(msg)) ^ zero)
-            per_byte.append(t)
-        if width == 2:  # indexed by the little-endian u16 of the two bytes
-            per_byte = [(per_byte[1][:, None] ^ per_byte[0][None, :]).ravel()]
-        tables.append(per_byte[0])
-    return tables
 
 
 def _varint_steps(head, b, ds, has_step, n: int):
@@ -364,14 +380,17 @@ def decode_run(
     # (every record ends with the 13-byte tail and its CRC, so none reads past the buffer)
     walls = v.u64[ds + 1]
     head = v.u64[ds + 9]
-    values = v.u32[de - SCALAR_SUFFIX]
-    fits = (b[ds] == 0x09) & (size >= 9 + _MIN_KEY + SCALAR_SUFFIX)
+    kind, wide, suffix = _kinds(v, de)
+    ke = de - suffix
+    values = v.u64[ke]  # (a float32's bits are the low half; 8 bytes are there: its tail, CRC)
+    values = np.where(wide, values, values & np.uint64(0xFFFFFFFF))
+    min_key = np.where(kind == _SIMPLE, _MIN_SIMPLE_KEY, _MIN_KEY)
+    fits = (b[ds] == 0x09) & (kind >= 0) & (size >= 9 + min_key + suffix)
     has_step = fits & ((head & np.uint64(0xFF)) == 0x10)
     steps, nvar, unended = _varint_steps(head, b, ds, has_step, n)
     ks = np.where(has_step, ds + 10 + nvar, ds + 9)
-    ke = de - SCALAR_SUFFIX
     kl = ke - ks
-    fits &= ~unended & (kl >= _MIN_KEY)
+    fits &= ~unended & (kl >= min_key)
     idx = np.flatnonzero(fits)
     if not len(idx):
         return run
@@ -380,35 +399,53 @@ def decode_run(
     # every key byte against a group's first record; look-alikes form groups of their own
     # (the tag's last bytes: the word before the tensor header, or the key's first word)
     tagword = v.u64[np.clip(np.maximum(ke - 16, ks), 0, len(v.u64) - 1)]
-    fp = tagword[idx] ^ (kl[idx].astype(np.uint64) * _HASH)
+    fp = tagword[idx] ^ ((kl[idx] * 8 + kind[idx]).astype(np.uint64) * _HASH)
     for pending in _by_fingerprint(idx, fp):
         while len(pending):
             r = int(pending[0])
             key = buf[int(ks[r]) : int(ke[r])]
             same = _same_key(v, key, ks[pending], kl[pending], tagword[pending])
+            same &= kind[pending] == kind[r]  # (a key's layout is one kind: see below)
             members = pending[same]
             pending = pending[~same]
             data = buf[int(ds[r]) : int(de[r])]
             if masked_crc32c(data) != int(v.u32[int(de[r])]):
                 data = None  # a damaged record does not name a tag
             tag = resolve(key, data)
-            if tag is None:
+            if tag is None or key_kind(key) != kind[r]:
                 continue  # left to the caller
             groups.append((tag, key, members))
     fast = np.zeros(m, dtype=bool)
     for _, _, members in groups:
         fast[members] = True
-    good = fast & _crc_ok(v, [g[2] for g in groups], ds, de, size, nvar, (walls, head, values))
+    columns = (walls, head, values)
+    good = fast & crcs_ok(v, [g[2] for g in groups], ds, de, size, nvar, columns, suffix)
     run.slow = ~fast
     run.corrupt = fast & ~good
-    run.groups = [(tag, key, members[good[members]]) for tag, key, members in groups]
+    run.groups = _one_per_tag([(tag, key, members[good[members]]) for tag, key, members in groups])
     # tags in the order their first good record comes, as a record-by-record read meets them
     run.groups.sort(key=lambda g: int(g[2][0]) if len(g[2]) else m)
     run.steps = steps
     run.walls = walls.view("<f8")
     with np.errstate(invalid="ignore"):  # a signalling NaN stays a NaN, quietly
-        run.values = values.view("<f4").astype(np.float64)
+        narrow = values.astype(np.uint32).view("<f4").astype(np.float64)
+        run.values = np.where(wide, values.view("<f8"), narrow) if wide.any() else narrow
     return run
+
+
+def _one_per_tag(groups: list[tuple]) -> list[tuple]:
+    """``groups`` with the groups of one tag (one tag written in two layouts) merged into
+    the first, their records in file order."""
+    tags = [g[0] for g in groups]
+    if len(set(tags)) == len(tags):  # (the usual case)
+        return groups
+    merged: dict[str, tuple] = {}
+    for tag, key, members in groups:
+        got = merged.get(tag)
+        if got is not None:
+            members = np.sort(np.concatenate((got[2], members)))
+        merged[tag] = (tag, key, members)
+    return list(merged.values())
 
 
 def _by_fingerprint(idx, fp, peel: int = 16) -> Iterator:
@@ -440,118 +477,3 @@ def _same_key(v: Views, key: bytes, ks, kl, tagword):
         word = np.uint64(int.from_bytes(key[off : off + 8], "little"))
         same &= v.u64[ks + off] == word
     return same
-
-
-_ZERO_POWERS: list[np.ndarray] = []  # _zero_run(2 ** i)
-# _zero_run(0): each byte of c, in its place, is c
-_NO_ZEROS = np.arange(256, dtype=np.uint32)[None, :] << (np.arange(4, dtype=np.uint32)[:, None] * 8)
-
-
-@functools.lru_cache(maxsize=1024)
-def _zero_run(k: int) -> np.ndarray:
-    """What appending ``k`` zero bytes does to a CRC-32C's linear part: ``(4, 256)`` tables,
-    the new value of ``c`` being the XOR of ``t[j][(c >> 8j) & 0xFF]`` over its four bytes.
-    Composed from runs of 1, 2, 4, ... zero bytes (``k`` may be large: a record as long as
-    its tag)."""
-    if not _ZERO_POWERS:
-        step = np.array(byte_table(), dtype=np.uint32)  # one zero byte: c -> (c >> 8) ^ T[c & 0xFF]
-        c = _NO_ZEROS
-        _ZERO_POWERS.append((c >> np.uint32(8)) ^ step[c & np.uint32(0xFF)])
-    z = _NO_ZEROS
-    for i in range(k.bit_length()):
-        while len(_ZERO_POWERS) <= i:
-            _ZERO_POWERS.append(_apply(_ZERO_POWERS[-1], _ZERO_POWERS[-1]))
-        if k >> i & 1:
-            z = _apply(_ZERO_POWERS[i], z)
-    return z
-
-
-def _apply(z: np.ndarray, c: np.ndarray, base=0) -> np.ndarray:
-    """``z`` (see :func:`_zero_run`) applied to every value of ``c``. With the tables of
-    several runs side by side (``z`` of shape ``(4, kinds * 256)``), ``base`` is where each
-    value's own tables start."""
-    out = z[0][base + (c & 0xFF)]
-    for j in (1, 2, 3):
-        out ^= z[j][base + ((c >> (8 * j)) & 0xFF)]
-    return out
-
-
-def _crc_ok(v: Views, groups: list, ds, de, size, nvar, columns):
-    """Per record (all of ``groups``' members): whether its data has the CRC the record stores.
-
-    A record's data is ``09 <wall 8> <byte 9> <step...> KEY <value 4> TAIL``; only the wall
-    time, step and value vary within a group, everything else was checked equal to the
-    group's first record. CRC-32C is affine, so the CRC is the CRC of the record with
-    those bytes zeroed (one per group and size) XOR the share of the bytes zeroed:
-    the head (bytes 1..8 and 10..h-1, step varints and perhaps some key bytes) from
-    tables for a message ending at ``h``, shifted by the ``size - h`` bytes after it
-    (:func:`_zero_run`), and the value from tables for its fixed distance to the end.
-    ``columns`` are every record's bytes 1..8, 9..16 (u64) and value (u32).
-    """
-    m = len(ds)
-    ok = np.zeros(m, dtype=bool)
-    if not groups:
-        return ok
-    gid = np.full(m, -1, dtype=np.int64)
-    for g, members in enumerate(groups):
-        gid[members] = g
-    idx = np.flatnonzero(gid >= 0)
-    if len(idx) == m:  # (the usual case: every record is a scalar of a known tag)
-        walls, head, values = columns[0].view(np.int64), columns[1].view(np.int64), columns[2]
-        values = values.astype(np.int64)
-        d, e = ds, de
-    else:
-        walls, head, values = (c[idx].astype(np.int64) for c in columns)
-        d, e, size, nvar, gid = ds[idx], de[idx], size[idx], nvar[idx], gid[idx]
-    h = 10 + 2 * max(1, -(-int(nvar.max()) // 2))  # the step's bytes, in 2-byte spans
-    spans = (1, 3, 5, 7, *range(10, h, 2))
-    parts = [(walls >> (16 * j)) & 0xFFFF for j in range(4)]
-    for p in spans[4:]:  # bytes 10..16 are in head (bytes 9..16); a 7-byte step is not
-        parts.append((head >> (8 * (p - 9))) & 0xFFFF if p < 16 else v.u16[d + p].astype(np.int64))
-    crc = np.zeros(len(idx), dtype=np.uint32)
-    for part, table in zip(parts, _crc_tables(h, tuple((p, 2) for p in spans)), strict=True):
-        crc ^= table[part]
-    # shift the head's share past the rest of its record: one table set per distinct size
-    k = size - h
-    kmin, kmax = int(k.min()), int(k.max())
-    crc = crc.astype(np.int64)
-    if kmin == kmax:
-        kinds, kid, base = [kmin], 0, 0
-        z = _zero_run(kmin)
-    else:
-        kinds, kid = _dense_ids(k, kmax)
-        z = np.stack([_zero_run(x) for x in kinds])  # [kid][j][byte] ...
-        z = z.transpose(1, 0, 2).reshape(4, -1)  # ... as [j][kid * 256 + byte]
-        base = kid * 256
-    crc = _apply(z, crc, base)
-    value = _crc_tables(SCALAR_SUFFIX, ((0, 2), (2, 2)))  # (at a fixed distance to the end)
-    for part, table in zip((values & 0xFFFF, values >> 16), value, strict=True):
-        crc ^= table[part]
-    # the zeroed record's CRC, per group and size (any member: their other bytes are equal)
-    pair = gid * len(kinds) + kid
-    rep = np.full(len(groups) * len(kinds), -1, dtype=np.int64)
-    rep[pair] = idx
-    const = np.zeros(len(rep), dtype=np.uint32)
-    crc32c = crc32c_function()
-    buf = v.buf
-    for q in np.flatnonzero(rep >= 0).tolist():
-        r = int(rep[q])
-        rec = bytearray(buf[int(ds[r]) : int(de[r])])
-        rec[1:9] = bytes(8)
-        rec[10:h] = bytes(h - 10)
-        rec[-SCALAR_SUFFIX : 4 - SCALAR_SUFFIX] = bytes(4)
-        const[q] = crc32c(bytes(rec))
-    crc ^= const[pair]
-    ok[idx] = _masked(crc) == v.u32[e]
-    return ok
-
-
-def _dense_ids(x, xmax: int) -> tuple[list[int], object]:
-    """The distinct values of ``x`` (ints >= 0), ascending, and each one's index among them."""
-    if xmax < _TABLE_LENGTHS:
-        seen = np.zeros(xmax + 1, dtype=bool)
-        seen[x] = True
-        ids = np.cumsum(seen) - 1
-        return np.flatnonzero(seen).tolist(), ids[x]
-    uniq, inv = np.unique(x, return_inverse=True)
-    return uniq.tolist(), inv.reshape(-1)

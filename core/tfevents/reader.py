@@ -18,14 +18,16 @@ from .decode import (
 )
 from .fastpath import (
     FAST_TAGS,
+    KINDS,
     SCALAR_MIN,
     SCALAR_SUFFIX,
     SCALAR_TAIL,
+    TF2_KIND,
     fast_columns,
-    fast_key,
+    key_kind,
     known_tag,
     learn_tag,
-    read_varint,
+    split_scalar,
     tag_in_key,
 )
 from .framing import (
@@ -44,6 +46,11 @@ __all__ = ["BULK_MIN", "EventFileReader", "read_together"]
 BULK_MIN = 1 << 20  # chunks this big are decoded in bulk with numpy (see .bulk)
 _BATCH_MAX = 4 << 20  # read_together reads files with more new bytes than this on their own
 _BLOCK = 1 << 20  # read_together decodes files a block of about this many bytes at a time
+
+
+def _no_sinks() -> list[dict]:
+    """Per kind of fast-path record (see fastpath.KINDS), then the kind -1 of none."""
+    return [{} for _ in range(len(KINDS) + 1)]
 
 
 class EventFileReader:
@@ -68,9 +75,9 @@ class EventFileReader:
         self._warned: set[str] = set()
         # state of one read_new() call
         self._new: dict[str, ScalarSeries] = {}
-        self._sinks: dict[bytes, object] = {}  # fast-path key -> pending[tag].append
+        self._sinks: list[dict[bytes, object]] = _no_sinks()  # per kind: key -> pending[tag].append
         self._pending: dict[str, list[bytes]] = {}  # tag -> fast-path records not decoded yet
-        self._key_len: dict[str, int] = {}
+        self._key_of: dict[str, tuple[bytes, int]] = {}  # tag -> its fast-path key and kind
         self._call_warnings: list[str] = []
 
     @property
@@ -97,7 +104,7 @@ class EventFileReader:
     def _begin(self) -> None:
         """Fresh state for one read (see :meth:`_end`)."""
         self._new = {}
-        self._sinks = {}
+        self._sinks = _no_sinks()
         self._pending = {}
         self._call_warnings = []
 
@@ -118,7 +125,7 @@ class EventFileReader:
                 self._warned.add(w)
                 self.warnings.append(w)
         self._new = {}
-        self._sinks = {}
+        self._sinks = _no_sinks()
         self._pending = {}
         return new if return_new else {}
 
@@ -129,11 +136,13 @@ class EventFileReader:
         return self._scan_loop(buf, base)
 
     def _scan_bulk(self, buf, base) -> tuple[int, bool, int]:
-        """Big chunks: runs of TF2 scalar records decoded with numpy (see :mod:`.bulk`)."""
-        from . import bulk  # (numpy loads with it: on the first read, not on import)
+        """Big chunks: runs of scalar records decoded with numpy on all cores (see
+        :mod:`.bulk`, :mod:`.parallel`)."""
+        from . import bulk, parallel  # (numpy loads with them: on the first read, not on import)
 
         views = bulk.Views(buf)
-        return self._scan_segments(views, bulk.runs_and_gaps(views), 0, len(buf), base)
+        segments = bulk.runs_and_gaps(views, 0, len(buf), parallel.tail_index(views))
+        return self._scan_segments(views, segments, 0, len(buf), base)
 
     def _scan_segments(self, views, segments, lo, hi, base, run=None) -> tuple[int, bool, int]:
         """Read ``views.buf[lo:hi]`` (file offset ``base`` at ``lo``), split into runs and
@@ -143,10 +152,10 @@ class EventFileReader:
         for kind, a, b, *first in segments:
             if kind == "run":
                 if run is None:
-                    from . import bulk
+                    from . import parallel
 
-                    decoded = bulk.decode_run(views, a, b, known_tag)
-                    self._take_run(views, decoded, 0, a, b, base - lo)
+                    for decoded, pa, pb in parallel.decode_pieces(views, a, b, known_tag):
+                        self._take_run(views, decoded, 0, pa, pb, base - lo)
                 else:
                     self._take_run(views, run, first[0], a, b, base - lo)
             elif b is None:  # the rest of the region: the loop judges its end
@@ -236,32 +245,33 @@ class EventFileReader:
                         "(data checksum mismatch); skipped"
                     )
                     continue
-                # ---- fast path: a TF2 scalar Event (see fast_key), decoded later in bulk
-                if len(data) > SCALAR_MIN and data[0] == 0x09 and data.endswith(tail):
-                    if data[9] != 0x10:
-                        key = data[9:-suffix]  # no step field: step 0
-                    elif data[10] < 0x80:
-                        key = data[11:-suffix]
-                    elif data[11] < 0x80:
-                        key = data[12:-suffix]
-                    elif data[12] < 0x80:  # steps up to 2**21: long runs and batch logs
-                        key = data[13:-suffix]
-                    elif data[13] < 0x80:
-                        key = data[14:-suffix]
+                # ---- fast path: a scalar of a known layout (see fast_key), decoded later in bulk
+                if len(data) > SCALAR_MIN and data[0] == 0x09:
+                    # TF2's layout inline (the most common); a float64 has 0x08 where it has 0x01
+                    if data.endswith(tail) and data[len(data) - 22] != 0x08:  # (index >= -1)
+                        if data[9] != 0x10:
+                            key = data[9:-suffix]  # no step field: step 0
+                        elif data[10] < 0x80:
+                            key = data[11:-suffix]
+                        elif data[11] < 0x80:
+                            key = data[12:-suffix]
+                        elif data[12] < 0x80:  # steps up to 2**21: long runs and batch logs
+                            key = data[13:-suffix]
+                        else:
+                            key = split_scalar(data)[0]
+                        kind = TF2_KIND
                     else:
-                        try:
-                            key = data[read_varint(data, 10)[1] : -suffix]
-                        except (ValueError, IndexError):  # garbage: let protobuf judge it
-                            key = b""
-                    sink = sinks.get(key)
-                    if sink is None:
+                        split = split_scalar(data)
+                        key, kind = split if split is not None else (b"", -1)
+                    sink = sinks[kind].get(key)
+                    if sink is None and kind >= 0:
                         tag = fast_tags.get(key)
                         if tag is None:  # first sight of a tag: from the key itself
                             tag = tag_in_key(key)
                             if tag is not None:
                                 learn_tag(key, tag)
-                        if tag is not None:
-                            sink = self._new_sink(tag, key)
+                        if tag is not None and key_kind(key) == kind:
+                            sink = self._new_sink(tag, key, kind)
                     if sink is not None:
                         sink(data)
                         continue
@@ -271,15 +281,22 @@ class EventFileReader:
         finally:
             self._flush_pending()
 
-    def _new_sink(self, tag: str, key: bytes):
-        """Where this read's fast-path records of ``tag`` wait to be decoded in bulk."""
+    def _new_sink(self, tag: str, key: bytes, kind: int):
+        """Where this read's fast-path records of ``tag`` wait to be decoded in bulk; None
+        when this read already keeps records of ``tag`` with another key (one tag written
+        two ways: the others go through protobuf, in order)."""
+        known = self._key_of.get(tag)
+        if known is not None and known != (key, kind) and self._pending.get(tag):
+            return None
         self._plugins[tag] = SCALARS
-        self._key_len[tag] = len(key)
+        self._key_of[tag] = (key, kind)
         self._new_series(tag)  # the tag takes its place in file order now, not when decoded
         pending = self._pending.get(tag)
         if pending is None:
             pending = self._pending[tag] = []
-        sink = self._sinks[key] = pending.append
+        if known is not None and known != (key, kind):  # (its pending list now decodes as this key)
+            self._sinks[known[1]].pop(known[0], None)
+        sink = self._sinks[kind][key] = pending.append
         return sink
 
     def _flush_pending(self, only: str | None = None) -> None:
@@ -287,7 +304,8 @@ class EventFileReader:
         for tag, datas in self._pending.items():
             if not datas or (only is not None and tag != only):
                 continue
-            steps, walls, values = fast_columns(datas, self._key_len[tag])
+            key, kind = self._key_of[tag]
+            steps, walls, values = fast_columns(datas, len(key), kind)
             datas.clear()  # in place: the sink (its bound append) stays valid
             self._new_series(tag).extend(ScalarSeries(steps, walls, values))
 
@@ -317,11 +335,12 @@ class EventFileReader:
                 s.steps.append(step)
                 s.wall_times.append(wall)
                 s.values.append(val)
-                if len(items) == 1 and data.endswith(SCALAR_TAIL):
-                    # Later records of this tag laid out like this one take the fast path.
-                    key = fast_key(tag)
-                    learn_tag(key, tag)
-                    self._new_sink(tag, key)
+                split = split_scalar(data) if len(items) == 1 else None
+                # Later records of this tag laid out like this one take the fast path.
+                if split is not None and key_kind(split[0]) == split[1]:
+                    if tag_in_key(split[0]) == tag:
+                        learn_tag(split[0], tag)
+                        self._new_sink(tag, *split)
             elif kind == TEXT:
                 self.texts.setdefault(tag, []).append((step, val))
             elif kind == HPARAMS:

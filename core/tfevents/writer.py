@@ -1,4 +1,4 @@
-"""EventWriter: appends scalars and texts to a TensorBoard event file, encoded as TensorFlow 2 encodes them."""
+"""EventWriter: appends scalars, texts and Keras model graphs to a TensorBoard event file, encoded as TensorFlow 2 encodes them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import RunStoreError
 from .decode import DT_FLOAT, DT_STRING, SCALARS, TEXT, protos
 from .framing import EVENT_FILE_PREFIX, encode_record
+from .kerasgraph import KERAS_MODEL_PLUGIN
 
 if TYPE_CHECKING:
     from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
@@ -105,6 +106,17 @@ class EventWriter:
             string_val=[str(text).encode("utf-8")],
         )
         self.add_summary(_tensor_summary(tag, tensor, TEXT), step, wall_time)
+
+    def add_keras_model(self, model_json: str, step: int = 0) -> None:
+        """Write a model's ``to_json()`` as Keras' TensorBoard callback does (tag ``keras``,
+        plugin ``graph_keras_model``): TensorBoard's graph dashboard draws it."""
+        _, _, tensor_pb2, tensor_shape_pb2 = protos()
+        tensor = tensor_pb2.TensorProto(
+            dtype=DT_STRING, tensor_shape=tensor_shape_pb2.TensorShapeProto(), string_val=[model_json.encode("utf-8")]
+        )
+        summary = _tensor_summary("keras", tensor, KERAS_MODEL_PLUGIN)
+        summary.value[0].metadata.plugin_data.content = b"1"
+        self.add_summary(summary, step)
 
     def flush(self) -> None:
         """Hand buffered records to the OS so that readers following the file see them."""

@@ -71,7 +71,7 @@ def describe_device() -> str:
         if backend == "tensorflow":
             import tensorflow as tf
 
-            gpus = tf.config.list_physical_devices("GPU")
+            gpus = tf.config.get_visible_devices("GPU")  # (those the run's placement left visible)
             if gpus:
                 details = tf.config.experimental.get_device_details(gpus[0])
                 name = details.get("device_name", gpus[0].name)

@@ -112,7 +112,10 @@ class SessionBridge(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
+        # with steps_per_execution, several batches at once (Keras names the last of the call,
+        # past the epoch's end for its last call)
+        batch = min(batch, self.steps_per_epoch - 1)
+        self.steps += batch + 1 - self.batches_in_epoch
         self.batches_in_epoch = batch + 1
         self.at_batch_end()
         now = time.monotonic()

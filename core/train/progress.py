@@ -55,6 +55,15 @@ class EpochEnd:
 
 
 @dataclass(frozen=True)
+class SystemSample:
+    """A reading of the run's GPUs and process while it trains (keys ``system/...``, see
+    system.sampler); ``elapsed``: seconds since training began."""
+
+    elapsed: float
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Finished:
     """The session ended: status is completed, stopped or failed."""
 
@@ -80,4 +89,4 @@ class Finished:
         }
 
 
-SessionEvent = Phase | Started | BatchProgress | EpochEnd | Finished
+SessionEvent = Phase | Started | BatchProgress | EpochEnd | SystemSample | Finished

@@ -25,10 +25,15 @@ from ..errors import DatasetError, KeraslabError, RunStoreError
 from ..model.preview import preview_stack
 from ..rundir.fileio import writing
 from ..rundir.layout import CONFIG_FILE, PREDICTIONS_FILE, STATUS_FILE, STOP_FILE
+from ..rundir.scheduler import slurm_job
 from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
+from ..system.devices import DevicePlan, plan_device
+from ..system.sampler import DEFAULT_INTERVAL as SYSTEM_INTERVAL
+from . import tensorboard_export
 from .backend import describe_device, import_keras, package_versions
 from .download import keras_download
 from .memory import check_fits
+from .placement import jit_compile, oom_reason, place, prepare_environment
 from .progress import Finished, Phase, SessionEvent, Started
 from .resume import RESUMABLE
 
@@ -53,12 +58,7 @@ class SessionHooks:
 
 def resolve_stack(config: RunConfig):
     """The layer stack a config describes: its JSON ``layers``, else a preset name or notation."""
-    from ..model.notation import stack_from_json
-    from ..model.presets import resolve_model
-
-    if config.layers is not None:
-        return stack_from_json(config.layers)
-    return resolve_model(config.model)
+    return config.stack()
 
 
 def config_command(config: RunConfig) -> str:
@@ -68,7 +68,7 @@ def config_command(config: RunConfig) -> str:
     if config.layers is None:
         parts += ["--model", config.model]
     for key, value in config.to_dict().items():
-        if key in ("extra", "layers", "dataset", "model"):
+        if key in ("extra", "layers", "dataset", "model", "parent", "diff", "sweep"):
             continue
         if value == getattr(defaults, key) or value is None:
             continue
@@ -109,6 +109,8 @@ class TrainingSession:
         heartbeat_interval: float = 10.0,
         hooks: SessionHooks | None = None,
         resume_from: str | os.PathLike | None = None,
+        capture_output: bool = True,
+        system_interval: float = SYSTEM_INTERVAL,
     ):
         self.config = config.validate()
         self.logdir = default_logdir(logdir)
@@ -130,6 +132,12 @@ class TrainingSession:
         self.hooks = hooks or SessionHooks()
         self.resume_from = None if resume_from is None else Path(resume_from)
         self._resume = None  # resume.ResumePoint, once start() checked it
+        # the training thread's prints and warnings kept in output.log (False: the caller
+        # captures the whole process, as `keraslab train` does)
+        self.capture_output = capture_output
+        self.system_interval = system_interval  # seconds between system metric samples
+        self._plan, self._gpus = DevicePlan("auto"), None  # where it trains, once start() checked
+        self._placement = None  # placement.Placement, once the backend's devices are set up
 
     # -- public API -----------------------------------------------------------------------
     def start(self) -> Path:
@@ -153,6 +161,8 @@ class TrainingSession:
                 "pid": os.getpid(),
                 "versions": package_versions(),
             }
+            if slurm_job() is not None:  # (whatever started it: a sweep's array task, or sbatch by hand)
+                self._record["slurm"] = slurm_job()
             try:
                 self._writer.write_config(self._record)
                 self._writer.start(epochs_done=0, epochs=self.config.epochs)
@@ -175,6 +185,8 @@ class TrainingSession:
         self.config, self.run_dir = point.config, point.run_dir
         self._check_inputs()
         entry = {"at_epoch": point.epoch, "time": now_iso(), "command": self.command}
+        if slurm_job() is not None:  # (a requeued array task resumes its run)
+            entry["slurm"] = slurm_job()
         history = [*_list(point.record.get("resumed")), entry]
         self._record = {**point.record, "resumed": history}
         self._writer = RunWriter(self.run_dir)
@@ -202,6 +214,7 @@ class TrainingSession:
         else:
             get_info(name)
         resolve_stack(self.config)
+        self._plan, self._gpus = plan_device(self.config.device)
 
     def run(self) -> Finished:
         """Train in the calling thread's stead: start, then wait for the end."""
@@ -286,6 +299,16 @@ class TrainingSession:
 
     def _main(self) -> None:
         """The training thread: the run, then (its model now unreachable) on_finished, then done."""
+        from .capture import capture_thread, event_line
+
+        assert self.run_dir is not None
+        if not self.capture_output:
+            return self._main_captured()
+        with capture_thread(self.run_dir) as log:
+            self.subscribe(lambda ev: (line := event_line(ev)) and log.write(line + "\n"))
+            self._main_captured()
+
+    def _main_captured(self) -> None:
         try:
             self.hooks.call("on_worker_start")
         except Exception:  # noqa: BLE001 - an application's hook must not keep the run from training
@@ -310,6 +333,7 @@ class TrainingSession:
         writer, t0 = self._writer, time.monotonic()
         status, reason, test, best_epoch, epochs_done = "failed", None, {}, None, 0
         bridge = None
+        scope = contextlib.ExitStack()  # the backend's device scope, from placement to evaluation
         try:
             cfg = self.config
             self._emit(Phase(f"loading dataset {cfg.dataset}"))
@@ -330,13 +354,22 @@ class TrainingSession:
                 preview_stack(stack, data.info.input_shape, data.info.num_classes).total_params,
                 cfg.optimizer, cfg.momentum,
             )  # fmt: skip
+            prepare_environment(self._plan)
             keras = import_keras()
+            self._placement = place(keras, self._plan, cfg.gpu_memory_limit, cfg.batch_size)
+            data = self._placement.evened(data)
+            scope.enter_context(self._placement.scope)
+            for note in self._placement.notes:
+                self._emit(Phase(note))
             model, bridge, fit_kwargs = self._prepare(keras, data, stack)
             if self._stop.is_set():  # (asked while building: _prepare returns once the model is built)
                 status, reason = "stopped", "stopped before training began"
                 return
             self.hooks.call("on_model_ready")
-            model.fit(**fit_kwargs)
+            from .sysmetrics import recording
+
+            with recording(writer, self._emit, self._plan, self._gpus, self.system_interval):
+                model.fit(**fit_kwargs)
             del fit_kwargs  # (the training batches hold a copy of the training set)
             epochs_done = bridge.epochs_done
             best_epoch = bridge.best_epoch
@@ -362,9 +395,10 @@ class TrainingSession:
             _keep_best(bridge)
             status = "failed"
             text = " ".join(str(exc).split())
-            reason = f"{type(exc).__name__}: {text[:300]}"
+            reason = oom_reason(exc, self.config.batch_size) or f"{type(exc).__name__}: {text[:300]}"
             writer.write_error(traceback.format_exc())
         finally:
+            scope.close()
             checkpoint_error = bridge.checkpoint_error if bridge is not None else None
             if checkpoint_error and status == "completed":  # a run that lost its model did not succeed
                 status, reason = "failed", _joined(checkpoint_error, reason)
@@ -375,6 +409,8 @@ class TrainingSession:
                 reason = _joined(reason, last_error)
             elapsed = time.monotonic() - t0
             try:
+                with contextlib.suppress(KeraslabError):  # (a full disk: the status says more)
+                    tensorboard_export.write_end(writer, status, test, epochs_done)
                 writer.finish(status, reason, epochs_done=epochs_done)
             finally:
                 writer.close()
@@ -403,6 +439,7 @@ class TrainingSession:
             input_scaling=scaling,
             l2=cfg.l2 or None,
             name=self.run_dir.name.replace("-", "_") if self.run_dir else "model",
+            precision=cfg.precision,
         )
         if self._stop.is_set():  # a stop asked for while building: no compiling, no summary
             return model, None, None
@@ -412,8 +449,10 @@ class TrainingSession:
             optimizer=make_optimizer(keras, cfg, steps),
             loss=make_loss(keras, cfg, from_logits),
             metrics=["accuracy"],
+            jit_compile=jit_compile(cfg.jit_compile),
+            steps_per_execution=cfg.steps_per_execution,
         )
-        device = describe_device()
+        device = self._device_text()
         params = int(model.count_params())
         lines: list[str] = []
         model.summary(print_fn=lambda text, **_: lines.append(text), line_length=90)
@@ -427,6 +466,7 @@ class TrainingSession:
             {
                 "versions": package_versions(),
                 "device": device,
+                "placement": {**self._plan.to_json(), **self._placement.to_json(cfg.batch_size)},
                 "dataset_info": {
                     "name": data.info.name,
                     "input_shape": list(data.info.input_shape),
@@ -452,6 +492,7 @@ class TrainingSession:
         )
         self._writer.write_config(self._record)
         self._writer.update_status(device=device)
+        tensorboard_export.write_start(self._writer, cfg, notation, model)
         return self._fit_setup(keras, model, data, steps, device)
 
     def _prepare_resumed(self, keras, data: Dataset, point, steps: int):
@@ -467,9 +508,13 @@ class TrainingSession:
             raise RunStoreError(f"{point.checkpoint.name}: cannot load ({type(exc).__name__}: {text})") from None
         if getattr(model, "optimizer", None) is None:
             raise RunStoreError(f"{point.checkpoint.name}: holds no optimizer state")
-        device = describe_device()
+        device = self._device_text()
         self._writer.update_status(device=device)
         return self._fit_setup(keras, model, data, steps, device)
+
+    def _device_text(self) -> str:
+        """The device as the run header shows it (with replicas: the per-replica batch)."""
+        return self._placement.describe(describe_device(), self.config.batch_size)
 
     def _fit_setup(self, keras, model, data: Dataset, steps: int, device: str):
         """The bridge, callbacks and fit() arguments for ``model`` (new or resumed)."""
@@ -527,7 +572,11 @@ class TrainingSession:
                 data.x_test, y_test, batch_size=self.config.batch_size, verbose=0, return_dict=True
             )
             test = {k: float(v) for k, v in values.items()}
-            probs = np.asarray(model.predict(data.x_test, batch_size=self.config.batch_size, verbose=0))
+            from .predict import as_probabilities
+
+            from_logits = bool((self._record.get("model_info") or {}).get("from_logits"))
+            outputs = model.predict(data.x_test, batch_size=self.config.batch_size, verbose=0)
+            probs = as_probabilities(outputs, from_logits)
             path = self.run_dir / PREDICTIONS_FILE
             try:
                 with writing(path):
@@ -536,6 +585,7 @@ class TrainingSession:
                         y_true=data.y_test.astype(np.int32),
                         y_pred=probs.argmax(axis=-1).astype(np.int32),
                         confidence=probs.max(axis=-1).astype(np.float16),
+                        probs=probs,  # every class's probability, for ensembles
                     )
             except KeraslabError:
                 path.unlink(missing_ok=True)  # (not a torn file)

@@ -3,8 +3,11 @@ keraslab's own one-line error (or, for a run's files, a warning); nothing else e
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -113,3 +116,49 @@ def test_npz_datasets(arrays):
             return
         assert ds.x_train.shape[0] == ds.y_train.shape[0] > 0
         assert int(ds.y_test.max(initial=0)) < ds.info.num_classes
+
+
+@functools.cache
+def _writers_corpus() -> Path:
+    """A run directory per writer of tests/writers_corpus.py (written once, TF blocked)."""
+    root = Path(tempfile.mkdtemp(prefix="keraslab-fuzz-writers-"))
+    corpus = Path(__file__).parents[1] / "writers_corpus.py"
+    subprocess.run([sys.executable, str(corpus), str(root)], check=True, timeout=600)
+    return root
+
+
+@FUZZ
+@given(
+    st.sampled_from(["tensorboardX", "tb_writer", "double_val", "keraslab", "mixed"]),
+    st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8),
+    st.none() | st.floats(0, 1),
+)
+def test_event_files_of_every_writer(writer, changes, cut):
+    """Bytes of every writer's log overwritten or cut: the bulk decoder and the record loop
+    read the same scalars and warnings, and nothing escapes either."""
+    from keraslab.core.tfevents import EventFileReader, fastpath, reader
+
+    (src,) = (_writers_corpus() / writer).glob("events.out.tfevents.*")
+    data = bytearray(src.read_bytes())
+    for at, byte in changes:
+        data[int(at * len(data))] = byte
+    if cut is not None:
+        del data[int(cut * len(data)) :]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / src.name
+        path.write_bytes(bytes(data))
+        seen = []
+        for bulk_min in (1 << 62, 0):
+            old, reader.BULK_MIN = reader.BULK_MIN, bulk_min
+            fastpath.FAST_TAGS.clear()
+            try:
+                r = EventFileReader(path)
+                r.read_new()
+            finally:
+                reader.BULK_MIN = old
+            scalars = {
+                t: (s.steps, list(map(repr, s.wall_times)), list(map(repr, s.values)))
+                for t, s in r.scalars.items()
+            }
+            seen.append((scalars, r.warnings, r.offset))
+        assert seen[0] == seen[1]

@@ -7,6 +7,9 @@ from keraslab.core import (
     RunCurves,
     RunSummary,
     axis_label,
+    config_diff,
+    config_of,
+    find_parent,
     hparam_diff,
     load_many_curves,
     smooth,
@@ -15,6 +18,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Select, Static
@@ -23,6 +27,8 @@ from ..fmt import hp_text, visible
 from ..widgets.curves import CurvePlot
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
+from ..widgets.run_colours import run_colour
+from ..widgets.tweak_diff import diff_text
 
 X_AXES = ("epoch", "step", "time")
 SMOOTHING_STEPS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
@@ -68,8 +74,25 @@ class CompareScreen(Screen):
         yield Static(Text(self._settings()), id="compare-settings")
         yield CurvePlot(id="compare-plot")
         yield Static("", id="compare-notes")
-        yield LineTable(id="hparam-diff", zebra_stripes=False)
+        if self.lineage_pair():  # parent vs child: the hyperparameter and the stack diff side by side
+            with Horizontal(id="compare-diffs"):
+                yield LineTable(id="hparam-diff", zebra_stripes=False)
+                yield Static(self._stack_diff(), id="compare-stack-diff")
+        else:
+            yield LineTable(id="hparam-diff", zebra_stripes=False)
         yield KeyFooter()
+
+    def lineage_pair(self) -> bool:
+        """Two runs, the second made from the first (train --from, or e then t)."""
+        return len(self.runs) == 2 and find_parent(self.runs[1], self.runs[:1]) is self.runs[0]
+
+    def _stack_diff(self) -> Text:
+        parent, child = self.runs
+        title = f"{visible(child.name)} from {visible(parent.name)}"
+        try:
+            return diff_text(config_diff(config_of(parent), config_of(child)), title=title)
+        except KeraslabError as exc:
+            return diff_text(None, title=title, error=visible(exc))
 
     def _settings(self) -> str:
         return (
@@ -117,7 +140,7 @@ class CompareScreen(Screen):
             if c is None or not len(c):
                 notes.append(f"{visible(r.name)} has no {visible(self.metric)}")
                 continue
-            out.append((r.name, c.xs(self.x_axis), smooth(c.values, self.smoothing)))
+            out.append((r.name, c.xs(self.x_axis), smooth(c.values, self.smoothing), run_colour(str(r.path))))
             curves.append(c)
         return out, notes, axis_label(curves, self.x_axis)
 

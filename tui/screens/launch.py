@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from keraslab import core
 from rich.text import Text
 from textual import on
@@ -19,6 +21,7 @@ from ..widgets.findings import FindingsView
 from ..widgets.footer import KeyFooter
 from ..widgets.layer_table import LayerTable, shape_text
 from ..widgets.settings_form import SettingsForm
+from .launch_tweak import TWEAK_BINDINGS, TweakMixin
 from .sketch import SketchScreen
 from .visibility import is_visible
 
@@ -31,16 +34,18 @@ def default_preset(dataset: str) -> str:
     return DEFAULT_PRESETS.get(dataset, "cnn")
 
 
-class LaunchScreen(Screen):
+class LaunchScreen(TweakMixin, Screen):
     """Everything needed to start a run; `t` trains (or queues behind the current run)."""
 
     BINDINGS = [
         Binding("t", "train", "Train"),
         Binding("ctrl+t", "train", "Train", show=False, priority=True),
         Binding("v", "app.show_training", "Training view"),
+        Binding("w", "sweep", "Sweep"),
         Binding("k", "sketch", "Sketch"),
-        Binding("R", "recipe", "Lab recipe"),
+        Binding("R", "recipe", "Lab recipe", show=False),  # (the recipe line under the parameters says R)
         Binding("escape", "leave_field", "Leave field"),
+        *TWEAK_BINDINGS,  # undo/redo, reset to the based-on run, import (launch_tweak)
     ]
 
     AUTO_FOCUS = "#datasets"  # focused once as the screen composes (a later focus() re-styles it all)
@@ -81,6 +86,7 @@ class LaunchScreen(Screen):
                 yield Checkbox("augmentation (rotate, zoom, shift)", self._has_augmentation(),
                                id="augment", compact=True)
             with VerticalScroll(id="right-pane"):
+                yield self.tweak_panel()
                 yield Static("Model", classes="section-title")
                 with Horizontal(classes="field"):
                     yield Static("preset", classes="field-label")
@@ -162,6 +168,7 @@ class LaunchScreen(Screen):
     def set_stack(self, stack: list[core.LayerSpec], *, cursor: int | None = None,
                   from_notation: bool = False) -> None:
         """Replace the stack and bring the table, notation, preset and switch in line."""
+        self.remember_stack(stack)
         self.stack = list(stack)
         if not from_notation:
             self.notation_error = None
@@ -202,6 +209,7 @@ class LaunchScreen(Screen):
             self.findings = core.lint_stack(
                 self.stack, info.input_shape, info.num_classes,
                 loss=self._loss(), from_logits=not core.output_is_probabilities(self.stack),
+                **self._device_lint(),
             )
         else:
             self.findings = []
@@ -232,6 +240,7 @@ class LaunchScreen(Screen):
             error.display = bool(self.notation_error)
         self.query_one("#notation", Input).set_class(bool(self.notation_error), "invalid")
         self.model_blocked = bool(self.notation_error) or not self.stack or bool(errors)
+        self._show_tweak_diff()
         self._update_status()
 
     def _loss(self) -> str:
@@ -307,6 +316,13 @@ class LaunchScreen(Screen):
         self._check_settings()
         self._refresh_model()
 
+    def _device_lint(self) -> dict:
+        """lint_stack's device arguments from the form's device and precision."""
+        values = self.query_one(SettingsForm).raw_values()[0]
+        kind, capability = core.device_facts(values.get("device") or "auto")
+        return {"precision": values.get("precision") or "float32", "device_kind": kind,
+                "capability": capability}  # fmt: skip
+
     def _check_settings(self) -> dict:
         values, errors = self.query_one(SettingsForm).check(self.base)
         self.settings_errors = errors
@@ -324,7 +340,8 @@ class LaunchScreen(Screen):
             return None
         match = self._matching_preset()
         model = match if match != CUSTOM else core.format_stack(self.stack)
-        config = core.RunConfig(dataset=self.dataset, model=model, **values)
+        config = dataclasses.replace(self.base, dataset=self.dataset, model=model, layers=None, **values)
+        self.record_lineage(config)
         try:
             return config.validate()
         except core.ConfigError as exc:
@@ -370,17 +387,27 @@ class LaunchScreen(Screen):
         except core.KeraslabError as exc:
             lines = [f"cannot draw this stack: {exc}"]
         self.app.push_screen(SketchScreen(f"{core.format_stack(self.stack)} on {info.name}", lines))
+    def action_sweep(self) -> None:
+        """These settings as a sweep: one option given a list, run locally or on SLURM."""
+        config = self.build_config()
+        if config is None:
+            self.notify(self._problems() or "Fix the marked problems first.", title="Cannot sweep yet", severity="warning")
+            return
+        from .sweep_launch import SweepLaunchScreen
+
+        self.app.push_screen(SweepLaunchScreen(config, self.app.logdir),
+                             lambda report: report and self.notify(report, title="Sweep started"))  # fmt: skip
 
     @on(ActionButton.Pressed, "#train")
     def _train_pressed(self) -> None:
         self.action_train()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "train":
+        if action in ("train", "sweep"):
             return True if self.can_train else None
         if action == "leave_field":  # shown (and bound) only while typing in a field
             return isinstance(self.focused, (Input, Choice))
-        return True
+        return self.tweak_check(action)
 
     def action_leave_field(self) -> None:
         """Out of a text field, so that single keys (t, v, r, q) act again."""

@@ -1,4 +1,4 @@
-"""The run detail screen: config, model summary, every scalar curve, editable notes and tags, archive/delete."""
+"""The run detail screen: config, model summary, every scalar curve, its console (output.log), editable notes and tags, archive/delete."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from keraslab.core import (
     RESUMABLE,
+    SYSTEM_PREFIX,
     KeraslabError,
     RunCurves,
     RunSummary,
@@ -42,7 +43,9 @@ from .. import fmt
 from ..fmt import visible
 from ..widgets.curves import CurvePlot
 from ..widgets.diagnosis import DiagnosisView
+from ..widgets.evaluation import EvaluationPanel
 from ..widgets.footer import KeyFooter
+from ..widgets.output_log import OutputLogView
 from .confirm import ConfirmScreen
 from .sketch import SketchScreen
 
@@ -102,6 +105,7 @@ class RunDetailScreen(Screen):
         Binding("u", "resume", "Resume"),
         Binding("k", "sketch", "Sketch"),
         Binding("P", "report", "Report"),
+        Binding("e", "edit_run", "Edit as new"),
     ]
 
     def __init__(self, run: RunSummary | str | Path, *, follow: bool = True, interval: float = 1.5):
@@ -122,6 +126,8 @@ class RunDetailScreen(Screen):
                 yield VerticalScroll(Static("loading ...", id="curves-empty"), id="curves")
             with TabPane("Diagnosis", id="tab-diagnosis"):
                 yield VerticalScroll(DiagnosisView("reading the curves ...", id="diagnosis-view"))
+            with TabPane("System", id="tab-system"):
+                yield VerticalScroll(Static("no system metrics recorded", id="system-empty"), id="system-curves")
             with TabPane("Config", id="tab-config"):
                 yield VerticalScroll(Static(Text(self._config_text()), id="config-text"))
             with TabPane("Model", id="tab-model"):
@@ -135,6 +141,11 @@ class RunDetailScreen(Screen):
                     yield Button("Save (ctrl+s)", id="save-notes", variant="primary")
                     yield Button("Archive (A)", id="archive-run")
                     yield Button("Delete (D)", id="delete-run", variant="error")
+            if self.run.kind == "keraslab":
+                with TabPane("Evaluation", id="tab-eval"):
+                    yield EvaluationPanel(self.path, id="evaluation")
+            with TabPane("Output", id="tab-output"):
+                yield OutputLogView(self.path, follow=self.follow, interval=self.interval, id="output-log")
             with TabPane("Warnings", id="tab-warnings"):
                 yield VerticalScroll(Static(Text(self._warnings_text()), id="warnings-text"))
         yield KeyFooter()
@@ -177,12 +188,17 @@ class RunDetailScreen(Screen):
                 lines.append(
                     f"  {visible(name):<28}{fmt.metric(s.first)}  {fmt.metric(s.last)}  "
                     f"{fmt.metric(s.best(name))}  ({s.count} points)"
+                    + (f"  tag {visible(self.run.metric_tags[name])}" if name in self.run.metric_tags else "")
                 )
         return "\n".join(lines) or "no configuration recorded (a plain TensorBoard log)"
 
     def _warnings_text(self) -> str:
         warnings = list(self.run.warnings) + (list(self.curves.warnings) if self.curves else [])
         return "\n".join(dict.fromkeys(visible(w) for w in warnings)) or "no warnings"
+
+    @on(TabbedContent.TabActivated, pane="#tab-eval")
+    def _evaluation_shown(self) -> None:
+        self.query_one(EvaluationPanel).start()  # (read only when asked for)
 
     def on_mount(self) -> None:
         self._load()
@@ -236,22 +252,29 @@ class RunDetailScreen(Screen):
         self.query_one("#warnings-text", Static).update(Text(self._warnings_text()))
 
     def _show_curves(self) -> None:
-        container = self.query_one("#curves", VerticalScroll)
-        groups = curve_groups(self.curves.curves)
+        names = [n for n in self.curves.curves if not n.startswith(SYSTEM_PREFIX)]
+        system = [n for n in self.curves.curves if n.startswith(SYSTEM_PREFIX)]
+        self._show_plots("curves", curve_groups(names), "epoch", "no scalars recorded yet")
+        self._show_plots("system-curves", {n: [n] for n in system}, "step", None)  # (x: seconds)
+
+    def _show_plots(self, where: str, groups: dict[str, list[str]], axis: str, none: str | None) -> None:
+        """Plots of ``groups`` (title -> curve names) in the container ``#where``."""
+        container = self.query_one(f"#{where}", VerticalScroll)
+        empty = container.query("#curves-empty, #system-empty")
         if not groups:
-            self.query_one("#curves-empty", Static).update("no scalars recorded yet")
+            if none is not None and empty:
+                empty.first(Static).update(none)
             return
-        empty = self.query("#curves-empty")
-        if empty:
-            empty.remove()
+        empty.remove()
         for title, names in groups.items():
             plot = self._plots.get(title)
             if plot is None:
                 plot = self._plots[title] = CurvePlot(classes="detail-plot")
                 container.mount(plot)
             curves = [self.curves.curves[n] for n in names]
-            series = [(n, c.xs("epoch"), c.values) for n, c in zip(names, curves, strict=True)]
-            plot.show(title, series, xlabel=axis_label(curves, "epoch"))
+            series = [(n, c.xs(axis), c.values) for n, c in zip(names, curves, strict=True)]
+            xlabel = "seconds into training" if axis == "step" else axis_label(curves, axis)
+            plot.show(title, series, xlabel=xlabel)
 
     # -- editing
     @on(Button.Pressed, "#save-notes")
@@ -309,6 +332,8 @@ class RunDetailScreen(Screen):
                    for r in getattr(self.app, "runs", ()))  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_run":  # in an app that trains (not `keraslab browse`)
+            return hasattr(self.app, "edit_as_new_run")
         if action == "resume":  # offered in an app that trains, for a stopped keraslab run that can resume
             return (hasattr(self.app, "submit") and self.run.kind == "keraslab" and self.run.status in RESUMABLE
                     and has_last_checkpoint(self.path) and not self._resuming())  # fmt: skip
@@ -347,6 +372,8 @@ class RunDetailScreen(Screen):
             return
         self.app.call_from_thread(self.notify, visible(f"{written[0]} (and {len(written) - 1} figure(s))"),
                                   title="Report written")
+    def action_edit_run(self) -> None:
+        self.app.edit_as_new_run(self.run)
 
     def action_back(self) -> None:
         self.dismiss(self.changed)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from pathlib import Path
 
 from keraslab.core import (
@@ -11,7 +13,9 @@ from keraslab.core import (
     RunSummary,
     RunWatcher,
     filter_runs,
+    find_parent,
     hparam_diff,
+    lineage_tree,
     parse_filter,
     sort_runs,
     unknown_fields,
@@ -26,6 +30,7 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from ..fmt import hp_text, run_cells, visible
+from ..lineage_text import lineage_cells, tree_prefix
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
 
@@ -39,6 +44,9 @@ STATUS_STYLE = {
     "failed": "bold red",
 }
 MARK = "\u25cf "
+SAVE_EVERY = 30.0  # seconds between the summary cache's saves while following (a save writes every run)
+PRELOAD_INLINE = 1 << 20  # bytes of summary cache read before the first paint; a bigger one is read by the scanner
+PARTIAL_ROWS_PER_S = 5000  # a first scan refreshes the table once per this many runs shown a second, at most
 
 
 class RunsScanned(Message):
@@ -66,10 +74,15 @@ class RunsBrowserScreen(Screen):
         Binding("slash", "focus_filter", "Filter"),
         Binding("space", "toggle_mark", "Mark"),
         Binding("c", "compare", "Compare"),
+        Binding("w", "workspace", "Workspace", show=False),  # (in F1 help: the footer is full)
         Binding("s", "next_sort", "Sort"),
         Binding("r", "reverse_sort", "Reverse"),
         Binding("h", "toggle_hparams", "HParams"),
         Binding("f", "toggle_follow", "Follow"),
+        Binding("t", "toggle_tree", "Tree", show=False),  # (in F1's help: the footer keeps esc and F1 whole)
+        Binding("e", "edit_run", "Edit as new"),
+        Binding("E", "ensemble", "Ensemble", show=False),  # (shift+e; in the help: the footer is full)
+        Binding("S", "open_sweep", "Sweep", show=False),  # (shift+s; in the help: the footer is full)
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -94,14 +107,19 @@ class RunsBrowserScreen(Screen):
         self.summaries: list[RunSummary] = []
         self.shown: list[RunSummary] = []
         self.marked: set[str] = set()
+        self._rows: dict[str, tuple] = {}  # run path -> (summary, what its cells show, cells)
+        self._rows_before: dict[str, tuple] = {}  # (the last refresh's, reused by _cells)
         self.sort_key: str | None = None
         self.sort_reverse = False
         self.show_hparams = False
+        self.tree_view = False  # runs as a tree by parent, with each one's change (t)
+        self._tree: dict[str, tuple] = {}  # path -> (depth, change, vs parent) while in the tree view
         self.filter_text = ""
         self.filter_error = ""
         self.scans = 0
         self.scanning = False  # the table shows a first scan's runs while it goes on
         self._columns_hp: list[str] = []
+        self._columns_tree = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._painted = threading.Event()  # the screen was drawn once
@@ -124,7 +142,8 @@ class RunsBrowserScreen(Screen):
         self.query_one(LineTable).replace_rows([], [], self._columns([]))  # the header at once
         self.query_one(LineTable).focus()
         watcher = RunWatcher(self.logdirs, use_cache=self.use_cache)
-        if watcher.preload():  # the cached table in the first paint; the scanner checks it
+        if watcher.cache_bytes() <= PRELOAD_INLINE and watcher.preload():
+            # the cached table in the first paint; the scanner checks it
             self.summaries = watcher.summaries()
             self._refresh_table()
         self.call_after_refresh(self._painted.set)
@@ -139,16 +158,24 @@ class RunsBrowserScreen(Screen):
     @work(thread=True, exclusive=True, group="runs-scan")
     def _scanner(self, watcher: RunWatcher) -> None:
         worker = get_current_worker()
-        if self.shown:
-            self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
+        self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
+        if not self.shown and watcher.preload():  # a big cache: its table as saved, then the scan checks it
+            self._painted.clear()
+            self.post_message(RunsScanned(watcher.summaries(), set(), 0, partial=True))
+            self._painted.wait(5.0)  # (not while the UI fills the table: both would take longer)
         first = True
         scans = 0
+        shown_at = -math.inf
         while not worker.is_cancelled and not self._stop.is_set():
             if first or self.follow or self._wake.is_set():
                 self._wake.clear()
 
                 def progress(watcher=watcher, scans=scans) -> None:  # a first scan: rows as they come
-                    self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
+                    nonlocal shown_at
+                    # each refresh redraws every row: fewer of them the more runs there are
+                    if time.monotonic() - shown_at >= len(watcher.states) / PARTIAL_ROWS_PER_S:
+                        shown_at = time.monotonic()
+                        self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
 
                 changed = watcher.scan(progress if first else None, save=False)
                 scans += 1
@@ -158,9 +185,10 @@ class RunsBrowserScreen(Screen):
                     )
                 else:
                     self.post_message(RunsScanned(watcher.summaries(), set(), scans))
-                watcher.save_cache()  # (once the table has its runs)
+                watcher.save_cache(at_most_every=SAVE_EVERY)  # (once the table has its runs)
                 first = False
             self._wake.wait(self.interval)
+        watcher.save_cache()
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
         self.summaries = message.summaries
@@ -168,19 +196,24 @@ class RunsBrowserScreen(Screen):
         self.scanning = message.partial
         if message.changed or message.partial or not self.shown:
             self._refresh_table()
+            if message.scans == 0:  # (the cache's table: the scanner waits for it to be drawn)
+                self.call_after_refresh(self._painted.set)
         else:
             self._update_status()
 
     # -- table
     @staticmethod
-    def _columns(hp_keys: list[str]) -> list[tuple[str, str, str]]:
-        """Standard columns plus one per hyperparameter that differs between the shown runs."""
+    def _columns(hp_keys: list[str], tree: bool = False) -> list[tuple[str, str, str]]:
+        """Standard columns plus one per hyperparameter that differs between the shown runs
+        (and, in the tree view, each run's change and metric against its parent)."""
+        lineage = [("change", "tree.change", "left"), ("vs parent", "tree.vs", "left")] if tree else []
         return [(c.header, c.key, "right" if c.numeric else "left") for c in COLUMNS] + [
             (visible(key), f"hp.{key}", "left") for key in hp_keys
-        ]
+        ] + lineage
 
     def _refresh_table(self) -> None:
         table = self.query_one(LineTable)
+        self._rows_before, self._rows = self._rows, {}
         runs = self.summaries
         self.filter_error = ""
         if self.filter_text.strip():
@@ -199,19 +232,41 @@ class RunsBrowserScreen(Screen):
                 self.filter_error = str(exc)
         elif self.sort_reverse:
             runs = list(reversed(runs))
+        self._tree = {}
+        if self.tree_view:
+            rows = lineage_tree(runs)
+            runs = [row.run for row in rows]
+            self._tree = {str(row.run.path): (row.depth, *lineage_cells(row)) for row in rows}
         self.shown = runs
         hp_keys = [k for k, _ in hparam_diff(runs)] if self.show_hparams else []
         columns = None
-        if hp_keys != self._columns_hp:
-            columns, self._columns_hp = self._columns(hp_keys), hp_keys
+        if (hp_keys, self.tree_view) != (self._columns_hp, self._columns_tree):
+            columns, self._columns_hp = self._columns(hp_keys, self.tree_view), hp_keys
+            self._columns_tree = self.tree_view
         table.replace_rows((self._cells(r, hp_keys) for r in runs), (str(r.path) for r in runs), columns)
         self._update_status()
 
     def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:
+        """A run's cells, those of the last refresh when nothing they show changed: a scan
+        of thousands of runs refreshes the table often, and most rows stay as they were.
+        (Whatever else :meth:`_make_cells` comes to show of a run must be compared here too.)"""
+        key = str(r.path)
+        shown = (r.status, key in self.marked, hp_keys, self._tree.get(key) if self.tree_view else None)
+        old = self._rows_before.get(key)
+        if old is not None and old[0] is r and old[1] == shown:
+            cells = old[2]
+        else:
+            cells = self._make_cells(r, hp_keys)
+        self._rows[key] = (r, shown, cells)
+        return cells
+
+    def _make_cells(self, r: RunSummary, hp_keys: list[str]) -> list:
         text = run_cells(r)
         cells: list = []
         for i, (col, value) in enumerate(zip(COLUMNS, text, strict=True)):
             if i == 0:
+                if self.tree_view:
+                    value = tree_prefix(self._tree[str(r.path)][0]) + value
                 mark = MARK if str(r.path) in self.marked else "  "
                 warn = " !" if r.warnings else ""
                 cells.append(Text(mark + value + warn, style="bold" if mark == MARK else ""))
@@ -220,6 +275,8 @@ class RunsBrowserScreen(Screen):
             else:
                 cells.append(value)
         cells += [hp_text(r.hparams.get(key)) for key in hp_keys]
+        if self.tree_view:
+            cells += list(self._tree[str(r.path)][1:])
         return cells
 
     def _update_status(self) -> None:
@@ -228,6 +285,8 @@ class RunsBrowserScreen(Screen):
             parts.append("scanning for more ...")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
+        if self.tree_view:
+            parts.append("tree by parent")
         if self.sort_key:
             parts.append(f"sorted by {self.sort_key}{' (desc)' if self.sort_reverse else ''}")
         parts.append("follow on" if self.follow else "follow off")
@@ -302,17 +361,48 @@ class RunsBrowserScreen(Screen):
         self._refresh_table()
         table.move_cursor(row=row + 1)
 
-    def action_compare(self) -> None:
+    def _chosen_runs(self, key: str) -> list:
+        """The marked runs, else the one under the cursor (a notice when there is none)."""
         runs = [r for r in self.summaries if str(r.path) in self.marked]
         if not runs:
             current = self.current_run()
-            runs = [current] if current else []
+            parent = find_parent(current, self.summaries) if current else None
+            runs = [parent, current] if parent else [current] if current else []  # a child: parent vs child
         if not runs:
-            self.notify("mark runs with space, then press c", severity="warning")
-            return
-        from .compare import CompareScreen
+            self.notify(f"mark runs with space, then press {key}", severity="warning")
+        return runs
 
-        self.app.push_screen(CompareScreen(runs))
+    def action_compare(self) -> None:
+        runs = self._chosen_runs("c")
+        if runs:
+            from .compare import CompareScreen
+
+            self.app.push_screen(CompareScreen(runs))
+
+    def action_workspace(self) -> None:
+        runs = self._chosen_runs("w")
+        if runs:
+            from .workspace import WorkspaceScreen
+
+            self.app.push_screen(WorkspaceScreen(runs))
+
+    def action_open_sweep(self) -> None:
+        """The sweep of the run under the cursor, ranked; else the newest sweep of the log directory."""
+        from .sweep_view import SweepScreen
+
+        run = self.current_run()
+        if run is not None and run.sweep and run.logdir is not None:
+            self.app.push_screen(SweepScreen(run.logdir, run.sweep))
+        else:
+            self.app.push_screen(SweepScreen(self.logdirs[0]))
+    def action_ensemble(self) -> None:
+        runs = [r for r in self.summaries if str(r.path) in self.marked and r.kind == "keraslab"]
+        if len(runs) < 2:
+            self.notify("mark two or more keraslab runs with space, then press E (shift+e)", severity="warning")
+            return
+        from .ensemble import EnsembleScreen
+
+        self.app.push_screen(EnsembleScreen([r.path for r in runs]))
 
     def action_next_sort(self) -> None:
         keys = [c.key for c in COLUMNS] + [f"hp.{k}" for k in self._columns_hp]
@@ -328,6 +418,20 @@ class RunsBrowserScreen(Screen):
     def action_toggle_hparams(self) -> None:
         self.show_hparams = not self.show_hparams
         self._refresh_table()
+
+    def action_toggle_tree(self) -> None:
+        self.tree_view = not self.tree_view
+        self._refresh_table()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_run":  # in an app that trains (not `keraslab browse`)
+            return hasattr(self.app, "edit_as_new_run")
+        return True
+
+    def action_edit_run(self) -> None:
+        run = self.current_run()
+        if run is not None:
+            self.app.edit_as_new_run(run)
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow

@@ -20,6 +20,7 @@ from ..widgets.diagnosis import DiagnosisView
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
 from ..widgets.progress_panel import ProgressPanel
+from ..widgets.system_panel import HISTORY, SystemPanel
 from .visibility import is_visible
 
 # Curve redraws while a run streams in. Drawing both plots costs tens of milliseconds of the UI
@@ -51,6 +52,7 @@ class QueuedRun:
     progress: core.BatchProgress | None = None
     epochs: list[core.EpochEnd] = field(default_factory=list)
     batch_points: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    system: list[core.SystemSample] = field(default_factory=list)  # the latest HISTORY samples
     finished: core.Finished | None = None
     error: str | None = None
     events: int = 0
@@ -80,6 +82,8 @@ class QueuedRun:
             self.batch_points.append((event.position, event.logs))
         elif isinstance(event, core.EpochEnd):
             self.epochs.append(event)
+        elif isinstance(event, core.SystemSample):
+            self.system = [*self.system[1 - HISTORY:], event]
         elif isinstance(event, core.Finished):
             self.ended_at = time.monotonic()
             self.finished = event
@@ -132,7 +136,9 @@ class TrainingScreen(Screen):
         with Vertical(id="run-info"):
             yield Static("", id="run-title")
             yield Static("", id="run-where")
-        yield ProgressPanel(id="progress")
+        with Horizontal(id="progress-row"):
+            yield ProgressPanel(id="progress")
+            yield SystemPanel(id="system-panel")
         with Horizontal(id="curves"):
             yield CurvePlot("loss", id="loss-plot")
             yield CurvePlot("accuracy", id="acc-plot")
@@ -177,6 +183,7 @@ class TrainingScreen(Screen):
         self._add_epoch_rows()
         self._update_header()
         self.query_one(ProgressPanel).show(state)
+        self._show_system()
         self._update_result()
         self._update_diagnosis()
         self._plot_dirty = True
@@ -199,6 +206,8 @@ class TrainingScreen(Screen):
         if isinstance(event, core.BatchProgress):
             self.query_one(ProgressPanel).show(state)
             self._plot_dirty = True
+        elif isinstance(event, core.SystemSample):
+            self._show_system()
         elif isinstance(event, core.EpochEnd):
             self._add_epoch_rows()
             self.query_one(ProgressPanel).show(state)
@@ -212,6 +221,11 @@ class TrainingScreen(Screen):
             if isinstance(event, core.Finished):
                 self._draw_plots()
             self.refresh_bindings()
+
+    def _show_system(self) -> None:
+        state = self.state
+        training = state is not None and state.finished is None and state.progress is not None
+        self.query_one(SystemPanel).show(state.system if state is not None else [], training)
 
     def refresh_status(self) -> None:
         """The run's status or the queue changed (not its metrics)."""
@@ -279,6 +293,8 @@ class TrainingScreen(Screen):
         text.append("  ")
         text.append(state.status, style=_status_style(state.status))
         text.append(f"  {state.config.dataset} · {state.config.model_label}")
+        if state.config.precision != "float32":
+            text.append(f" · {state.config.precision}")
         if state.params is not None:
             text.append(f" · {fmt.count(state.params)} params")
         if queued:

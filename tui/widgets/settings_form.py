@@ -17,7 +17,7 @@ from .choice import Choice
 class Field:
     key: str          # RunConfig attribute
     label: str
-    kind: str         # select | int | float | optint | optstr
+    kind: str         # select | int | float | optint | optstr | text (empty: the default)
     choices: tuple[str, ...] = ()
     hint: str = ""
 
@@ -35,6 +35,12 @@ FIELDS = (
     Field("seed", "seed", "int"),
     Field("limit", "limit samples", "optint", hint="empty = all"),
     Field("name", "run name", "optstr", hint="empty = automatic"),
+    # GPU nodes
+    Field("device", "device", "text", hint="auto, cpu, gpu:N[,M], gpu:all"),
+    Field("precision", "precision", "select", core.PRECISIONS),
+    Field("gpu_memory_limit", "GPU memory MB", "optint", hint="empty = grow as needed"),
+    Field("jit_compile", "XLA compile", "select", core.JIT_COMPILE),
+    Field("steps_per_execution", "batches / call", "int", hint="1; more amortizes per-batch work"),
 )
 BY_KEY = {f.key: f for f in FIELDS}
 
@@ -133,6 +139,8 @@ class SettingsForm(Grid):
                     values[f.key] = float(text)
                 elif f.kind == "optint":
                     values[f.key] = int(text) if text else None
+                elif f.kind == "text":
+                    values[f.key] = text or getattr(core.RunConfig(), f.key)
                 else:
                     values[f.key] = text or None
             except ValueError:
