@@ -73,6 +73,13 @@ def test_report_of_a_real_run_has_its_sketch_layer_table_and_test_metrics(tmp_pa
     text = out.read_text()
     assert "keraslab train --dataset digits --model avgpool --epochs 2" in text
     assert "┌─ stage 1" in text and "total params:" in text and "| accuracy |" in text
+    # the test-set evaluation from the run's saved predictions: per-class table, matrix, mistakes
+    assert "## Evaluation" in text and "| class | precision | recall | F1 |" in text
+    images = dict(re.findall(r"!\[([\w ]+)\]\(([^)]+)\)", text))
+    assert set(images) >= {"loss", "accuracy", "confusion matrix", "misclassified"}
+    for rel in images.values():
+        assert (tmp_path / rel).read_bytes().startswith(PNG)
+    assert re.search(r"The \d+ most confident mistakes", text)
 
 
 async def test_run_detail_P_writes_the_report_to_the_current_folder(tmp_path, monkeypatch):

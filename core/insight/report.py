@@ -1,4 +1,6 @@
-"""Run reports: command, config, sketch, metrics, curve figures and diagnosis, as Markdown or one self-contained HTML file."""
+"""Run reports: command, config, sketch, metrics, curve figures, diagnosis and the test-set
+evaluation (per-class table, confusion matrix, misclassified samples), as Markdown or one
+self-contained HTML file."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..browse.curves import load_curves
 from ..browse.discovery import load_summary
@@ -18,6 +22,11 @@ from ..rundir.layout import KERASLAB
 from ..rundir.reader import load_run
 from .architecture import run_architecture
 from .diagnosis import diagnose_run
+from .evaluation import Evaluation, evaluate, mistakes
+from .predictions import has_saved_predictions, load_predictions
+from .samples import sample_images
+
+MISTAKES_SHOWN = 16  # misclassified samples in a report's grid, the most confident first
 
 REPORT_FORMATS = ("md", "html")
 
@@ -34,27 +43,85 @@ class Block:
     name: str = ""                        # the image's file name beside a Markdown report
 
 
-def _curve_figure(title: str, series) -> bytes:
-    """A PNG line chart of ``[(label, xs, ys)]`` drawn with matplotlib's Agg backend (loaded here only)."""
-    import io
-
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend (loaded here only: a report needs no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
+    return plt
+
+
+def _plain(text: str) -> str:
+    """Text from run files shown literally by matplotlib (a '$' would start mathtext)."""
+    return str(text).replace("$", r"\$")
+
+
+def _png(fig) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _curve_figure(title: str, series) -> bytes:
+    """A PNG line chart of ``[(label, xs, ys)]``."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.4), dpi=100)
     try:
         for label, xs, ys in series:
-            ax.plot(xs, ys, label=label, marker="o" if len(xs) < 30 else None, markersize=3)
-        ax.set_title(title)
+            ax.plot(xs, ys, label=_plain(label), marker="o" if len(xs) < 30 else None, markersize=3)
+        ax.set_title(_plain(title))
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        return buf.getvalue()
+        return _png(fig)
+    finally:
+        plt.close(fig)
+
+
+def _confusion_figure(title: str, ev: Evaluation) -> bytes:
+    """A PNG heat map of the confusion matrix (rows: true class, columns: predicted), counts in the cells."""
+    plt = _pyplot()
+    k = len(ev.class_names)
+    size = min(3 + 0.45 * k, 14)
+    fig, ax = plt.subplots(figsize=(size, size), dpi=100)
+    try:
+        ax.imshow(ev.confusion, cmap="Blues")
+        if k <= 30:
+            names = [_plain(n) for n in ev.class_names]
+            ax.set_xticks(range(k), names, rotation=90)
+            ax.set_yticks(range(k), names)
+            high = ev.confusion.max(initial=0)
+            for (i, j), n in np.ndenumerate(ev.confusion):
+                if n:
+                    ax.text(j, i, str(n), ha="center", va="center", fontsize=7,
+                            color="white" if n > high / 2 else "black")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(_plain(title))
+        return _png(fig)
+    finally:
+        plt.close(fig)
+
+
+def _mistakes_figure(images, captions) -> bytes:
+    """A PNG grid of misclassified samples, each captioned "true → predicted (confidence)"."""
+    plt = _pyplot()
+    cols = min(len(images), 4)
+    rows = -(-len(images) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.4 * rows), dpi=100, squeeze=False)
+    try:
+        for ax in axes.flat:
+            ax.axis("off")
+        for ax, image, caption in zip(axes.flat, images, captions, strict=False):
+            grey = image.shape[-1] == 1
+            ax.imshow(image[..., 0] if grey else image, cmap="gray" if grey else None, vmin=0, vmax=255)
+            ax.set_title(_plain(caption), fontsize=8)
+        return _png(fig)
     finally:
         plt.close(fig)
 
@@ -88,6 +155,7 @@ def _run_blocks(path: Path, title_level: int = 1) -> list[Block]:
             rows = [["test metric", "value"]] + [[str(k), f"{v:.4f}" if isinstance(v, float) else str(v)]
                                                  for k, v in test.items()]
             out += [Block("heading", "Test metrics", title_level + 1), Block("table", rows=rows)]
+        out += _evaluation_blocks(path, summary.name, title_level + 1)
     if summary.metrics:
         rows = [["metric", "last", "best", "points"]] + [
             [n, f"{s.last:.4g}", f"{s.best(n):.4g}", str(s.count)] for n, s in summary.metrics.items()]
@@ -108,6 +176,41 @@ def _run_blocks(path: Path, title_level: int = 1) -> list[Block]:
         out.append(Block("text", "No findings: the curves look healthy." if diag.epochs else "No epochs recorded."))
     for d in diag.findings:
         out.append(Block("text", f"**{d.severity}** ({d.code}): {d.message}. Suggestion: {d.suggestion}."))
+    return out
+
+
+def _evaluation_blocks(path: Path, name: str, level: int) -> list[Block]:
+    """Per-class scores, the confusion matrix and the worst mistakes, from the run's saved test
+    predictions (a run without them gets none: a report never loads a checkpoint)."""
+    if not has_saved_predictions(path):
+        return []
+    try:
+        preds = load_predictions(path)
+    except KeraslabError as exc:
+        return [Block("heading", "Evaluation", level), Block("text", f"evaluation: {exc}")]
+    ev = evaluate(preds)
+    names = ev.class_names
+    rows = [["class", "precision", "recall", "F1"]] + [
+        [c.name, _pct(c.precision), _pct(c.recall), _pct(c.f1)] for c in ev.classes]
+    out = [Block("heading", "Evaluation", level),
+           Block("text", f"Accuracy {_pct(ev.accuracy)} on {ev.samples:,} test samples ({ev.errors:,} wrong)."),
+           Block("table", rows=rows)]
+    if ev.pairs:
+        out.append(Block("text", "Most confused: " + "; ".join(
+            f"{names[p.a]} → {names[p.b]} {p.a_as_b}, {names[p.b]} → {names[p.a]} {p.b_as_a}" for p in ev.pairs) + "."))
+    out.append(Block("image", "confusion matrix", png=_confusion_figure(f"{name}: confusion matrix", ev),
+                     name=f"{_slug(name)}-confusion.png"))
+    worst = mistakes(preds)[:MISTAKES_SHOWN]
+    if len(worst):
+        try:
+            images = sample_images(preds, worst)
+        except KeraslabError as exc:
+            out.append(Block("text", f"misclassified samples: {exc}"))
+        else:
+            captions = [f"{names[preds.y_true[i]]} → {names[preds.y_pred[i]]} ({preds.confidence[i]:.0%})" for i in worst]
+            out += [Block("text", f"The {len(worst)} most confident mistakes (true → predicted):"),
+                    Block("image", "misclassified", png=_mistakes_figure(images, captions),
+                          name=f"{_slug(name)}-mistakes.png")]
     return out
 
 
