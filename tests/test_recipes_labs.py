@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import run_cli
 from keraslab import core
@@ -79,7 +81,16 @@ def test_labs_quick_runs_every_row_and_prints_the_lab_beside_keraslab(tmp_path):
         assert rows[key]["status"] == "completed" and 0 <= rows[key]["keraslab"] <= 1
         run = json.loads((tmp_path / f"lab-{key}-1" / "config.json").read_text())["run"]
         assert run["dataset"] == "digits" and run["epochs"] == 1
-    assert rows["ensemble"]["keraslab"] is None and "ensemble core" in rows["ensemble"]["note"]
+    # the ensemble: the fancy + augmentation run and three more seeds, their probabilities averaged
+    members = rows["ensemble"]["runs"]
+    assert rows["ensemble"]["status"] == "completed" and len(members) == 4
+    assert members[0] == rows["fancy_aug"]["runs"][0]
+    seeds = [json.loads((Path(m) / "config.json").read_text())["run"]["seed"] for m in members[1:]]
+    assert seeds == [1, 2, 3]
+    npz = [np.load(Path(m) / "test_predictions.npz") for m in members]
+    averaged = np.mean([z["probs"] for z in npz], axis=0).argmax(axis=1)
+    assert rows["ensemble"]["keraslab"] == pytest.approx(float(np.mean(averaged == npz[0]["y_true"])))
+    assert "member 4/4" in res.stderr
     assert "[4/5] fancy + data augmentation: 1 epochs on digits" in res.stderr
     res = run_cli("labs", "--quick", "--only", "cnn", "--logdir", str(tmp_path))
     lines = res.stdout.splitlines()

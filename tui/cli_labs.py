@@ -63,10 +63,8 @@ def cmd_labs(args: argparse.Namespace) -> int:
         row = {"row": claim.key, "claim": claim.claim, "lab": claim.lab_accuracy, "keraslab": None, "runs": []}
         rows.append(row)
         if claim.members:
-            # the average of the members' test probabilities needs every class's probability in
-            # test_predictions.npz and the ensemble core (the evaluation branch): not done here
-            row["note"] = "ensemble: left for the ensemble core (probabilities per class)"
-            print(f"[{i}/{len(claims)}] {claim.claim}: {row['note']}", file=sys.stderr)
+            if not _ensemble_row(row, claim, done, args, logdir, f"[{i}/{len(claims)}]"):
+                break
             continue
         config = core.lab_claim_config(claim, quick=args.quick, data_dir=args.data_dir)
         print(f"[{i}/{len(claims)}] {claim.claim}: {config.epochs} epochs on {config.dataset} "
@@ -92,6 +90,31 @@ def cmd_labs(args: argparse.Namespace) -> int:
              for r in rows]  # fmt: skip
     print(fmt.table(["claim", "lab", "keraslab", "time", "run"], table, right=(1, 2, 3)))
     return 0 if all(r.get("status", "completed") == "completed" for r in rows) else 1
+
+
+def _ensemble_row(row: dict, claim, done: dict, args, logdir, step: str) -> bool:
+    """Train the members of an ensemble row (seeds 0..N-1; seed 0 is the row above's run when
+    this call trained it), then average their test probabilities. False when a member failed."""
+    same = (claim.preset, claim.model, claim.augment)
+    above = next((done[c.key] for c in core.LAB_CLAIMS
+                  if c.key in done and not c.members and (c.preset, c.model, c.augment) == same), None)
+    members = [above["runs"][0]] if above else []
+    t0 = time.monotonic()
+    for seed in range(len(members), claim.members):
+        config = core.lab_claim_config(claim, seed=seed, quick=args.quick, data_dir=args.data_dir)
+        print(f"{step} {claim.claim}: member {seed + 1}/{claim.members}, {config.epochs} epochs on "
+              f"{config.dataset} (seed {seed})", file=sys.stderr, flush=True)
+        result = _train(config, logdir)
+        if result.status != "completed":
+            row["status"] = result.status
+            print(f"    {result.status}: {fmt.visible(result.reason or '')}; the table stops here", file=sys.stderr)
+            return False
+        members.append(str(result.run_dir))
+    row["runs"], row["status"] = members, "completed"
+    row["seconds"] = round(time.monotonic() - t0, 1)
+    row["keraslab"] = core.ensemble_runs(members).evaluation.accuracy
+    row["note"] = f"average of {len(members)} runs"
+    return True
 
 
 LABS_COMMANDS = {"labs": cmd_labs}
