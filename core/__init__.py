@@ -33,8 +33,10 @@ _export(
 _export("model.layers", "LayerSpec", "output_is_probabilities")
 _export("model.lint", "Finding", "lint_stack")
 _export("model.notation", "format_stack", "parse_stack", "stack_from_json", "stack_to_json")
-_export("model.presets", "PRESETS", "Preset", "get_preset", "resolve_model")
+_export("model.presets", "PRESETS", "Preset", "Recipe", "get_preset", "recipe_of", "resolve_model")
 _export("model.preview", "LayerRow", "Preview", "preview_stack")
+_export("model.sketch", "sketch_stack")
+_export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
 _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started", "SystemSample")
 # GPU nodes: --device values, system metrics (GPUs, process, host)
 _export("system.devices", "DEVICE_HELP", "device_facts", "parse_device")
@@ -64,6 +66,15 @@ _export(
     "sort_runs", "unknown_fields",
 )  # fmt: skip
 _export("browse.export", "EXPORT_FORMATS", "export_runs", "hparam_diff")
+# insight: curve diagnosis
+_export(
+    "insight.diagnosis", "CurveContext", "Diagnosis", "RunDiagnosis", "config_context", "diagnose_curves",
+    "diagnose_run", "series_from_records", DIAGNOSIS_CODES="CODES",
+)  # fmt: skip
+_export("insight.architecture", "run_architecture")
+_export("insight.report", "REPORT_FORMATS", "write_report")
+_export("insight.labs", LAB_CLAIMS="CLAIMS", LabClaim="LabClaim", lab_claim_config="claim_config",
+        lab_recipe_lines="recipe_lines")
 _export(
     "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
     "write_notes", "write_tags",
@@ -171,17 +182,34 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .data.datasets import get_info as get_dataset_info
     from .errors import ConfigError, DatasetError, KeraslabError, RunStoreError, SpecError
     from .hooks import set_bulk_read
+    from .insight.architecture import run_architecture
     from .insight.confusion import ClassScore, ConfusedPair
+    from .insight.diagnosis import CODES as DIAGNOSIS_CODES
+    from .insight.diagnosis import (
+        CurveContext,
+        Diagnosis,
+        RunDiagnosis,
+        config_context,
+        diagnose_curves,
+        diagnose_run,
+        series_from_records,
+    )
     from .insight.ensemble import EnsembleResult, ensemble, ensemble_runs
     from .insight.evaluation import Evaluation, evaluate, mistakes
     from .insight.imagefile import ImagePrediction, predict_files
+    from .insight.labs import CLAIMS as LAB_CLAIMS
+    from .insight.labs import LabClaim
+    from .insight.labs import claim_config as lab_claim_config
+    from .insight.labs import recipe_lines as lab_recipe_lines
     from .insight.predictions import Predictions, has_saved_predictions, load_predictions
+    from .insight.report import REPORT_FORMATS, write_report
     from .insight.samples import sample_images
     from .model.layers import LayerSpec, output_is_probabilities
     from .model.lint import Finding, lint_stack
     from .model.notation import format_stack, parse_stack, stack_from_json, stack_to_json
-    from .model.presets import PRESETS, Preset, get_preset, resolve_model
+    from .model.presets import PRESETS, Preset, Recipe, get_preset, recipe_of, resolve_model
     from .model.preview import LayerRow, Preview, preview_stack
+    from .model.sketch import sketch_stack
     from .rundir.kind import run_kind
     from .rundir.layout import OUTPUT_LOG, STATUS_FILE, STOP_FILE
     from .rundir.meta import (

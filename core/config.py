@@ -158,6 +158,23 @@ class RunConfig:
         digest = hashlib.sha1(name.encode()).hexdigest()[:8]
         return f"{name[: MAX_DEFAULT_NAME - 9].rstrip('._-')}-{digest}"
 
+    def with_recipe(self) -> RunConfig:
+        """This config with the lab recipe of its preset (``model``) applied: the recipe's
+        epochs, batch size, optimizer, learning rate, schedule and validation split, and its
+        augmentation layers put in front of the stack (the run is then named
+        ``<dataset>-<preset>-aug``). The preset is recorded in ``extra["recipe"]``.
+        SpecError when the model is no preset with a recipe."""
+        from .model.notation import format_stack
+        from .model.presets import recipe_of
+
+        preset, recipe = recipe_of(self.model)
+        out = dataclasses.replace(self, extra={**self.extra, "recipe": preset.name}, **recipe.settings())
+        if recipe.augmentation:
+            if out.name is None:
+                out.name = f"{dataclasses.replace(self, layers=None).default_name()}-aug"
+            out.model, out.layers = format_stack(preset.recipe_stack()), None
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
-from . import cli_gpu, cli_insight, cli_runs, cli_sweep, cli_tags, cli_tweak, fmt
+from . import cli_diagnose, cli_gpu, cli_insight, cli_runs, cli_sweep, cli_tags, cli_tweak, fmt
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", help=f"dataset name or path to an .npz file (default: {d.dataset}; see 'keraslab datasets')")
     t.add_argument("--model", help=f"preset name or layer-stack notation (default: {d.model}; see 'keraslab presets')")
     t.add_argument("--model-file", metavar="FILE", help="JSON file with a layer stack (a list of layers, or {\"layers\": [...]})")
+    t.add_argument("--recipe", action="store_true", help="train the --model preset as its lab did (epochs, batch size, optimizer, learning rate, schedule, augmentation; see 'keraslab labs --recipes'); other options override it")
     t.add_argument("--config", metavar="FILE", help="start from a config.json (of a run, or a plain RunConfig JSON); other options override it")
     t.add_argument("--epochs", type=_positive_int, help=f"number of epochs (default: {d.epochs})")
     t.add_argument("--batch-size", type=_positive_int, help=f"batch size (default: {d.batch_size})")
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--normalization", choices=core.NORMALIZATIONS, default=d.normalization, help="input normalization that will be used")
     cli_gpu.add_device_options(lt, train=False)
     cli_runs.add_browse_commands(sub)
+    cli_diagnose.register(sub)
     cli_tweak.register(sub)
     cli_sweep.register(sub)
     cli_insight.register(sub)
@@ -204,6 +206,12 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     config = RunConfig.from_dict(base) if args.config else RunConfig()
     if parent is not None:
         config = RunConfig.from_dict(parent[1].to_dict())
+    if args.dataset is not None:
+        config.dataset = args.dataset
+    if args.model is not None:
+        config.model, config.layers = args.model, None
+    if args.recipe:  # the preset's lab recipe first, so that explicit options override it
+        config = config.with_recipe()
     explicit = {
         key: getattr(args, key)
         for key in _CONFIG_OPTIONS
@@ -211,10 +219,6 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     }  # fmt: skip
     for key, value in explicit.items():
         setattr(config, key, value)
-    if args.dataset is not None:
-        config.dataset = args.dataset
-    if args.model is not None:
-        config.model, config.layers = args.model, None
     if args.model_file:
         try:
             data = json.loads(Path(args.model_file).read_text())
@@ -230,7 +234,7 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     return config
 
 
-_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", "from_run", *_CONFIG_OPTIONS)
+_TRAIN_OPTIONS = ("dataset", "model", "model_file", "config", "from_run", "recipe", *_CONFIG_OPTIONS)
 
 
 def _resume_session(args: argparse.Namespace):
@@ -514,18 +518,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_spec(spec: str):
-    if spec.endswith(".json"):
-        try:
-            data = json.loads(Path(spec).read_text())
-        except (OSError, ValueError) as exc:
-            raise CliError(f"{spec}: cannot read JSON ({exc})") from None
-        return core.stack_from_json(data.get("layers") if isinstance(data, dict) else data)
-    return core.resolve_model(spec)
-
-
 def cmd_lint(args: argparse.Namespace) -> int:
-    stack = _load_spec(args.spec)
+    stack = cli_diagnose.load_spec(args.spec)
     preset = core.PRESETS.get(args.spec)
     loss = args.loss or (preset.loss if preset else RunConfig().loss)
     if args.dataset is None and preset is not None:
@@ -577,6 +571,7 @@ COMMANDS = {
     "presets": cmd_presets,
     "lint": cmd_lint,
     **cli_runs.BROWSE_COMMANDS,  # compare, export, browse, and runs with sort/filter
+    **cli_diagnose.DIAGNOSE_COMMANDS,  # diagnose, sketch, labs
     **cli_tweak.TWEAK_COMMANDS,  # import, and runs --tree
     **cli_sweep.SWEEP_COMMANDS,
     **cli_insight.INSIGHT_COMMANDS,  # evaluate, predict, ensemble

@@ -120,12 +120,13 @@ def _check_gap(text: str, start: int, stop: int, before: str, after: str) -> Non
 
 
 def block_ends(stack: Sequence[LayerSpec]) -> list[bool]:
-    """For each layer, whether a block ends after it: after pooling and augmentation, before flatten/gap."""
+    """Whether each layer ends a block (a stage): after pooling and augmentation, before
+    flatten/gap once the block has weights. The last layer ends the last block."""
     ends: list[bool] = []
     weights_in_block = False
     for i, spec in enumerate(stack):
         weights_in_block |= spec.layer_type.has_weights
-        end = False
+        end = True  # (the last layer ends the last block)
         if i + 1 < len(stack):
             cat, nxt = spec.layer_type.category, stack[i + 1].layer_type.category
             end = cat == "pool" or (cat == "augment" and nxt != "augment") \

@@ -22,6 +22,7 @@ from ..widgets.footer import KeyFooter
 from ..widgets.layer_table import LayerTable, shape_text
 from ..widgets.settings_form import SettingsForm
 from .launch_tweak import TWEAK_BINDINGS, TweakMixin
+from .sketch import SketchScreen
 from .visibility import is_visible
 
 AUGMENT_BLOCK = "rotate0.05-zoom0.1-translate0.1"
@@ -41,6 +42,8 @@ class LaunchScreen(TweakMixin, Screen):
         Binding("ctrl+t", "train", "Train", show=False, priority=True),
         Binding("v", "app.show_training", "Training view"),
         Binding("w", "sweep", "Sweep"),
+        Binding("k", "sketch", "Sketch"),
+        Binding("R", "recipe", "Lab recipe", show=False),  # (the recipe line under the parameters says R)
         Binding("escape", "leave_field", "Leave field"),
         *TWEAK_BINDINGS,  # undo/redo, reset to the based-on run, import (launch_tweak)
     ]
@@ -94,6 +97,7 @@ class LaunchScreen(TweakMixin, Screen):
                 yield Static("", id="notation-error")
                 yield LayerTable(id="layers")
                 yield Static("", id="params-total")
+                yield Static("", id="recipe-line")
                 yield FindingsView("", id="findings")
         with Horizontal(id="launch-status-bar"):
             yield Static("", id="launch-status")
@@ -224,6 +228,10 @@ class LaunchScreen(TweakMixin, Screen):
                                         "as it is", style="bold red"))
         else:
             fmt.set_content(total, Text("empty stack: press a to add a layer", style="bold red"))
+        preset = self._recipe_preset()
+        fmt.set_content(self.query_one("#recipe-line", Static), Text(
+            f"{preset.name}'s lab recipe (R applies it): {preset.recipe.describe()}" if preset else "",
+            style="dim"))
         empty = None if self.stack else "the stack is empty"
         self.query_one(FindingsView).show(self.findings, self.notation_error or empty)
         error = self.query_one("#notation-error", Static)
@@ -350,6 +358,35 @@ class LaunchScreen(TweakMixin, Screen):
         if self.app.current is not None and self.app.current.config is config:
             self.app.action_show_training()
 
+    def _recipe_preset(self) -> core.Preset | None:
+        """The preset whose stack this is (with or without augmentation in front), if it has a recipe."""
+        rest = list(self.stack)
+        while rest and rest[0].layer_type.category == "augment":
+            rest.pop(0)
+        return next((p for p in core.PRESETS.values() if p.recipe and p.stack == rest), None)
+
+    def action_recipe(self) -> None:
+        """Set the training settings (and augmentation) to the preset's lab recipe."""
+        preset = self._recipe_preset()
+        if preset is None:
+            have = ", ".join(p.name for p in core.PRESETS.values() if p.recipe)
+            self.notify(f"Only these presets' stacks have one: {have}.", title="No lab recipe",
+                        severity="warning")
+            return
+        form = self.query_one(SettingsForm)
+        for key, value in preset.recipe.settings().items():
+            form.set_value(key, value)
+        self.set_stack(preset.recipe_stack())
+        self.notify(preset.recipe.note, title=f"{preset.name}: lab recipe applied")
+
+    def action_sketch(self) -> None:
+        """The stack being designed as a block diagram (on the chosen dataset's input)."""
+        info = self.info
+        try:
+            lines = core.sketch_stack(self.stack, info.input_shape, info.num_classes)
+        except core.KeraslabError as exc:
+            lines = [f"cannot draw this stack: {exc}"]
+        self.app.push_screen(SketchScreen(f"{core.format_stack(self.stack)} on {info.name}", lines))
     def action_sweep(self) -> None:
         """These settings as a sweep: one option given a list, run locally or on SLURM."""
         config = self.build_config()

@@ -15,6 +15,7 @@ from keraslab.core import (
     archive_run,
     axis_label,
     delete_run,
+    diagnose_run,
     has_last_checkpoint,
     load_curves,
     load_summary,
@@ -23,7 +24,10 @@ from keraslab.core import (
     read_run_text,
     read_tags,
     resume_point,
+    run_architecture,
+    sketch_stack,
     write_notes,
+    write_report,
     write_tags,
 )
 from rich.text import Text
@@ -38,10 +42,12 @@ from textual.widgets import Button, Input, Static, TabbedContent, TabPane, TextA
 from .. import fmt
 from ..fmt import visible
 from ..widgets.curves import CurvePlot
+from ..widgets.diagnosis import DiagnosisView
 from ..widgets.evaluation import EvaluationPanel
 from ..widgets.footer import KeyFooter
 from ..widgets.output_log import OutputLogView
 from .confirm import ConfirmScreen
+from .sketch import SketchScreen
 
 
 def curve_groups(names) -> dict[str, list[str]]:
@@ -78,10 +84,11 @@ def run_signature(path: Path) -> tuple:
 class CurvesLoaded(Message):
     """Curves of the shown run were (re)read; a newer load replaces an older one."""
 
-    def __init__(self, curves: RunCurves, summary: RunSummary | None):
+    def __init__(self, curves: RunCurves, summary: RunSummary | None, diagnosis=None):
         super().__init__()
         self.curves = curves
         self.summary = summary
+        self.diagnosis = diagnosis
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, CurvesLoaded)
@@ -96,6 +103,8 @@ class RunDetailScreen(Screen):
         Binding("A", "archive", "Archive"),
         Binding("D", "delete", "Delete"),
         Binding("u", "resume", "Resume"),
+        Binding("k", "sketch", "Sketch"),
+        Binding("P", "report", "Report"),
         Binding("e", "edit_run", "Edit as new"),
     ]
 
@@ -115,6 +124,8 @@ class RunDetailScreen(Screen):
         with TabbedContent(id="detail-tabs"):
             with TabPane("Curves", id="tab-curves"):
                 yield VerticalScroll(Static("loading ...", id="curves-empty"), id="curves")
+            with TabPane("Diagnosis", id="tab-diagnosis"):
+                yield VerticalScroll(DiagnosisView("reading the curves ...", id="diagnosis-view"))
             with TabPane("System", id="tab-system"):
                 yield VerticalScroll(Static("no system metrics recorded", id="system-empty"), id="system-curves")
             with TabPane("Config", id="tab-config"):
@@ -203,9 +214,10 @@ class RunDetailScreen(Screen):
         try:
             curves = load_curves(self.path)
             summary = load_summary(self.path, self.run.logdir)
+            diagnosis = diagnose_run(self.path, curves)
         except KeraslabError:
             return
-        self.post_message(CurvesLoaded(curves, summary))
+        self.post_message(CurvesLoaded(curves, summary, diagnosis))
 
     def _poll(self) -> None:
         self._check_growth()
@@ -223,6 +235,9 @@ class RunDetailScreen(Screen):
             self.query_one("#detail-title", Static).update(self._header())
             self.refresh_bindings()  # (whether the run can resume may have changed)
         self._show_curves()
+        if message.diagnosis is not None:
+            d = message.diagnosis
+            self.query_one("#diagnosis-view", DiagnosisView).show(d.findings, d.epochs, d.notes)
         texts = self.curves.texts
         model = self.path / "summary.txt"
         body = ""
@@ -322,6 +337,8 @@ class RunDetailScreen(Screen):
         if action == "resume":  # offered in an app that trains, for a stopped keraslab run that can resume
             return (hasattr(self.app, "submit") and self.run.kind == "keraslab" and self.run.status in RESUMABLE
                     and has_last_checkpoint(self.path) and not self._resuming())  # fmt: skip
+        if action == "sketch":  # only a keraslab run records its layer stack
+            return self.run.kind == "keraslab"
         return True
 
     def action_resume(self) -> None:
@@ -336,6 +353,25 @@ class RunDetailScreen(Screen):
         self.notify(f"resuming {visible(self.run.name)} after epoch {point.epoch}", markup=False)
         self.refresh_bindings()
 
+    def action_sketch(self) -> None:
+        """The run's layer stack as a block diagram (keraslab runs; others record none)."""
+        try:
+            lines = sketch_stack(*run_architecture(self.path))
+        except KeraslabError as exc:
+            lines = [str(exc)]
+        self.app.push_screen(SketchScreen(self.run.name, lines))
+
+    @work(thread=True, exclusive=True, group="detail-report")
+    def action_report(self) -> None:
+        """The run's report (as `keraslab report`) written to report-<run>.md in the current folder."""
+        target = Path.cwd() / f"report-{self.path.name}.md"
+        try:
+            written = write_report([self.path], target)
+        except KeraslabError as exc:
+            self.app.call_from_thread(self.notify, visible(exc), title="No report", severity="error")
+            return
+        self.app.call_from_thread(self.notify, visible(f"{written[0]} (and {len(written) - 1} figure(s))"),
+                                  title="Report written")
     def action_edit_run(self) -> None:
         self.app.edit_as_new_run(self.run)
 

@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from .. import fmt
 from ..widgets.curves import CurvePlot
+from ..widgets.diagnosis import DiagnosisView
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
 from ..widgets.progress_panel import ProgressPanel
@@ -129,6 +130,7 @@ class TrainingScreen(Screen):
         self._plot_dirty = False
         self._last_plot = 0.0
         self._rows = 0
+        self._diag_context: tuple[QueuedRun, core.CurveContext] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="run-info"):
@@ -143,6 +145,7 @@ class TrainingScreen(Screen):
         with Horizontal(id="run-bottom"):
             yield LineTable(id="epoch-table")
             yield Static("", id="run-result")
+        yield DiagnosisView("", id="run-diagnosis")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -182,6 +185,7 @@ class TrainingScreen(Screen):
         self.query_one(ProgressPanel).show(state)
         self._show_system()
         self._update_result()
+        self._update_diagnosis()
         self._plot_dirty = True
         self.call_after_refresh(self._draw_plots)
         self.refresh_bindings()  # stop/open availability (KeyFooter redraws only on a change)
@@ -208,6 +212,7 @@ class TrainingScreen(Screen):
             self._add_epoch_rows()
             self.query_one(ProgressPanel).show(state)
             self._update_result()  # the best epoch so far
+            self._update_diagnosis()
             self._plot_dirty = True  # drawn by _flush_plots, within the redraw budget
         else:
             self._update_header()
@@ -300,6 +305,24 @@ class TrainingScreen(Screen):
         device = state.device or "device: (loading TensorFlow)"
         where.update(Text(f"{device}  ·  {state.run_dir or '(run directory pending)'}",
                           style="dim", overflow="ellipsis", no_wrap=True), layout=False)
+
+    def _update_diagnosis(self) -> None:
+        """The curve diagnosis of the epochs so far (pure Python on a few numbers per epoch)."""
+        state = self.state
+        view = self.query_one("#run-diagnosis", DiagnosisView)
+        if state is None:
+            view.show([], 0)
+            return
+        if self._diag_context is None or self._diag_context[0] is not state or not self._diag_context[1].steps_per_epoch:
+            cfg = state.config
+            try:
+                stack = core.resolve_stack(cfg)
+            except core.KeraslabError:
+                stack = None
+            self._diag_context = (state, core.config_context(cfg.dataset, stack, state.steps_per_epoch, cfg.data_dir))
+        context = self._diag_context[1]
+        series = core.series_from_records([e.logs for e in state.epochs])
+        view.show(core.diagnose_curves(series, context), len(state.epochs))
 
     def _update_result(self) -> None:
         state = self.state
