@@ -9,7 +9,7 @@ DATA_SRC ?= ../shared/datasets
 KERAS_DATASETS ?= $(if $(KERAS_HOME),$(KERAS_HOME),$(HOME)/.keras)/datasets
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint lint-imports seed-data clean bench slurm-up slurm-down
+.PHONY: run test test-fast lint lint-imports seed-data services clean bench slurm-up slurm-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/keraslab
 
-test: $(STAMP) seed-data lint-imports
+test: $(STAMP) seed-data lint-imports services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # the edit loop: everything but real training on real data
@@ -47,6 +47,14 @@ seed-data:
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# What the end-to-end tests drive, where this machine allows it (root with apt-get, as in CI):
+# tmux for the app's tmux walks, a single-node SLURM for the sweep tests. Without them those
+# tests skip, saying why.
+services:
+	@command -v tmux >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 \
+		|| echo "warning: could not install tmux; the tmux end-to-end tests will be skipped"
+	@.ci/slurm-up || echo "warning: could not start SLURM; the SLURM sweep tests will be skipped"
 
 # a single-node SLURM cluster on this machine for the sweep tests (root; installs slurm-wlm and munge)
 slurm-up:

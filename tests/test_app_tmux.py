@@ -27,7 +27,7 @@ def tmux(*args: str) -> str:
 @pytest.fixture
 def pane(tmp_path):
     if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (.ci/run installs it)")
+        pytest.skip("tmux is not installed (make test installs it where it can: root with apt-get)")
     if not KERASLAB.exists():
         pytest.skip(f"{KERASLAB} not found (install the package: pip install -e .)")
     name = f"keraslab-test-{uuid.uuid4().hex[:8]}"
@@ -40,6 +40,11 @@ def pane(tmp_path):
     ])
     tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c", os.getcwd(), command)
     try:
+        # HACK: tmux may size the new pane only after the app read its terminal size, and the
+        # SIGWINCH may come before the app listens: once it has painted, resize it for real
+        wait_for(name, "Dataset")
+        tmux("resize-window", "-t", name, "-x", "119", "-y", "36")
+        tmux("resize-window", "-t", name, "-x", "120", "-y", "36")
         yield name, logdir
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)

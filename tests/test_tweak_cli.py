@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from browse_helpers import keraslab_run
 from conftest import run_cli
 from keraslab import core
 from keraslab.core.rundir.writer import RunWriter, create_run_dir
@@ -197,3 +198,15 @@ def test_import_of_a_bad_file_is_one_line(tmp_path, content, suffix, message):
     path.write_bytes(content)
     out = run_cli("import", str(path))
     assert out.returncode == 1 and message in out.stderr and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_a_run_edited_as_a_new_one_leaves_its_parents_sweep_and_lineage_behind(tmp_path):
+    run = keraslab_run(tmp_path, "digits-cnn", dataset="digits")
+    path = run / "config.json"
+    data = json.loads(path.read_text())
+    data["run"].update(parent="digits-cnn-0", diff={"summary": "lr 1e-2 -> 1e-3"},
+                       sweep={"id": "sw-261207-010101", "point": 2, "values": {"learning_rate": 1e-3}})
+    path.write_text(json.dumps(data))
+    config = core.config_of(core.load_summary(run))
+    assert (config.parent, config.diff, config.sweep) == (None, None, None)
+    assert (config.dataset, config.learning_rate) == ("digits", 1e-3)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 def test_workspace_walk_in_tmux(tmp_path):
     if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (.ci/run installs it)")
+        pytest.skip("tmux is not installed (make test installs it where it can: root with apt-get)")
     logdir = tmp_path / "runs"
     keraslab_run(logdir, "mnist-a", lr=1e-3, peak=0.99)
     pytorch_run(logdir / "torch-run")  # (a PyTorch-style run: its charts share the Keras names)
