@@ -40,11 +40,6 @@ def pane(tmp_path):
     ])
     tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c", os.getcwd(), command)
     try:
-        # HACK: tmux may size the new pane only after the app read its terminal size, and the
-        # SIGWINCH may come before the app listens: once it has painted, resize it for real
-        wait_for(name, "Dataset")
-        tmux("resize-window", "-t", name, "-x", "119", "-y", "36")
-        tmux("resize-window", "-t", name, "-x", "120", "-y", "36")
         yield name, logdir
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)

@@ -42,7 +42,7 @@ class LaunchScreen(TweakMixin, Screen):
         Binding("ctrl+t", "train", "Train", show=False, priority=True),
         Binding("v", "app.show_training", "Training view"),
         Binding("w", "sweep", "Sweep"),
-        Binding("k", "sketch", "Sketch"),
+        Binding("k", "sketch", "Sketch", show=False),  # (in the help: the footer keeps its palette key at 80 columns)
         Binding("R", "recipe", "Lab recipe", show=False),  # (the recipe line under the parameters says R)
         Binding("escape", "leave_field", "Leave field"),
         *TWEAK_BINDINGS,  # undo/redo, reset to the based-on run, import (launch_tweak)
