@@ -16,6 +16,7 @@ from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
 from . import cli_diagnose, cli_gpu, cli_insight, cli_runs, cli_sweep, cli_tags, cli_tweak, fmt
+from .argtypes import nonneg_int, number, positive_int
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -44,32 +45,6 @@ class CliError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage dump
         raise CliError(f"{self.prog}: {message} (see '{self.prog} --help')")
-
-
-def _int_at_least(low: int):
-    """An argparse type: a whole number >= low, with a one-line reason otherwise."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} must be at least {low}")
-        return value
-
-    return parse
-
-
-_positive_int = _int_at_least(1)
-_nonneg_int = _int_at_least(0)
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def _add_logdir(p: argparse.ArgumentParser) -> None:
@@ -124,21 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model-file", metavar="FILE", help="JSON file with a layer stack (a list of layers, or {\"layers\": [...]})")
     t.add_argument("--recipe", action="store_true", help="train the --model preset as its lab did (epochs, batch size, optimizer, learning rate, schedule, augmentation; see 'keraslab labs --recipes'); other options override it")
     t.add_argument("--config", metavar="FILE", help="start from a config.json (of a run, or a plain RunConfig JSON); other options override it")
-    t.add_argument("--epochs", type=_positive_int, help=f"number of epochs (default: {d.epochs})")
-    t.add_argument("--batch-size", type=_positive_int, help=f"batch size (default: {d.batch_size})")
+    t.add_argument("--epochs", type=positive_int, help=f"number of epochs (default: {d.epochs})")
+    t.add_argument("--batch-size", type=positive_int, help=f"batch size (default: {d.batch_size})")
     t.add_argument("--optimizer", choices=core.OPTIMIZERS, help=f"optimizer (default: {d.optimizer})")
-    t.add_argument("--lr", "--learning-rate", dest="learning_rate", type=_float, help=f"learning rate (default: {d.learning_rate:g})")
-    t.add_argument("--momentum", type=_float, help="momentum for sgd and rmsprop (default: 0)")
+    t.add_argument("--lr", "--learning-rate", dest="learning_rate", type=number, help=f"learning rate (default: {d.learning_rate:g})")
+    t.add_argument("--momentum", type=number, help="momentum for sgd and rmsprop (default: 0)")
     t.add_argument("--lr-schedule", choices=core.LR_SCHEDULES, help="learning-rate schedule (default: constant)")
     t.add_argument("--loss", choices=core.LOSSES, help=f"loss (default: {d.loss})")
     t.add_argument("--from-logits", dest="from_logits", action="store_true", default=None, help="the model outputs logits (default: decided from the last layer)")
     t.add_argument("--no-from-logits", dest="from_logits", action="store_false", help="the model outputs probabilities")
-    t.add_argument("--validation-split", type=_float, help=f"fraction of training data held out for validation (default: {d.validation_split})")
-    t.add_argument("--seed", type=_nonneg_int, help=f"random seed for data split, initialization and shuffling (default: {d.seed})")
-    t.add_argument("--early-stopping", type=_nonneg_int, metavar="PATIENCE", help="stop after this many epochs without val_loss improvement (default: 0 = off)")
-    t.add_argument("--limit", type=_positive_int, metavar="N", help="use at most N training and N test samples (quick experiments)")
+    t.add_argument("--validation-split", type=number, help=f"fraction of training data held out for validation (default: {d.validation_split})")
+    t.add_argument("--seed", type=nonneg_int, help=f"random seed for data split, initialization and shuffling (default: {d.seed})")
+    t.add_argument("--early-stopping", type=nonneg_int, metavar="PATIENCE", help="stop after this many epochs without val_loss improvement (default: 0 = off)")
+    t.add_argument("--limit", type=positive_int, metavar="N", help="use at most N training and N test samples (quick experiments)")
     t.add_argument("--normalization", choices=core.NORMALIZATIONS, help=f"input scaling built into the model (default: {d.normalization})")
-    t.add_argument("--l2", type=_float, help="global L2 weight decay on conv/dense kernels (default: 0)")
+    t.add_argument("--l2", type=number, help="global L2 weight decay on conv/dense kernels (default: 0)")
     t.add_argument("--name", help="run name; the run directory is <logdir>/<name>-<N> (default: <dataset>-<model>)")
     t.add_argument("--data-dir", metavar="DIR", help="folder with dataset files (also $KERASLAB_DATA_DIR; the Keras cache is searched too)")
     t.add_argument("--offline", action="store_true", help="never try to download datasets (also KERASLAB_OFFLINE=1)")

@@ -7,6 +7,7 @@ import argparse
 from keraslab import core
 
 from . import fmt
+from .argtypes import positive_int
 
 # train's options that set the RunConfig field of the same name
 DEVICE_OPTIONS = ("device", "gpu_memory_limit", "precision", "jit_compile", "steps_per_execution")
@@ -18,16 +19,6 @@ def _device(text: str) -> str:
     except core.ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("device: ")) from None
     return text.strip().lower()
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
 
 
 def add_device_options(p: argparse.ArgumentParser, *, train: bool = True) -> None:
@@ -42,12 +33,12 @@ def add_device_options(p: argparse.ArgumentParser, *, train: bool = True) -> Non
         "(default: float32)"))
     if not train:
         return
-    g.add_argument("--gpu-memory-limit", type=_positive, metavar="MB", help=(
+    g.add_argument("--gpu-memory-limit", type=positive_int, metavar="MB", help=(
         "cap the GPU memory TensorFlow takes, per GPU (default: none; memory grows as needed, "
         "so runs can share a card)"))
     g.add_argument("--jit-compile", choices=core.JIT_COMPILE, help=(
         "XLA compilation of the train step: auto (Keras decides), on, off (default: auto)"))
-    g.add_argument("--steps-per-execution", type=_positive, metavar="N", help=(
+    g.add_argument("--steps-per-execution", type=positive_int, metavar="N", help=(
         "batches per call into the backend (default: 1); a larger N amortizes keraslab's and "
         "Keras' per-batch work when a step takes about a millisecond (progress, stop and "
         "give-way then act every N batches)"))

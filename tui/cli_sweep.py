@@ -15,21 +15,12 @@ from keraslab import core
 from keraslab.core import ConfigError, RunConfig
 
 from . import fmt
+from .argtypes import positive_int
 from .fmt import visible
 from .sweepview import sweep_strips, sweep_table
 
 VALUES = "VALUES"
 _FLAGS = {"learning_rate": ("--lr", "--learning-rate")}  # fields whose train option is not --<field>
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
 
 
 def register(sub) -> None:
@@ -64,19 +55,19 @@ def register(sub) -> None:
     s.add_argument("--from-logits", dest="from_logits", action="store_true", default=None, help="the models output logits")
     s.add_argument("--name", help="run names are <name>-p<point> (default: <dataset>-<model>-p<point>)")
     s.add_argument("--data-dir", metavar="DIR", help="folder with dataset files")
-    s.add_argument("--random", type=_positive, metavar="N", help="train N points drawn at random from the grid instead of all")
+    s.add_argument("--random", type=positive_int, metavar="N", help="train N points drawn at random from the grid instead of all")
     s.add_argument("--random-seed", type=int, default=0, metavar="S", help="seed of the --random draw (default: 0)")
     s.add_argument("--dry-run", action="store_true", help="print the points (and with --slurm the script) and start nothing")
-    s.add_argument("--local", type=_positive, metavar="N", help="train on this machine, N points at a time (the default, with N=1)")
+    s.add_argument("--local", type=positive_int, metavar="N", help="train on this machine, N points at a time (the default, with N=1)")
     s.add_argument("--logdir", metavar="DIR", help="log directory (default: $KERASLAB_LOGDIR or ./runs)")
     g = s.add_argument_group("SLURM (--slurm: submit one job array, task i trains point i)")
     g.add_argument("--slurm", action="store_true", help="write <logdir>/sweeps/<id>/sweep.sbatch and submit it with sbatch")
     g.add_argument("--partition", help="sbatch --partition")
     g.add_argument("--time", help="sbatch --time, per task (e.g. 2:00:00)")
-    g.add_argument("--gpus", type=_positive, metavar="N", help="sbatch --gres=gpu:N per task")
-    g.add_argument("--cpus-per-task", type=_positive, metavar="N", help="sbatch --cpus-per-task")
+    g.add_argument("--gpus", type=positive_int, metavar="N", help="sbatch --gres=gpu:N per task")
+    g.add_argument("--cpus-per-task", type=positive_int, metavar="N", help="sbatch --cpus-per-task")
     g.add_argument("--mem", help="sbatch --mem per task (e.g. 8G)")
-    g.add_argument("--max-parallel", type=_positive, metavar="M", help="at most M tasks at once (the array's %%M)")
+    g.add_argument("--max-parallel", type=positive_int, metavar="M", help="at most M tasks at once (the array's %%M)")
     g.add_argument("--job-name", help="sbatch --job-name (default: keraslab-<sweep id>)")
     g.add_argument("--requeue", action="store_true", help="sbatch --requeue: a preempted task, restarted, resumes its run from its last checkpoint")
     g.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG", help="any other sbatch option, e.g. --sbatch-arg=--qos=long (repeatable)")
@@ -92,7 +83,7 @@ def register(sub) -> None:
                             description="Train, N at a time, the points of a sweep that have no run directory "
                             "yet (the rest of a sweep stopped with Ctrl+C, or one the app made).")  # fmt: skip
     rn.add_argument("sweep", nargs="?", metavar="ID", help="sweep id or a unique prefix (default: the newest)")
-    rn.add_argument("--local", dest="run_local", type=_positive, default=1, metavar="N", help="N points at a time (default: 1)")
+    rn.add_argument("--local", dest="run_local", type=positive_int, default=1, metavar="N", help="N points at a time (default: 1)")
     rn.add_argument("--logdir", dest="show_logdir", metavar="DIR", help="log directory (default: $KERASLAB_LOGDIR or ./runs)")
     st = actions.add_parser("stop", help="stop a running sweep (each running point kept as 'stopped')",
                             description="Stop a sweep: scancel of its SLURM job array, or SIGTERM to the local "
