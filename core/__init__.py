@@ -36,7 +36,6 @@ _export("model.notation", "format_stack", "parse_stack", "stack_from_json", "sta
 _export("model.presets", "PRESETS", "Preset", "Recipe", "get_preset", "recipe_of", "resolve_model")
 _export("model.preview", "LayerRow", "Preview", "preview_stack")
 _export("model.sketch", "sketch_stack")
-_export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started")
 _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started", "SystemSample")
 # GPU nodes: --device values, system metrics (GPUs, process, host)
 _export("system.devices", "DEVICE_HELP", "device_facts", "parse_device")
@@ -46,7 +45,7 @@ _export("train.session", "SessionHooks", "TrainingSession", "config_command", "r
 _export("train.resume", "RESUMABLE", "ResumePoint", "has_last_checkpoint", "resume_command", "resume_point")
 _export("rundir.writer", "default_logdir")
 # a run's console: output.log kept while it trains, read back in bounded pieces
-_export("train.capture", capture_process_output="capture_process")
+_export("train.capture", "event_line", capture_process_output="capture_process")
 _export("rundir.outputlog", "LogChunk", "read_output_log")
 _export("rundir.layout", "OUTPUT_LOG")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export

@@ -255,13 +255,8 @@ class _Printer:
         self._write(fmt.visible(text) + "\n")  # (run names, paths and reasons come from files)
 
     def event(self, ev) -> None:
-        if isinstance(ev, core.Phase):
-            self.line(f"... {ev.message}")
-        elif isinstance(ev, core.Started):
-            self.line(
-                f"run {ev.run_dir}  |  {ev.device}  |  {ev.params:,} parameters  |  "
-                f"{ev.train_samples:,} training samples, {ev.steps_per_epoch} batches/epoch"
-            )
+        if isinstance(ev, (core.Phase, core.Started)):  # (the lines an app run's output.log keeps too)
+            self.line(core.event_line(ev))
         elif isinstance(ev, core.BatchProgress):
             self._batch(ev)
         elif isinstance(ev, core.EpochEnd):
