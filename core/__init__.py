@@ -47,7 +47,6 @@ _export("rundir.writer", "default_logdir")
 # a run's console: output.log kept while it trains, read back in bounded pieces
 _export("train.capture", "event_line", capture_process_output="capture_process")
 _export("rundir.outputlog", "LogChunk", "read_output_log")
-_export("rundir.layout", "OUTPUT_LOG")
 # runs browser: discovery of keraslab and TensorBoard runs, cache, follow, filters, export
 _export("browse.curves", "Curve", "RunCurves", "axis_label", "downsample", "load_curves", "load_many_curves", "smooth")
 _export("browse.discovery", "RunWatcher", "discover_runs", "load_summary", "oldest_first", "resolve_runs")
@@ -58,7 +57,7 @@ _export(
     metric_map_table="describe_table",
 )  # fmt: skip
 _export("rundir.kind", "run_kind")
-_export("rundir.layout", "STATUS_FILE", "STOP_FILE")
+_export("rundir.layout", "OUTPUT_LOG", "STATUS_FILE", "STOP_FILE")
 _export("rundir.metricstats", "MetricStats")
 _export(
     "browse.filters", "COLUMNS", "FilterError", "field_value", "filter_runs", "parse_filter",

@@ -247,5 +247,4 @@ def _dict(value: Any) -> dict:
 
 def _sweep_id(mark: Any) -> str | None:
     """The sweep id a run's config names (untrusted: a string or nothing)."""
-    sweep_id = mark.get("id") if isinstance(mark, dict) else None
-    return sweep_id if isinstance(sweep_id, str) else None
+    return _text(mark.get("id")) if isinstance(mark, dict) else None

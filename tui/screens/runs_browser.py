@@ -361,9 +361,12 @@ class RunsBrowserScreen(Screen):
         self._refresh_table()
         table.move_cursor(row=row + 1)
 
+    def _marked_runs(self) -> list:
+        return [r for r in self.summaries if str(r.path) in self.marked]
+
     def _chosen_runs(self, key: str) -> list:
         """The marked runs, else the one under the cursor (a notice when there is none)."""
-        runs = [r for r in self.summaries if str(r.path) in self.marked]
+        runs = self._marked_runs()
         if not runs:
             current = self.current_run()
             parent = find_parent(current, self.summaries) if current else None
@@ -396,7 +399,7 @@ class RunsBrowserScreen(Screen):
         else:
             self.app.push_screen(SweepScreen(self.logdirs[0]))
     def action_ensemble(self) -> None:
-        runs = [r for r in self.summaries if str(r.path) in self.marked and r.kind == "keraslab"]
+        runs = [r for r in self._marked_runs() if r.kind == "keraslab"]
         if len(runs) < 2:
             self.notify("mark two or more keraslab runs with space, then press E (shift+e)", severity="warning")
             return
