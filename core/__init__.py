@@ -72,7 +72,7 @@ _export(
 _export("insight.architecture", "run_architecture")
 _export("insight.report", "REPORT_FORMATS", "write_report")
 _export("insight.labs", LAB_CLAIMS="CLAIMS", LabClaim="LabClaim", lab_claim_config="claim_config",
-        lab_recipe_lines="recipe_lines")
+        lab_recipe_lines="recipe_lines", find_lab_run="find_claim_run")
 _export(
     "rundir.meta", "archive_run", "delete_run", "parse_tags", "read_notes", "read_tags",
     "write_notes", "write_tags",
@@ -198,6 +198,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .insight.labs import CLAIMS as LAB_CLAIMS
     from .insight.labs import LabClaim
     from .insight.labs import claim_config as lab_claim_config
+    from .insight.labs import find_claim_run as find_lab_run
     from .insight.labs import recipe_lines as lab_recipe_lines
     from .insight.predictions import Predictions, has_saved_predictions, load_predictions
     from .insight.report import REPORT_FORMATS, write_report

@@ -92,9 +92,14 @@ def test_labs_quick_runs_every_row_and_prints_the_lab_beside_keraslab(tmp_path):
     assert rows["ensemble"]["keraslab"] == pytest.approx(float(np.mean(averaged == npz[0]["y_true"])))
     assert "member 4/4" in res.stderr
     assert "[4/5] fancy + data augmentation: 1 epochs on digits" in res.stderr
+    # a second table takes the rows already in the log directory; --fresh trains them again
     res = run_cli("labs", "--quick", "--only", "cnn", "--logdir", str(tmp_path))
     lines = res.stdout.splitlines()
     assert lines[1].split()[:2] == ["claim", "lab"] and "98.90%" in lines[3] and len(lines) == 4
+    assert "reused" in lines[3] and "lab-cnn-1 is already in the log directory" in res.stderr
+    assert f"{100 * rows['cnn']['keraslab']:.2f}%" in lines[3] and not (tmp_path / "lab-cnn-2").exists()
+    res = run_cli("labs", "--quick", "--only", "cnn", "--fresh", "--logdir", str(tmp_path))
+    assert res.returncode == 0 and (tmp_path / "lab-cnn-2" / "results.json").is_file()
 
 
 async def test_launch_screen_shows_the_recipe_and_r_applies_it(tmp_path):
@@ -128,3 +133,26 @@ async def test_launch_screen_shows_the_recipe_and_r_applies_it(tmp_path):
         assert "fancy's lab recipe" in str(screen.query_one("#recipe-line").render())
         config = screen.build_config()
         assert config is not None and config.epochs == 20
+
+
+def _fake_run(path: Path, config: "core.RunConfig", status: str, accuracy) -> None:
+    path.mkdir()
+    (path / "config.json").write_text(json.dumps({"run": config.to_dict()}))
+    (path / "status.json").write_text(json.dumps({"status": status}))
+    (path / "results.json").write_text(json.dumps({"test": {"accuracy": accuracy}}))
+
+
+def test_labs_reuses_only_a_completed_run_with_the_same_settings(tmp_path):
+    claim = next(c for c in core.LAB_CLAIMS if c.key == "ensemble")
+    seed1 = core.lab_claim_config(claim, seed=1)
+    assert core.find_lab_run(tmp_path, seed1) is None
+    _fake_run(tmp_path / "lab-ensemble-s1-1", seed1, "failed", 0.99)
+    _fake_run(tmp_path / "lab-ensemble-s1-2", core.lab_claim_config(claim, seed=2), "completed", 0.99)
+    _fake_run(tmp_path / "lab-ensemble-s1-3", seed1, "completed", "0.99")  # a hostile accuracy
+    (tmp_path / "lab-junk").mkdir()
+    (tmp_path / "lab-junk" / "config.json").write_text('{"run": {"epochs": [1]}}')
+    assert core.find_lab_run(tmp_path, seed1) is None
+    # the augmentation row's run under another name is the ensemble's seed-0 member
+    fancy_aug = core.lab_claim_config(next(c for c in core.LAB_CLAIMS if c.key == "fancy_aug"))
+    _fake_run(tmp_path / "lab-fancy_aug-1", fancy_aug, "completed", 0.9931)
+    assert core.find_lab_run(tmp_path, core.lab_claim_config(claim, seed=0)) == (tmp_path / "lab-fancy_aug-1", 0.9931)

@@ -20,7 +20,9 @@ def register(sub) -> None:
         help="reproduce the MNIST lab's results table (cnn, dropout, fancy, augmentation, ensemble)",
         description="Train each model of the 003 MNIST lab with its recipe (the preset's lab "
         "recipe, as 'train --recipe') and print the lab's test accuracy beside keraslab's, one "
-        "row per claim. The full table trains seven models for 20 epochs each: hours on a CPU.",
+        "row per claim. The full table trains seven models for 20 epochs each: hours on a CPU. "
+        "A row whose run is already in the log directory (completed, same settings) is taken "
+        "from there, so an interrupted table goes on where it stopped; --fresh trains every row.",
         epilog="examples:\n  keraslab labs --quick          (one epoch of each row on digits: a smoke test)\n"
         "  nice -n 19 keraslab labs --logdir runs-labs > labs.txt &\n  keraslab labs --recipes",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -28,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="one epoch of every row on digits (offline, about a minute)")
     p.add_argument("--only", metavar="ROW", action="append", choices=[c.key for c in core.LAB_CLAIMS],
                    help="train only this row (repeatable): " + ", ".join(c.key for c in core.LAB_CLAIMS))
+    p.add_argument("--fresh", action="store_true", help="train every row, even those already in the log directory")
     p.add_argument("--recipes", action="store_true", help="list the presets' lab recipes and exit")
     p.add_argument("--data-dir", metavar="DIR", help="folder with the MNIST files (also $KERASLAB_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
@@ -52,6 +55,23 @@ def _train(config, logdir) -> core.Finished:
             print("    stopping after this batch ...", file=sys.stderr)
 
 
+def _run_of(config, args, logdir, step: str, what: str) -> tuple[str, str, float | None, bool]:
+    """(run dir, status, test accuracy, reused) of ``config``: a completed run of the same
+    settings already in ``logdir`` (unless --fresh), else a new one trained now."""
+    found = None if args.fresh else core.find_lab_run(logdir, config)
+    if found is not None:
+        path, accuracy = found
+        print(f"{step} {what}: {fmt.visible(path.name)} is already in the log directory "
+              f"(test accuracy {fmt.metric(accuracy)}); --fresh trains it again", file=sys.stderr, flush=True)
+        return str(path), "completed", accuracy, True
+    print(f"{step} {what}: {config.epochs} epochs on {config.dataset} ({fmt.visible(config.model)})",
+          file=sys.stderr, flush=True)
+    result = _train(config, logdir)
+    if result.status != "completed":
+        print(f"    {result.status}: {fmt.visible(result.reason or '')}; the table stops here", file=sys.stderr)
+    return str(result.run_dir), result.status, (result.test or {}).get("accuracy"), False
+
+
 def cmd_labs(args: argparse.Namespace) -> int:
     if args.recipes:
         print("\n".join(core.lab_recipe_lines()))
@@ -67,18 +87,14 @@ def cmd_labs(args: argparse.Namespace) -> int:
                 break
             continue
         config = core.lab_claim_config(claim, quick=args.quick, data_dir=args.data_dir)
-        print(f"[{i}/{len(claims)}] {claim.claim}: {config.epochs} epochs on {config.dataset} "
-              f"({fmt.visible(config.model)})", file=sys.stderr, flush=True)
         t0 = time.monotonic()
-        result = _train(config, logdir)
-        row["runs"].append(str(result.run_dir))
-        row["seconds"] = round(time.monotonic() - t0, 1)
-        row["status"] = result.status
-        if result.status == "completed" and result.test:
-            row["keraslab"] = result.test.get("accuracy")
+        run, row["status"], accuracy, reused = _run_of(config, args, logdir, f"[{i}/{len(claims)}]", claim.claim)
+        row["runs"].append(run)
+        row["seconds"] = None if reused else round(time.monotonic() - t0, 1)
+        if row["status"] == "completed":
+            row["keraslab"] = accuracy
         done[claim.key] = row
-        if result.status != "completed":
-            print(f"    {result.status}: {fmt.visible(result.reason or '')}; the table stops here", file=sys.stderr)
+        if row["status"] != "completed":
             break
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -86,10 +102,16 @@ def cmd_labs(args: argparse.Namespace) -> int:
     if args.quick:
         print("(--quick: one epoch on digits, not the lab's setting: the figures are not comparable)")
     table = [[r["claim"], f"{100 * r['lab']:.2f}%", "-" if r["keraslab"] is None else f"{100 * r['keraslab']:.2f}%",
-              fmt.duration(r.get("seconds")), fmt.visible(r.get("note") or (r["runs"][0].rsplit("/", 1)[-1] if r["runs"] else "-"))]
+              _time_cell(r), fmt.visible(r.get("note") or (r["runs"][0].rsplit("/", 1)[-1] if r["runs"] else "-"))]
              for r in rows]  # fmt: skip
     print(fmt.table(["claim", "lab", "keraslab", "time", "run"], table, right=(1, 2, 3)))
     return 0 if all(r.get("status", "completed") == "completed" for r in rows) else 1
+
+
+def _time_cell(row: dict) -> str:
+    if row.get("seconds") is None and row.get("status") == "completed":
+        return "reused"
+    return fmt.duration(row.get("seconds"))
 
 
 def _ensemble_row(row: dict, claim, done: dict, args, logdir, step: str) -> bool:
@@ -102,14 +124,11 @@ def _ensemble_row(row: dict, claim, done: dict, args, logdir, step: str) -> bool
     t0 = time.monotonic()
     for seed in range(len(members), claim.members):
         config = core.lab_claim_config(claim, seed=seed, quick=args.quick, data_dir=args.data_dir)
-        print(f"{step} {claim.claim}: member {seed + 1}/{claim.members}, {config.epochs} epochs on "
-              f"{config.dataset} (seed {seed})", file=sys.stderr, flush=True)
-        result = _train(config, logdir)
-        if result.status != "completed":
-            row["status"] = result.status
-            print(f"    {result.status}: {fmt.visible(result.reason or '')}; the table stops here", file=sys.stderr)
+        run, status, _, _ = _run_of(config, args, logdir, step, f"{claim.claim}: member {seed + 1}/{claim.members} (seed {seed})")
+        if status != "completed":
+            row["status"] = status
             return False
-        members.append(str(result.run_dir))
+        members.append(run)
     row["runs"], row["status"] = members, "completed"
     row["seconds"] = round(time.monotonic() - t0, 1)
     row["keraslab"] = core.ensemble_runs(members).evaluation.accuracy

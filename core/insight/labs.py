@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import RunConfig
+from ..errors import KeraslabError
+from ..rundir.reader import load_run
 
 # The lab: "Introducing Dropout (after the standardizing layer and before the dense layers)";
 # it names no rates: 0.2 on the input and 0.5 before each dense layer are keraslab's choice.
@@ -51,6 +55,34 @@ def claim_config(claim: LabClaim, *, dataset: str = "mnist", seed: int = 0, quic
     if quick:
         config = dataclasses.replace(config, **QUICK)
     return config.validate()
+
+
+# where and under which name a run was trained, not how: a run that differs only here is the same training
+_NOT_SETTINGS = ("name", "data_dir", "parent", "diff", "sweep")
+
+
+def _settings(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k not in _NOT_SETTINGS}
+
+
+def find_claim_run(logdir: str | os.PathLike, config: RunConfig) -> tuple[Path, float] | None:
+    """The newest completed ``lab-*`` run in ``logdir`` trained with ``config``'s settings (its
+    name and data folder aside) that has a test accuracy, with that accuracy: what ``labs``
+    takes instead of training the row again. An ensemble's seed-0 member is thus the
+    augmentation row's run. Damaged or foreign run directories are passed over."""
+    want = _settings(config.to_dict())
+    found = []
+    for path in Path(logdir).glob("lab-*"):
+        try:
+            run = load_run(path)
+            if run.status != "completed" or _settings(RunConfig.from_dict(dict(run.run_config)).to_dict()) != want:
+                continue
+            accuracy = (run.results.get("test") or {}).get("accuracy")
+            if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) and 0 <= accuracy <= 1:
+                found.append((path.stat().st_mtime, path, float(accuracy)))
+        except (KeraslabError, TypeError, AttributeError, OSError):
+            continue
+    return max(found)[1:] if found else None
 
 
 def recipe_lines() -> list[str]:
