@@ -135,7 +135,7 @@ async def test_launch_screen_shows_the_recipe_and_r_applies_it(tmp_path):
         assert config is not None and config.epochs == 20
 
 
-def _fake_run(path: Path, config: "core.RunConfig", status: str, accuracy) -> None:
+def _fake_run(path: Path, config: core.RunConfig, status: str, accuracy) -> None:
     path.mkdir()
     (path / "config.json").write_text(json.dumps({"run": config.to_dict()}))
     (path / "status.json").write_text(json.dumps({"status": status}))
