@@ -41,8 +41,9 @@ _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "Ses
 _export("system.devices", "DEVICE_HELP", "device_facts", "parse_device")
 _export("system.sampler", "split_sample", SYSTEM_PREFIX="PREFIX")
 _export("rundir.reader", "RunRecord", "load_run")
-_export("train.session", "SessionHooks", "TrainingSession", "config_command", "resolve_stack")
-_export("train.resume", "RESUMABLE", "ResumePoint", "has_last_checkpoint", "resume_command", "resume_point")
+_export("train.session", "SessionHooks", "TrainingSession", "resolve_stack")
+_export("train.command", "config_command", "resume_command")
+_export("train.resume", "RESUMABLE", "ResumePoint", "has_last_checkpoint", "resume_point")
 _export("rundir.writer", "default_logdir")
 # a run's console: output.log kept while it trains, read back in bounded pieces
 _export("train.capture", "event_line", capture_process_output="capture_process")
@@ -230,6 +231,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .system.sampler import PREFIX as SYSTEM_PREFIX
     from .system.sampler import split_sample
     from .train.capture import capture_process as capture_process_output
+    from .train.command import config_command, resume_command
     from .train.progress import (
         BatchProgress,
         EpochEnd,
@@ -243,7 +245,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         RESUMABLE,
         ResumePoint,
         has_last_checkpoint,
-        resume_command,
         resume_point,
     )
-    from .train.session import SessionHooks, TrainingSession, config_command, resolve_stack
+    from .train.session import SessionHooks, TrainingSession, resolve_stack

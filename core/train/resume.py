@@ -7,7 +7,6 @@ last.keras as a zip archive only (the session loads it with Keras' safe mode).
 from __future__ import annotations
 
 import os
-import shlex
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,11 +70,6 @@ def resume_point(run_dir: str | os.PathLike) -> ResumePoint:
         raise RunStoreError(f"{name}: all {config.epochs} epochs are trained; nothing to resume")
     best_epoch, best_value = _best_so_far(run, epoch)
     return ResumePoint(path, config, dict(run.config), dict(run.status_info), epoch, best_epoch, best_value)
-
-
-def resume_command(run_dir: str | os.PathLike) -> str:
-    """The command line that resumes ``run_dir`` (recorded in the run's resume history)."""
-    return shlex.join(["keraslab", "train", "--resume", os.fspath(run_dir)])
 
 
 def has_last_checkpoint(run_dir: str | os.PathLike) -> bool:

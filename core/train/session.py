@@ -23,19 +23,20 @@ from ..config import RunConfig
 from ..data.datasets import Dataset, get_info, is_npz_path, load_dataset
 from ..errors import DatasetError, KeraslabError, RunStoreError
 from ..model.preview import preview_stack
-from ..rundir.fileio import writing
-from ..rundir.layout import CONFIG_FILE, PREDICTIONS_FILE, STATUS_FILE, STOP_FILE
+from ..rundir.layout import CONFIG_FILE, STATUS_FILE, STOP_FILE
 from ..rundir.scheduler import slurm_job
 from ..rundir.writer import RunWriter, create_run_dir, default_logdir, now_iso
 from ..system.devices import DevicePlan, plan_device
 from ..system.sampler import DEFAULT_INTERVAL as SYSTEM_INTERVAL
 from . import tensorboard_export
 from .backend import describe_device, import_keras, package_versions
+from .command import config_command
 from .download import keras_download
 from .memory import check_fits
 from .placement import jit_compile, oom_reason, place, prepare_environment
 from .progress import Finished, Phase, SessionEvent, Started
 from .resume import RESUMABLE
+from .testset import evaluate_test
 
 MONITOR = "val_loss"
 
@@ -59,29 +60,6 @@ class SessionHooks:
 def resolve_stack(config: RunConfig):
     """The layer stack a config describes: its JSON ``layers``, else a preset name or notation."""
     return config.stack()
-
-
-def config_command(config: RunConfig) -> str:
-    """A `keraslab train` command line that reproduces this config."""
-    defaults = RunConfig()
-    parts = ["keraslab", "train", "--dataset", config.dataset]
-    if config.layers is None:
-        parts += ["--model", config.model]
-    for key, value in config.to_dict().items():
-        if key in ("extra", "layers", "dataset", "model", "parent", "diff", "sweep"):
-            continue
-        if value == getattr(defaults, key) or value is None:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            parts.append(flag if value else f"--no-{key.replace('_', '-')}")
-        else:
-            parts += [flag, str(value)]
-    if config.layers is not None:
-        from ..model.notation import format_stack, stack_from_json
-
-        parts += ["--model", format_stack(stack_from_json(config.layers))]
-    return shlex.join(parts)
 
 
 class TrainingSession:
@@ -387,7 +365,8 @@ class TrainingSession:
             if status == "completed":
                 self._writer.last_checkpoint_path.unlink(missing_ok=True)  # nothing left to resume
             self._emit(Phase("evaluating on the test set"))
-            test = self._evaluate(model, bridge, data)
+            test = evaluate_test(model, bridge, data, self.config, self._writer,
+                                 from_logits=bool((self._record.get("model_info") or {}).get("from_logits")))
         except KeraslabError as exc:  # (bad input, or a run file that cannot be written)
             _keep_best(bridge)
             status, reason = "failed", str(exc)
@@ -557,50 +536,6 @@ class TrainingSession:
             bridge.resume_at(point.epoch, point.best_epoch, point.best_value)
             fit_kwargs["initial_epoch"] = point.epoch
         return model, bridge, fit_kwargs
-
-    def _evaluate(self, model, bridge, data: Dataset) -> dict[str, float]:
-        """Test-set metrics of the best weights; predictions saved for confusion matrices."""
-        from .optim import needs_one_hot
-
-        bridge.finish_checkpoint()
-        test: dict[str, float] = {}
-        if data.x_test.shape[0]:
-            y_test = data.y_test
-            if needs_one_hot(self.config):
-                y_test = np.eye(data.info.num_classes, dtype="float32")[y_test]
-            values = model.evaluate(
-                data.x_test, y_test, batch_size=self.config.batch_size, verbose=0, return_dict=True
-            )
-            test = {k: float(v) for k, v in values.items()}
-            from .predict import as_probabilities
-
-            from_logits = bool((self._record.get("model_info") or {}).get("from_logits"))
-            outputs = model.predict(data.x_test, batch_size=self.config.batch_size, verbose=0)
-            probs = as_probabilities(outputs, from_logits)
-            path = self.run_dir / PREDICTIONS_FILE
-            try:
-                with writing(path):
-                    np.savez_compressed(
-                        path,
-                        y_true=data.y_test.astype(np.int32),
-                        y_pred=probs.argmax(axis=-1).astype(np.int32),
-                        confidence=probs.max(axis=-1).astype(np.float16),
-                        probs=probs,  # every class's probability, for ensembles
-                    )
-            except KeraslabError:
-                path.unlink(missing_ok=True)  # (not a torn file)
-                raise
-        self._writer.write_results(
-            {
-                "test": test,
-                "best_epoch": bridge.best_epoch,
-                "monitor": bridge.monitor,
-                "best_value": bridge.best_value,
-                "epochs_done": bridge.epochs_done,
-                "checkpoint": self._writer.checkpoint_path.name,
-            }
-        )
-        return test
 
 
 def resume_seed(seed: int, epoch: int) -> int:
