@@ -33,8 +33,10 @@ def pane(tmp_path):
     name = f"keraslab-test-{uuid.uuid4().hex[:8]}"
     logdir = tmp_path / "runs"
     env = {"TF_CPP_MIN_LOG_LEVEL": "0"}  # TensorFlow may talk: none of it may reach the screen
+    # (a tmux server started from pytest puts COLUMNS=80 LINES=24 in its global environment, and
+    # Textual, like shutil.get_terminal_size, believes them over the pane: the app sees the pane)
     command = " ".join([
-        *(f"{k}={v}" for k, v in env.items()),
+        "env", "-u", "COLUMNS", "-u", "LINES", *(f"{k}={v}" for k, v in env.items()),
         shlex.quote(str(KERASLAB)), "--logdir", shlex.quote(str(logdir)),
         "; echo keraslab-exited-$?; sleep 60",
     ])
@@ -65,6 +67,7 @@ def test_launch_train_and_finish_in_tmux(pane):
     assert "avgpool" in launch and "8x8x1" in launch
     assert "10,858 parameters" in launch
     assert "t Train" in launch  # the footer
+    assert max(len(line.rstrip()) for line in launch.splitlines()) > 100  # the app fills the 120-column pane
 
     tmux("send-keys", "-t", name, "t")
     training = wait_for(name, "loss", "accuracy", "epoch")

@@ -23,7 +23,7 @@ def test_workspace_walk_in_tmux(tmp_path):
     keraslab_run(logdir, "mnist-a", lr=1e-3, peak=0.99)
     pytorch_run(logdir / "torch-run")  # (a PyTorch-style run: its charts share the Keras names)
     name = f"keraslab-ws-{uuid.uuid4().hex[:8]}"
-    command = f"{shlex.quote(str(KERASLAB))} browse {shlex.quote(str(logdir))}; echo keraslab-exited-$?; sleep 30"
+    command = f"env -u COLUMNS -u LINES {shlex.quote(str(KERASLAB))} browse {shlex.quote(str(logdir))}; echo keraslab-exited-$?; sleep 30"
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
     subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "140", "-y", "40", command], check=True, env=env)
     try:
