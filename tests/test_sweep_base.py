@@ -81,7 +81,9 @@ def test_from_run_is_the_base_and_each_point_records_it_as_parent(logdir: Path, 
     made = run_cli("sweep", "--from", "mnist-cnn-1", "--seed", "0,1", "--slurm", "--logdir", str(logdir),
                    env=_fake_sbatch(tmp_path))  # fmt: skip
     assert made.returncode == 0, made.stderr
-    assert [p["parent"] for p in _points(logdir)] == ["mnist-cnn-1", "mnist-cnn-1"]
+    points = _points(logdir)
+    assert [p["parent"] for p in points] == ["mnist-cnn-1", "mnist-cnn-1"]
+    assert [p["diff"]["summary"] for p in points] == ["no change", "seed 0 -> 1"]  # (each point against RUN)
     both = run_cli("sweep", "--from", "mnist-cnn-1", "--config", "x.json", "--seed", "0,1", "--dry-run",
                    "--logdir", str(logdir))  # fmt: skip
     assert both.returncode == 1 and "--from and --config" in both.stderr

@@ -108,10 +108,10 @@ def keraslab_command() -> list[str]:
     return [sys.executable, "-m", "keraslab.tui.cli"]
 
 
-def _base(args: argparse.Namespace) -> tuple[RunConfig, str | None]:
+def _base(args: argparse.Namespace) -> tuple[RunConfig, str | None, RunConfig | None]:
     """The config every point starts from (--config FILE, --from RUN or the defaults, as `train`
-    reads them) and the run name it suggests. The base's own lineage and sweep mark are dropped:
-    its points are runs of this sweep (with --from, children of RUN)."""
+    reads them), the run name it suggests and the --from run's config. The base's own lineage
+    and sweep mark are dropped: its points are runs of this sweep (with --from, children of RUN)."""
     base, parent = cli_start.start_config(args)
     source = f"--config {args.config}" if args.config else f"--from {args.from_run}" if parent else None
     if source is not None:
@@ -123,11 +123,11 @@ def _base(args: argparse.Namespace) -> tuple[RunConfig, str | None]:
     base.name, base.parent, base.diff, base.sweep = None, None, None, None
     if parent is not None:
         base.parent = core.parent_ref(parent[0], core.default_logdir(args.logdir))
-    return base, name
+    return base, name, parent[1] if parent is not None else None
 
 
 def _plan(args: argparse.Namespace) -> core.Sweep:
-    base, name = _base(args)
+    base, name, parent = _base(args)
     for key in ("from_logits", "data_dir"):
         if getattr(args, key) is not None:
             setattr(base, key, getattr(args, key))
@@ -137,8 +137,10 @@ def _plan(args: argparse.Namespace) -> core.Sweep:
         name = None  # (the base's name would name every model's points alike)
     positions = grid.positions(args.random, args.random_seed)
     sample = {"n": args.random, "seed": args.random_seed} if args.random else None
-    return core.plan_sweep(core.default_logdir(args.logdir), grid, positions, shlex.join(["keraslab", *sys.argv[1:]]),
-                           name=args.name or name, sample=sample)  # fmt: skip
+    sweep = core.plan_sweep(core.default_logdir(args.logdir), grid, positions, shlex.join(["keraslab", *sys.argv[1:]]),
+                            name=args.name or name, sample=sample)  # fmt: skip
+    sweep.parent = parent
+    return sweep
 
 
 def _points_table(sweep: core.Sweep) -> str:
