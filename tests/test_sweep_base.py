@@ -127,3 +127,16 @@ def test_a_hostile_config_is_a_one_line_error_naming_the_file(logdir: Path, tmp_
     assert words in proc.stderr and f"--config {path}" in proc.stderr and "\x1b" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not (logdir / "sweeps").exists()
+
+
+@pytest.mark.slow
+def test_a_local_sweep_from_a_config_file_trains_its_points_on_that_base(logdir: Path, tmp_path: Path):
+    path = _config_file(tmp_path, {"run": {"model": "mlp", "limit": 300, "batch_size": 32, "epochs": 1}})
+    proc = run_cli("sweep", "--config", str(path), "--lr", "1e-3,3e-3", "--local", "2", "--logdir", str(logdir))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 queued, 0 running, 2 done, 0 failed" in proc.stdout
+    for index, lr in enumerate((1e-3, 3e-3)):
+        record = json.loads((logdir / f"digits-mlp-p{index}-1" / "config.json").read_text())["run"]
+        assert (record["learning_rate"], record["batch_size"], record["limit"]) == (lr, 32, 300)
+    listed = run_cli("runs", "--sort", "sweep", "--logdir", str(logdir))
+    assert [line.split()[-1] for line in listed.stdout.splitlines()[2:]] == ["#0", "#1"]
