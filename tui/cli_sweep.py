@@ -32,9 +32,10 @@ def register(sub) -> None:
         description="Train every point of a grid of `train` options. Any option below takes a list\n"
         "(--lr 1e-3,3e-4), whole-number options a range A..B[:STEP] (--seed 0..2), --model several\n"
         "models (--model cnn,\"conv32k3-bn-relu-maxpool2 | gap-out-softmax\": a notation never holds\n"
-        "a comma, so ',' always separates models). The sweep is kept in <logdir>/sweeps/<id>.json\n"
-        "(its point configs, script and logs in <logdir>/sweeps/<id>/); each run records its sweep\n"
-        "and point in config.json.",
+        "a comma, so ',' always separates models). Every point starts from train's defaults, or from\n"
+        "--config FILE or --from RUN (whose values then stand for the defaults shown below).\n"
+        "The sweep is kept in <logdir>/sweeps/<id>.json (its point configs, script and logs in\n"
+        "<logdir>/sweeps/<id>/); each run records its sweep and point in config.json.",
         epilog="examples:\n"
         "  keraslab sweep --lr 1e-3,3e-4 --seed 0..2 --epochs 3 --dry-run\n"
         "  keraslab sweep --model cnn,mlp --lr 1e-3,1e-2 --local 2\n"
