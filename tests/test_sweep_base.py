@@ -114,6 +114,7 @@ def test_an_unreadable_file_is_a_one_line_error_exit_2(logdir: Path, tmp_path: P
         ({"run": {"epochs": "ten"}}, "epochs: 'ten' is not a whole number"),
         ({"learning_rate": [1]}, "learning_rate: [1] is not a number"),
         ({"run": {"layers": "rm -rf /"}}, "layers: must be a list"),
+        ({"run": {"layers": [{"type": "os.system", "cmd": "id"}]}}, "os.system"),
         ({"run": {"epochs": 3, "__class__": "x"}}, "unknown config key(s): '__class__'"),
         ([1, 2], "must be a JSON object, not a list"),
         ({"run": {"sweep": {"id": "../../etc", "point": 0}}}, "sweep: id"),
@@ -140,3 +141,17 @@ def test_a_local_sweep_from_a_config_file_trains_its_points_on_that_base(logdir:
         assert (record["learning_rate"], record["batch_size"], record["limit"]) == (lr, 32, 300)
     listed = run_cli("runs", "--sort", "sweep", "--logdir", str(logdir))
     assert [line.split()[-1] for line in listed.stdout.splitlines()[2:]] == ["#0", "#1"]
+
+
+def test_a_base_with_its_own_layer_stack_keeps_it_unless_models_vary(logdir: Path, tmp_path: Path):
+    from keraslab import core
+
+    stack = core.stack_to_json(core.parse_stack("flatten-dense32-relu-dense10-softmax"))
+    path = _config_file(tmp_path, {"run": {"model": "mine", "layers": stack, "epochs": 2}})
+    proc = run_cli("sweep", "--config", str(path), "--lr", "1e-3,1e-2", "--dry-run", "--logdir", str(logdir))
+    assert proc.returncode == 0, proc.stderr
+    assert "fixed: epochs 2, layers flatten-dense32-relu-dense10-softmax" in proc.stdout
+    made = run_cli("sweep", "--config", str(path), "--lr", "1e-3,1e-2", "--model", "mlp,cnn", "--slurm",
+                   "--logdir", str(logdir), env=_fake_sbatch(tmp_path))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert [(p["model"], p["layers"]) for p in _points(logdir)] == [("mlp", None), ("mlp", None), ("cnn", None), ("cnn", None)]

@@ -118,7 +118,9 @@ def _base(args: argparse.Namespace) -> tuple[RunConfig, str | None, RunConfig | 
     if source is not None:
         try:
             base.validate()
-        except ConfigError as exc:
+            if base.layers is not None:
+                core.stack_from_json(base.layers)  # (a bad stack fails now, not in every point's run)
+        except core.KeraslabError as exc:
             raise ConfigError(f"{source}: {exc}") from None
     name = base.name if base.sweep is None else None  # (a point's own name would make <name>-p3-p0)
     base.name, base.parent, base.diff, base.sweep = None, None, None, None
@@ -153,10 +155,11 @@ def _points_table(sweep: core.Sweep) -> str:
 def _fixed(sweep: core.Sweep) -> str:
     default = RunConfig().to_dict()
     base = sweep.grid.base
-    shown = [f"{k} {fmt.hp_text(v)}" for k, v in base.items()
-             if k not in sweep.grid.axes and v != default.get(k) and k not in ("layers", "extra", "parent")]  # fmt: skip
-    if isinstance(base.get("layers"), list) and "model" not in sweep.grid.axes:
-        shown.append(f"layers: a stack of {len(base['layers'])}")
+    stack = isinstance(base.get("layers"), list)  # (the file's stack: its model name means nothing)
+    shown = [f"{k} {fmt.hp_text(v)}" for k, v in base.items() if k not in sweep.grid.axes and v != default.get(k)
+             and k not in ("layers", "extra", "parent") and not (stack and k == "model")]  # fmt: skip
+    if stack:
+        shown.append(f"layers {visible(core.format_stack(core.stack_from_json(base['layers'])))}")
     return "fixed: " + (", ".join(shown) if shown else "all defaults")
 
 
