@@ -151,6 +151,8 @@ def test_a_base_with_its_own_layer_stack_keeps_it_unless_models_vary(logdir: Pat
     proc = run_cli("sweep", "--config", str(path), "--lr", "1e-3,1e-2", "--dry-run", "--logdir", str(logdir))
     assert proc.returncode == 0, proc.stderr
     assert "fixed: epochs 2, layers flatten-dense32-relu-dense10-softmax" in proc.stdout
+    varied = run_cli("sweep", "--config", str(path), "--model", "mlp,cnn", "--dry-run", "--logdir", str(logdir))
+    assert "fixed: epochs 2\n" in varied.stdout  # (each point's model replaces the stack)
     made = run_cli("sweep", "--config", str(path), "--lr", "1e-3,1e-2", "--model", "mlp,cnn", "--slurm",
                    "--logdir", str(logdir), env=_fake_sbatch(tmp_path))  # fmt: skip
     assert made.returncode == 0, made.stderr

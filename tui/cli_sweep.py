@@ -155,7 +155,7 @@ def _points_table(sweep: core.Sweep) -> str:
 def _fixed(sweep: core.Sweep) -> str:
     default = RunConfig().to_dict()
     base = sweep.grid.base
-    stack = isinstance(base.get("layers"), list)  # (the file's stack: its model name means nothing)
+    stack = isinstance(base.get("layers"), list) and "model" not in sweep.grid.axes  # (its model name means nothing)
     shown = [f"{k} {fmt.hp_text(v)}" for k, v in base.items() if k not in sweep.grid.axes and v != default.get(k)
              and k not in ("layers", "extra", "parent") and not (stack and k == "model")]  # fmt: skip
     if stack:
