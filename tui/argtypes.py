@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 
 
+class CliError(Exception):
+    """A bad command line: printed as one line, exit status 2."""
+
+
 def int_at_least(low: int):
     """An argparse type: a whole number >= low, with a one-line reason otherwise."""
 

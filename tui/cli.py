@@ -16,7 +16,8 @@ from keraslab import core
 from keraslab.core import KeraslabError, RunConfig
 
 from . import cli_diagnose, cli_gpu, cli_insight, cli_runs, cli_sweep, cli_tags, cli_tweak, fmt
-from .argtypes import nonneg_int, number, positive_int
+from .argtypes import CliError, nonneg_int, number, positive_int
+from .cli_start import start_config
 from .textplot import line_chart
 
 DESCRIPTION = """\
@@ -36,10 +37,6 @@ examples:
   keraslab datasets
 
 Run 'keraslab COMMAND --help' for the options of each command."""
-
-
-class CliError(Exception):
-    """A bad command line: printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -170,17 +167,7 @@ _CONFIG_OPTIONS = (
 
 
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
-    parent = cli_tweak.start_from(args)  # --from RUN: (run, its config)
-    base: dict = {}
-    if args.config:
-        try:
-            data = json.loads(Path(args.config).read_text())
-        except (OSError, ValueError) as exc:
-            raise CliError(f"--config {args.config}: cannot read JSON ({exc})") from None
-        base = data.get("run", data) if isinstance(data, dict) else data
-    config = RunConfig.from_dict(base) if args.config else RunConfig()
-    if parent is not None:
-        config = RunConfig.from_dict(parent[1].to_dict())
+    config, parent = start_config(args)  # --config FILE or --from RUN
     if args.dataset is not None:
         config.dataset = args.dataset
     if args.model is not None:

@@ -223,10 +223,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
         headers += [visible(k) for k, _ in diff]
         for row, i in zip(rows, range(len(runs)), strict=True):
             row += [hp_text(values[i]) for _, values in diff]
-    if any(r.sweep for r in runs):
-        headers.append("sweep")
-        for row, r in zip(rows, runs, strict=True):
-            row.append(visible(r.sweep or "-"))
     print(fmt.table(headers, rows, right=right))
     print_warnings(runs)
     return 0

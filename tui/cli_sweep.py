@@ -14,7 +14,7 @@ from pathlib import Path
 from keraslab import core
 from keraslab.core import ConfigError, RunConfig
 
-from . import fmt
+from . import cli_start, fmt
 from .argtypes import positive_int
 from .fmt import visible
 from .sweepview import sweep_strips, sweep_table
@@ -32,12 +32,14 @@ def register(sub) -> None:
         description="Train every point of a grid of `train` options. Any option below takes a list\n"
         "(--lr 1e-3,3e-4), whole-number options a range A..B[:STEP] (--seed 0..2), --model several\n"
         "models (--model cnn,\"conv32k3-bn-relu-maxpool2 | gap-out-softmax\": a notation never holds\n"
-        "a comma, so ',' always separates models). The sweep is kept in <logdir>/sweeps/<id>.json\n"
-        "(its point configs, script and logs in <logdir>/sweeps/<id>/); each run records its sweep\n"
-        "and point in config.json.",
+        "a comma, so ',' always separates models). Every point starts from train's defaults, or from\n"
+        "--config FILE or --from RUN (whose values then stand for the defaults shown below).\n"
+        "The sweep is kept in <logdir>/sweeps/<id>.json (its point configs, script and logs in\n"
+        "<logdir>/sweeps/<id>/); each run records its sweep and point in config.json.",
         epilog="examples:\n"
         "  keraslab sweep --lr 1e-3,3e-4 --seed 0..2 --epochs 3 --dry-run\n"
         "  keraslab sweep --model cnn,mlp --lr 1e-3,1e-2 --local 2\n"
+        "  keraslab sweep --config runs/mnist-cnn-1/config.json --lr 1e-3,3e-4 --seed 0..2\n"
         "  keraslab sweep --lr 1e-3,3e-4 --seed 0..4 --slurm --partition gpu --gpus 1 --time 1:00:00\n"
         "  keraslab sweep show            (the newest sweep, ranked by val_accuracy)\n"
         "  keraslab runs --sweep ID\n\n"
@@ -45,6 +47,10 @@ def register(sub) -> None:
         "and is kept as 'stopped'. scancel does the same to SLURM tasks.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    s.add_argument("--config", metavar="FILE", help="the base of every point: a run's config.json or a RunConfig "
+                   "JSON (as 'train --config' reads it); the options below vary on top of it")
+    s.add_argument("--from", dest="from_run", metavar="RUN", help="the base of every point: a past run's whole setup "
+                   "(as 'train --from'); its points record RUN as their parent")
     for key, kind in core.AXES.items():
         flags = _FLAGS.get(key, ("--" + key.replace("_", "-"),))
         default = getattr(d, key)
@@ -103,17 +109,41 @@ def keraslab_command() -> list[str]:
     return [sys.executable, "-m", "keraslab.tui.cli"]
 
 
+def _base(args: argparse.Namespace) -> tuple[RunConfig, str | None, RunConfig | None]:
+    """The config every point starts from (--config FILE, --from RUN or the defaults, as `train`
+    reads them), the run name it suggests and the --from run's config. The base's own lineage
+    and sweep mark are dropped: its points are runs of this sweep (with --from, children of RUN)."""
+    base, parent = cli_start.start_config(args)
+    source = f"--config {args.config}" if args.config else f"--from {args.from_run}" if parent else None
+    if source is not None:
+        try:
+            base.validate()
+            if base.layers is not None:
+                core.stack_from_json(base.layers)  # (a bad stack fails now, not in every point's run)
+        except core.KeraslabError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+    name = base.name if base.sweep is None else None  # (a point's own name would make <name>-p3-p0)
+    base.name, base.parent, base.diff, base.sweep = None, None, None, None
+    if parent is not None:
+        base.parent = core.parent_ref(parent[0], core.default_logdir(args.logdir))
+    return base, name, parent[1] if parent is not None else None
+
+
 def _plan(args: argparse.Namespace) -> core.Sweep:
-    base = RunConfig()
+    base, name, parent = _base(args)
     for key in ("from_logits", "data_dir"):
         if getattr(args, key) is not None:
             setattr(base, key, getattr(args, key))
     options = {key: getattr(args, key) for key in core.AXES if getattr(args, key) is not None}
     grid = core.make_grid(base, options)
+    if "model" in grid.axes or "dataset" in grid.axes:
+        name = None  # (the base's name would name every model's points alike)
     positions = grid.positions(args.random, args.random_seed)
     sample = {"n": args.random, "seed": args.random_seed} if args.random else None
-    return core.plan_sweep(core.default_logdir(args.logdir), grid, positions, shlex.join(["keraslab", *sys.argv[1:]]),
-                           name=args.name, sample=sample)  # fmt: skip
+    sweep = core.plan_sweep(core.default_logdir(args.logdir), grid, positions, shlex.join(["keraslab", *sys.argv[1:]]),
+                            name=args.name or name, sample=sample)  # fmt: skip
+    sweep.parent = parent
+    return sweep
 
 
 def _points_table(sweep: core.Sweep) -> str:
@@ -124,9 +154,22 @@ def _points_table(sweep: core.Sweep) -> str:
 
 def _fixed(sweep: core.Sweep) -> str:
     default = RunConfig().to_dict()
-    shown = [f"{k} {fmt.hp_text(v)}" for k, v in sweep.grid.base.items()
-             if k not in sweep.grid.axes and v != default.get(k) and k not in ("layers", "extra")]  # fmt: skip
+    base = sweep.grid.base
+    stack = isinstance(base.get("layers"), list) and "model" not in sweep.grid.axes  # (its model name means nothing)
+    shown = [f"{k} {fmt.hp_text(v)}" for k, v in base.items() if k not in sweep.grid.axes and v != default.get(k)
+             and k not in ("layers", "extra", "parent") and not (stack and k == "model")]  # fmt: skip
+    if stack:
+        shown.append(f"layers {visible(core.format_stack(core.stack_from_json(base['layers'])))}")
     return "fixed: " + (", ".join(shown) if shown else "all defaults")
+
+
+def _source(args: argparse.Namespace) -> str:
+    """The dry run's line naming the base of the points."""
+    if args.config:
+        return f"base: --config {visible(args.config)}, with the sweep's options on top"
+    if args.from_run:
+        return f"base: the setup of run {visible(args.from_run)} (--from: each point records it as its parent)"
+    return "base: the defaults of 'keraslab train'"
 
 
 def _slurm_options(args: argparse.Namespace) -> core.SlurmOptions:
@@ -165,6 +208,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sample = f", {len(sweep.points)} drawn at random (seed {args.random_seed})" if args.random else ""
     print(f"sweep: {core.describe_grid(sweep.grid)}{sample}")
     if args.dry_run:
+        print(_source(args))
         print(_points_table(sweep))
         print(_fixed(sweep))
         print(f"{len(sweep.points)} run(s) would be made in {visible(sweep.logdir)}")

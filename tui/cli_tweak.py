@@ -51,17 +51,6 @@ def register(sub) -> None:
 # --- train --from -----------------------------------------------------------------------
 
 
-def start_from(args: argparse.Namespace):
-    """``(run, config)`` of `train --from RUN`, found as every command finds a run; None without --from."""
-    ref = getattr(args, "from_run", None)
-    if ref is None:
-        return None
-    if args.config:
-        raise core.ConfigError("--from and --config both give the starting config; use one")
-    (run,) = core.resolve_runs([ref], [core.default_logdir(args.logdir)])
-    return run, core.config_of(run)
-
-
 def record_lineage(config: core.RunConfig, parent, parent_config: core.RunConfig, logdir) -> None:
     """The new run's parent (relative to the log directory it trains into) and its diff."""
     config.parent = core.parent_ref(parent, core.default_logdir(logdir))

@@ -66,8 +66,15 @@ def run_cells(r) -> list[str]:
     return [
         visible(r.name), visible(r.status), visible(r.dataset or "-"), visible(r.model or "-"),
         count(r.params), epochs, metric(r.best_val_accuracy), metric(r.test_accuracy),
-        duration(r.duration), started,
+        duration(r.duration), started, sweep_cell(r),
     ]  # fmt: skip
+
+
+def sweep_cell(r) -> str:
+    """A run's sweep and point (``sw-261207-081500 #3``), ``-`` for a run of no sweep."""
+    if r.sweep is None:
+        return "-"
+    return visible(r.sweep) + ("" if r.sweep_point is None else f" #{r.sweep_point}")
 
 
 def duration(seconds: float | None) -> str:

@@ -25,6 +25,14 @@ class Column:
     header: str
     get: Callable[[RunSummary], Any]
     numeric: bool = False
+    order: Callable[[RunSummary], tuple] | None = None  # its sort key, where the value alone is not
+
+
+def _sweep_order(r: RunSummary) -> tuple:
+    """A sweep's runs together, by point (``#10`` after ``#9``); runs of no sweep last."""
+    if r.sweep is None:
+        return _sort_key(None)
+    return (1, r.sweep.lower(), -1 if r.sweep_point is None else r.sweep_point)
 
 
 def _epochs(r: RunSummary) -> int | None:
@@ -42,6 +50,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("test_acc", "test acc", lambda r: r.test_accuracy, True),
     Column("duration", "duration", lambda r: r.duration, True),
     Column("start", "start", lambda r: r.start_time, True),
+    # the sweep's id (what `sweep == ID` compares), shown with the run's point: sw-261207-081500 #3
+    Column("sweep", "sweep", lambda r: r.sweep, order=_sweep_order),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 _ALIASES = {
@@ -60,7 +70,7 @@ _EXTRA_FIELDS: dict[str, Callable[[RunSummary], Any]] = {
     "tag": lambda r: " ".join(r.tags),
     "notes": lambda r: r.notes,
     "epochs_planned": lambda r: r.epochs_planned,
-    "sweep": lambda r: r.sweep,
+    "sweep_point": lambda r: r.sweep_point,
 }
 _MISSING = object()
 
@@ -119,10 +129,12 @@ def sort_runs(runs: Iterable[RunSummary], column: str, reverse: bool = False) ->
             raise FilterError(
                 f"unknown sort column {column!r} (use {choices}, a metric or a hyperparameter)"
             )
-    present = [(r, field_value(r, column)) for r in runs]
-    have = [p for p in present if _sort_key(p[1])[0] != 2]
-    missing = [r for r, v in present if _sort_key(v)[0] == 2]
-    have.sort(key=lambda p: (_sort_key(p[1]), p[0].name), reverse=reverse)
+    col = next((c for c in COLUMNS if c.key == _ALIASES.get(column, column)), None)
+    order = col.order if col is not None and col.order is not None else lambda r: _sort_key(field_value(r, column))
+    present = [(r, order(r)) for r in runs]
+    have = [p for p in present if p[1][0] != 2]
+    missing = [r for r, key in present if key[0] == 2]
+    have.sort(key=lambda p: (p[1], p[0].name), reverse=reverse)
     return [r for r, _ in have] + missing
 
 

@@ -193,6 +193,7 @@ class KeraslabRunState(RunState):
             parent=run_cfg.get("parent"),
             change=_text((run_cfg.get("diff") or {}).get("summary")),
             sweep=_sweep_id(run_cfg.get("sweep")),
+            sweep_point=_sweep_point(run_cfg.get("sweep")),
         )
 
     def to_cache(self) -> dict[str, Any]:
@@ -248,3 +249,9 @@ def _dict(value: Any) -> dict:
 def _sweep_id(mark: Any) -> str | None:
     """The sweep id a run's config names (untrusted: a string or nothing)."""
     return _text(mark.get("id")) if isinstance(mark, dict) else None
+
+
+def _sweep_point(mark: Any) -> int | None:
+    """The index of the sweep point a run's config names (untrusted: a whole number >= 0 or nothing)."""
+    point = mark.get("point") if isinstance(mark, dict) else None
+    return point if type(point) is int and point >= 0 else None

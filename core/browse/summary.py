@@ -66,6 +66,7 @@ class RunSummary:
     parent: str | None = None
     change: str | None = None
     sweep: str | None = None  # the id of the sweep the run is a point of
+    sweep_point: int | None = None  # and its point's index
 
     @property
     def started(self) -> str | None:
@@ -123,4 +124,5 @@ class RunSummary:
             "parent": self.parent,
             "change": self.change,
             "sweep": self.sweep,
+            "sweep_point": self.sweep_point,
         }

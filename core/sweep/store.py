@@ -18,6 +18,7 @@ from ..model.presets import resolve_model
 from ..rundir.fileio import Warn, no_warning, read_json, write_json_atomic, writing
 from ..rundir.layout import CONFIG_FILE, rel_stays_inside
 from ..rundir.writer import now_iso
+from ..tweak import config_diff
 from .grid import Grid
 
 SWEEPS_DIR = "sweeps"
@@ -56,6 +57,9 @@ class Sweep:
     points: list[SweepPoint]
     launcher: dict[str, Any] = field(default_factory=dict)  # {"kind": "local"|"slurm", "job_id": ...}
     sample: dict[str, Any] | None = None  # {"n": N, "seed": S} for --random
+    # with --from: the run's config each point's diff is taken against (not in the sweep
+    # file: the point files written by create_sweep keep each point's parent and diff)
+    parent: RunConfig | None = None
 
     @property
     def path(self) -> Path:
@@ -74,6 +78,8 @@ class Sweep:
     def point_config(self, point: SweepPoint) -> RunConfig:
         """The RunConfig point ``point`` trains with (its name and sweep record included)."""
         config = self.grid.config(self.grid.values(point.position))
+        if self.parent is not None and config.parent is not None:
+            config.diff = config_diff(self.parent, config).to_dict()
         config.name = point.name
         config.sweep = {"id": self.id, "point": point.index, "values": point.values}
         return config.validate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from pathlib import Path
@@ -46,6 +47,7 @@ STATUS_STYLE = {
 MARK = "\u25cf "
 SAVE_EVERY = 30.0  # seconds between the summary cache's saves while following (a save writes every run)
 PRELOAD_INLINE = 1 << 20  # bytes of summary cache read before the first paint; a bigger one is read by the scanner
+SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")  # a sweep id as keraslab makes them: a filter value as it is
 PARTIAL_ROWS_PER_S = 5000  # a first scan refreshes the table once per this many runs shown a second, at most
 
 
@@ -83,6 +85,7 @@ class RunsBrowserScreen(Screen):
         Binding("e", "edit_run", "Edit as new"),
         Binding("E", "ensemble", "Ensemble", show=False),  # (shift+e; in the help: the footer is full)
         Binding("S", "open_sweep", "Sweep", show=False),  # (shift+s; in the help: the footer is full)
+        Binding("g", "filter_sweep", "Sweep's runs", show=False),  # (in the help: the footer is full)
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -398,6 +401,18 @@ class RunsBrowserScreen(Screen):
             self.app.push_screen(SweepScreen(run.logdir, run.sweep))
         else:
             self.app.push_screen(SweepScreen(self.logdirs[0]))
+
+    def action_filter_sweep(self) -> None:
+        """Filter the table to the sweep of the run under the cursor (``sweep == ID``); again: all runs."""
+        run = self.current_run()
+        if run is None or not run.sweep:
+            self.notify("the run under the cursor is no point of a sweep", severity="warning")
+        elif not SAFE_ID.fullmatch(run.sweep):
+            self.notify(f"sweep id {visible(repr(run.sweep))} cannot be filtered on", severity="warning")
+        else:
+            box, wanted = self.query_one("#runs-filter", Input), f"sweep == {run.sweep}"
+            box.value = "" if box.value.strip() == wanted else wanted  # (its Changed event refreshes the table)
+
     def action_ensemble(self) -> None:
         runs = [r for r in self._marked_runs() if r.kind == "keraslab"]
         if len(runs) < 2:
