@@ -155,7 +155,7 @@ class EventFileReader:
                     from . import parallel
 
                     for decoded, pa, pb in parallel.decode_pieces(views, a, b, known_tag):
-                        self._take_run(views, decoded, 0, pa, pb, base - lo)
+                        self._take_run(views, decoded, 0, pa, pb, base - lo, arrays=True)
                 else:
                     self._take_run(views, run, first[0], a, b, base - lo)
             elif b is None:  # the rest of the region: the loop judges its end
@@ -165,10 +165,11 @@ class EventFileReader:
                 self._scan_loop(buf[a:b], base + a - lo)
         return hi - lo, False, 0
 
-    def _take_run(self, views, run, i0: int, starts, ends, shift: int) -> None:
+    def _take_run(self, views, run, i0: int, starts, ends, shift: int, arrays=False) -> None:
         """Add the points of a decoded run (records ``i0...`` of ``run``) in file order;
         the records it left alone go through the loop, between them. ``shift`` turns
-        positions in ``views.buf`` into file offsets."""
+        positions in ``views.buf`` into file offsets; ``arrays``: the points stay numpy
+        columns (see :class:`.series.ScalarSeries`), for big runs of one file."""
         m = len(starts)
         slow = run.odd("slow", i0, m)
         if len(slow) > m // 4:  # not worth it: one pass of the loop
@@ -178,12 +179,14 @@ class EventFileReader:
         corrupt = run.odd("corrupt", i0, m)
         lo = 0
         for i in sorted([*slow, *corrupt, m]) if slow or corrupt else (m,):
-            for _, tag, steps, walls, values in run.points(i0 + lo, i0 + i):
+            found = run.columns(i0 + lo, i0 + i) if arrays else run.points(i0 + lo, i0 + i)
+            for _, tag, steps, walls, values in found:
+                got = ScalarSeries.from_columns(steps, walls, values) if arrays else None
                 s = self._new.get(tag)
-                if s is not None and s.steps:
-                    s.extend(ScalarSeries(steps, walls, values))
+                if s is not None and len(s):
+                    s.extend(got or ScalarSeries(steps, walls, values))
                 else:  # (points() made these lists for us: no copy; a key keeps its place)
-                    self._new[tag] = ScalarSeries(steps, walls, values)
+                    self._new[tag] = got or ScalarSeries(steps, walls, values)
                 self._plugins[tag] = SCALARS  # (the loop finds later records' tag by key itself)
             lo = i + 1
             if i == m:
