@@ -73,6 +73,7 @@ class EventFileReader:
         self.warnings: list[str] = []
         self._plugins: dict[str, str] = {} if plugins is None else plugins
         self._warned: set[str] = set()
+        self._periodic = True  # whether big chunks may hold periodic blocks (see _scan_bulk)
         # state of one read_new() call
         self._new: dict[str, ScalarSeries] = {}
         self._sinks: list[dict[bytes, object]] = _no_sinks()  # per kind: key -> pending[tag].append
@@ -136,11 +137,39 @@ class EventFileReader:
         return self._scan_loop(buf, base)
 
     def _scan_bulk(self, buf, base) -> tuple[int, bool, int]:
-        """Big chunks: runs of scalar records decoded with numpy on all cores (see
-        :mod:`.bulk`, :mod:`.parallel`)."""
-        from . import bulk, parallel  # (numpy loads with them: on the first read, not on import)
+        """Big chunks: periodic blocks first (see :mod:`.periodic`), then runs of scalar
+        records decoded with numpy on all cores (see :mod:`.bulk`, :mod:`.parallel`)."""
+        from . import bulk, periodic  # (numpy loads with them: on the first read, not on import)
 
         views = bulk.Views(buf)
+        pos = _version_end(buf) if base == 0 else 0  # (a file's first record: nothing to read)
+        found = False
+        while self._periodic and (blk := periodic.find(views, pos, known_tag)) is not None:
+            found = True
+            if blk.start > pos:  # (records before the block: checked whole, for the loop)
+                self._scan_loop(buf[pos : blk.start], base + pos)
+            for tag, steps, walls, values in blk.columns:
+                got = ScalarSeries.from_columns(steps, walls, values)
+                s = self._new.get(tag)
+                if s is not None and len(s):
+                    s.extend(got)
+                else:
+                    self._new[tag] = got
+                self._plugins[tag] = SCALARS
+            pos = blk.end
+        if not found:
+            self._periodic = False  # (a chunk without a block: the file has none, likely)
+            return self._scan_runs(views, base)
+        if pos == len(buf):
+            return pos, False, 0
+        consumed, damaged, need = self._scan_events(buf[pos:], base + pos)
+        return pos + consumed, damaged, need
+
+    def _scan_runs(self, views, base) -> tuple[int, bool, int]:
+        """:meth:`_scan_bulk` without periodic blocks."""
+        from . import bulk, parallel
+
+        buf = views.buf
         segments = bulk.runs_and_gaps(views, 0, len(buf), parallel.tail_index(views))
         return self._scan_segments(views, segments, 0, len(buf), base)
 
@@ -353,6 +382,14 @@ class EventFileReader:
 
     def __repr__(self) -> str:
         return f"EventFileReader({self._spath!r}, offset={self.offset})"
+
+
+def _version_end(buf: bytes) -> int:
+    """The end of ``buf``'s first record when it holds only a file version, else 0."""
+    if len(buf) < HEADER_LENGTH:
+        return 0
+    end = RECORD_OVERHEAD + HEADER.unpack_from(buf, 0)[0]
+    return end if end <= len(buf) and is_version_record(buf, 0, end) else 0
 
 
 def read_together(

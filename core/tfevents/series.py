@@ -19,13 +19,14 @@ class ScalarSeries:
     Not for concurrent use: the first list access turns the columns into lists in place.
     """
 
-    __slots__ = ("_more", "_s", "_v", "_w")
+    __slots__ = ("_more", "_n", "_s", "_v", "_w")
 
     def __init__(self, steps=None, wall_times=None, values=None):
         self._s: list = [] if steps is None else steps
         self._w: list = [] if wall_times is None else wall_times
         self._v: list = [] if values is None else values
         self._more: list[tuple] = []  # column triples after the lists (numpy arrays or lists)
+        self._n = 0  # the points in _more
 
     @classmethod
     def from_columns(cls, steps, wall_times, values) -> ScalarSeries:
@@ -33,6 +34,7 @@ class ScalarSeries:
         new = cls()
         if len(steps):
             new._more.append((steps, wall_times, values))
+            new._n = len(steps)
         return new
 
     def _settle(self) -> None:
@@ -41,6 +43,7 @@ class ScalarSeries:
             self._w.extend(_as_list(w))
             self._v.extend(_as_list(v))
         self._more = []
+        self._n = 0
 
     @property
     def steps(self) -> list[int]:
@@ -61,7 +64,7 @@ class ScalarSeries:
         return self._v
 
     def __len__(self) -> int:
-        return len(self._s) + sum(len(p[0]) for p in self._more)
+        return len(self._s) + self._n
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, ScalarSeries):
@@ -94,10 +97,12 @@ class ScalarSeries:
         if other._s:
             self._more.append((list(other._s), list(other._w), list(other._v)))
         self._more.extend(other._more)
+        self._n += len(other)
 
     def copy(self) -> ScalarSeries:
         new = ScalarSeries(list(self._s), list(self._w), list(self._v))
         new._more = list(self._more)  # (numpy columns are never written: shared)
+        new._n = self._n
         return new
 
     def last(self) -> tuple[int, float] | None:
