@@ -77,14 +77,22 @@ def _period(buf: bytes, pos: int, resolve) -> list[tuple] | None:
 
 
 def find(v, pos: int, resolve, tries: int = _TRIES) -> Block | None:
-    """The first :func:`block` starting at one of the next ``tries`` record boundaries
-    from ``pos`` (a log's first step often holds more: a text, a graph, step 0 written
+    """The first :func:`block` starting within the next ``tries`` records or periods
+    from ``pos`` (a log's first step often differs: a text, a graph, step 0 written
     without a step field); the records before it are the caller's."""
     buf, n = v.buf, v.n
     for _ in range(tries):
-        found = block(v, pos, resolve)
-        if found is not None or pos + HEADER_LENGTH > n:
+        recs = _period(buf, pos, resolve)
+        found = block(v, pos, resolve, recs)
+        if found is not None:
             return found
+        if recs:  # (one period that the next does not repeat: try from the next)
+            pos += recs[-1][1]
+            if (n - pos) // recs[-1][1] < MIN_ROWS:
+                return None  # (too little left for a block of such periods)
+            continue
+        if pos + HEADER_LENGTH > n:
+            return None
         length, hcrc = HEADER.unpack_from(buf, pos)
         pos += RECORD_OVERHEAD + length
         if pos > n or header_crc(length) != hcrc:
@@ -92,12 +100,16 @@ def find(v, pos: int, resolve, tries: int = _TRIES) -> Block | None:
     return None
 
 
-def block(v, pos: int, resolve: Callable[[bytes, bytes | None], str | None]) -> Block | None:
+def block(
+    v, pos: int, resolve: Callable[[bytes, bytes | None], str | None], recs=None
+) -> Block | None:
     """The periodic block of ``v`` (a :class:`.bulk.Views`) starting at ``pos`` (a record
     boundary), or None when there is none of at least :data:`MIN_ROWS` periods.
-    ``resolve(key, data)`` names a key's tag, as for :func:`.bulk.decode_run`."""
+    ``resolve(key, data)`` names a key's tag, as for :func:`.bulk.decode_run`; ``recs``
+    is the period at ``pos`` when already read."""
     buf, n = v.buf, v.n
-    recs = _period(buf, pos, resolve)
+    if recs is None:
+        recs = _period(buf, pos, resolve)
     if not recs:
         return None
     period = recs[-1][1]
@@ -137,9 +149,7 @@ def block(v, pos: int, resolve: Callable[[bytes, bytes | None], str | None]) -> 
     nvar = np.tile(np.array([s[2] for s in spans], dtype=np.int64), rows)
     walls = v.u64[ds + 1]
     head = v.u64[ds + 9]
-    values = v.u64[de - suffix]
-    wide = np.tile(np.array([s[4] == 8 for s in spans]), rows)
-    values = np.where(wide, values, values & np.uint64(0xFFFFFFFF))
+    values = v.u64[de - suffix]  # (a float32's bits are the low half: crcs_ok reads no more)
     groups = [np.arange(j, rows * p, p) for j in range(p)]
     ok = crcs_ok(v, groups, ds, de, de - ds, nvar, (walls, head, values), suffix)
     if not ok.all():

@@ -73,7 +73,7 @@ class EventFileReader:
         self.warnings: list[str] = []
         self._plugins: dict[str, str] = {} if plugins is None else plugins
         self._warned: set[str] = set()
-        self._periodic = True  # whether big chunks may hold periodic blocks (see _scan_bulk)
+        self._misses = 0  # big chunks read without a periodic block (see _scan_bulk)
         # state of one read_new() call
         self._new: dict[str, ScalarSeries] = {}
         self._sinks: list[dict[bytes, object]] = _no_sinks()  # per kind: key -> pending[tag].append
@@ -144,7 +144,7 @@ class EventFileReader:
         views = bulk.Views(buf)
         pos = _version_end(buf) if base == 0 else 0  # (a file's first record: nothing to read)
         found = False
-        while self._periodic and (blk := periodic.find(views, pos, known_tag)) is not None:
+        while self._misses < 3 and (blk := periodic.find(views, pos, known_tag)) is not None:
             found = True
             if blk.start > pos:  # (records before the block: checked whole, for the loop)
                 self._scan_loop(buf[pos : blk.start], base + pos)
@@ -158,7 +158,7 @@ class EventFileReader:
                 self._plugins[tag] = SCALARS
             pos = blk.end
         if not found:
-            self._periodic = False  # (a chunk without a block: the file has none, likely)
+            self._misses += 1  # (chunks without a block: after a few, the file has none)
             return self._scan_runs(views, base)
         if pos == len(buf):
             return pos, False, 0
