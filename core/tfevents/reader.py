@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,12 @@ from .framing import (
     read_small,
 )
 
-__all__ = ["BULK_MIN", "EventFileReader", "read_together"]
+__all__ = ["BULK_MIN", "LOOP_MAX", "EventFileReader", "read_together"]
 
 BULK_MIN = 1 << 20  # chunks this big are decoded in bulk with numpy (see .bulk)
+# read_together reads a block of fewer new bytes with the loop while numpy is not loaded:
+# importing it costs more than the loop takes over so few records (a few runs' first table)
+LOOP_MAX = 256 << 10
 _BATCH_MAX = 4 << 20  # read_together reads files with more new bytes than this on their own
 _BLOCK = 1 << 20  # read_together decodes files a block of about this many bytes at a time
 
@@ -420,6 +424,20 @@ def read_together(
     return news
 
 
+def _bulk_pays(size: int) -> bool:
+    """Whether ``size`` new bytes of small files are read in bulk rather than by the loop."""
+    return size >= LOOP_MAX or "numpy" in sys.modules
+
+
+def _read_loop(f: EventFileReader, data: bytes, return_new: bool) -> dict[str, ScalarSeries]:
+    """One small file's new bytes (from ``f.offset``) read by the record loop."""
+    f._begin()
+    start = f.offset
+    consumed, _, _ = f._scan_loop(data, start)
+    f.offset = start + consumed
+    return f._end(start, return_new)
+
+
 def _read_block(
     block: list[tuple[EventFileReader, bytes]], return_new: bool
 ) -> list[dict[str, ScalarSeries]]:
@@ -428,6 +446,8 @@ def _read_block(
     in one pass, and each file then takes its part, in order."""
     if not block:
         return []
+    if not _bulk_pays(sum(len(data) for _, data in block)):
+        return [_read_loop(f, data, return_new) for f, data in block]
     import numpy as np
 
     from . import bulk
