@@ -82,3 +82,33 @@ def test_series_mix_lists_and_columns_in_order():
     assert s.steps == [0, 1, 2, 3, 4] and s.values == [0.5, 0.25, 0.125, 1.5, 2.5]
     assert copy.steps == [0, 1, 2, 3] and copy != s
     assert ScalarSeries.from_columns(np.zeros(0, np.int64), np.zeros(0), np.zeros(0)).last() is None
+
+
+def test_a_big_runs_table_stats_come_from_its_columns(tmp_path, monkeypatch):
+    """The runs table's per-metric stats of a big TensorBoard run: from numpy columns
+    (no list per point), equal to what add_many() makes of the lists, NaNs skipped."""
+    from keraslab.core.browse.tensorboard_state import TensorBoardRunState
+    from keraslab.core.rundir.metricstats import MetricStats
+
+    run = tmp_path / "big"
+    with EventWriter(run) as w:
+        step = 0
+        while w.path.stat().st_size < event_reader._BATCH_MAX + 4096:  # (read on its own)
+            for t in range(6):
+                x = math.nan if step % 101 == 7 else math.cos(step * 0.003 + t)
+                w.add_scalar(f"m{t}_loss", x, step, wall_time=1e9 + step)
+            step += 1
+    calls = []
+    add = MetricStats.add_columns
+    monkeypatch.setattr(MetricStats, "add_columns", lambda *a: calls.append(1) or add(*a))
+    state = TensorBoardRunState(run, "big", tmp_path)
+    state.refresh()
+    assert len(calls) >= 6
+    metrics = state.summary().metrics
+    lists = read_run_scalars(run).scalars
+    assert set(metrics) == set(lists)
+    for tag, s in lists.items():
+        want = MetricStats()
+        want.add_many(s.steps, s.wall_times, s.values)
+        assert vars(metrics[tag]) == vars(want), tag
+    assert metrics["m2_loss"].count == step - len(range(7, step, 101))

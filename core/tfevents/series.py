@@ -63,6 +63,11 @@ class ScalarSeries:
             self._settle()
         return self._v
 
+    @property
+    def columnar(self) -> bool:
+        """Whether some points are numpy columns not made lists yet (prefer to_numpy())."""
+        return bool(self._more)
+
     def __len__(self) -> int:
         return len(self._s) + self._n
 
