@@ -45,23 +45,22 @@ class ScalarSeries:
         self._more = []
         self._n = 0
 
-    @property
-    def steps(self) -> list[int]:
+    def _settled(self) -> ScalarSeries:
         if self._more:
             self._settle()
-        return self._s
+        return self
+
+    @property
+    def steps(self) -> list[int]:
+        return self._settled()._s
 
     @property
     def wall_times(self) -> list[float]:
-        if self._more:
-            self._settle()
-        return self._w
+        return self._settled()._w
 
     @property
     def values(self) -> list[float]:
-        if self._more:
-            self._settle()
-        return self._v
+        return self._settled()._v
 
     @property
     def columnar(self) -> bool:
