@@ -22,6 +22,7 @@ from keraslab.core.tfevents import (
     bulkcrc,
     encode_record,
     fastpath,
+    periodic,
     read_run_scalars,
     read_runs_scalars,
     reader,
@@ -154,9 +155,11 @@ def test_big_chunks_take_the_bulk_path_by_default(tmp_path, monkeypatch):
             step += 1
             if step % 512 == 0:
                 w.flush()
-    calls = []
+    calls = []  # (either bulk decoder: runs of records or periodic blocks)
     decode = event_bulk.decode_run
     monkeypatch.setattr(event_bulk, "decode_run", lambda *a: calls.append(1) or decode(*a))
+    block = periodic.block
+    monkeypatch.setattr(periodic, "block", lambda *a: (b := block(*a)) and calls.append(b) or b)
     r = EventFileReader(w.path)
     r.read_new()
     assert calls and r.scalars["m3"].steps == list(range(step))

@@ -162,7 +162,10 @@ class TensorBoardRunState(RunState):
             stats = self.stats.get(name)
             if stats is None:
                 stats = self.stats[name] = MetricStats()
-            stats.add_many(series.steps, series.wall_times, series.values)
+            if series.columnar:  # (a big file's points: no Python object per point)
+                stats.add_columns(*series.to_numpy())
+            else:
+                stats.add_many(series.steps, series.wall_times, series.values)
 
     def _finish(self, changed: bool) -> bool:
         side_changed = []

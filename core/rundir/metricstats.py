@@ -70,6 +70,19 @@ class MetricStats:
         if values:
             self._add_numbers(steps, walls, values)
 
+    def add_columns(self, steps, walls, values) -> None:
+        """add_many() of numpy columns (a big event file's), reduced with numpy first: the
+        first and last points and the extremes go through _add_numbers, the count after."""
+        keep = values == values  # (NaN is not equal to itself)
+        if not keep.all():
+            steps, walls, values = steps[keep], walls[keep], values[keep]
+        n = len(values)
+        if n:
+            ends = [0, n - 1]
+            extremes = [values[0], values.min(), values.max(), values[-1]]
+            self._add_numbers(steps[ends].tolist(), walls[ends].tolist(), [float(x) for x in extremes])
+            self.count += n - len(extremes)
+
     def _add_numbers(self, steps: list, walls: list, values: list) -> None:
         """add_many() of at least one point, every value a number and none NaN."""
         if self.count == 0:

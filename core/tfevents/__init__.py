@@ -3,7 +3,8 @@
 Other packages import from here, not from the modules: ``framing`` (TFRecord), ``crc``,
 ``decode`` (protobuf path) and ``fastpath`` (TF2 scalars by their bytes), ``writer``,
 ``reader`` (one file), ``runs`` (run directories), ``bulk`` (numpy decoding of many
-records at once), ``kerasgraph``, ``modeljson`` (a Keras graph's JSON) and ``hparams`` (HParams session
+records at once), ``periodic`` (records repeating period after period, decoded as rows),
+``series`` (ScalarSeries: numpy columns until lists are asked for), ``kerasgraph``, ``modeljson`` (a Keras graph's JSON) and ``hparams`` (HParams session
 summaries). Importing the package loads neither numpy, crc32c
 nor protobuf: they load when an event file is first read or written.
 """

@@ -333,6 +333,19 @@ class Run:
         found.sort()  # (by first: no two alike)
         return found
 
+    def columns(self, lo: int, hi: int) -> list[tuple]:
+        """As :meth:`points`, each tag's columns numpy arrays (one big file's run: its
+        points never become Python objects here)."""
+        found = []
+        for tag, _, members in self.groups:
+            whole = lo == 0 and hi >= self.slow.size
+            a, b = (0, len(members)) if whole else np.searchsorted(members, (lo, hi)).tolist()
+            if a < b:
+                m = members[a:b]
+                found.append((int(m[0]), tag, self.steps[m], self.walls[m], self.values[m]))
+        found.sort(key=lambda f: f[0])  # (by first: no two alike)
+        return found
+
     def split(self, bounds: list[int]) -> None:
         """Make :meth:`points` of each ``[bounds[i], bounds[i + 1])`` ready at once (many
         files share one run: one search per tag, not one per tag and file)."""

@@ -1,15 +1,15 @@
-"""Event protos decoded with protobuf: scalars of any dtype, texts, HParams, Keras model graphs; and ScalarSeries."""
+"""Event protos decoded with protobuf: scalars of any dtype, texts, HParams, Keras model graphs (ScalarSeries, re-exported, is in .series)."""
 
 from __future__ import annotations
 
 import functools
 import struct
-from dataclasses import dataclass, field
 from typing import Any
 
 from .crc import masked_crc32c
 from .framing import FOOTER, FOOTER_LENGTH, HEADER, HEADER_LENGTH, RECORD_OVERHEAD
 from .kerasgraph import KERAS_MODEL_PLUGIN, parse_keras_model
+from .series import ScalarSeries
 
 __all__ = [
     "COMPILED",
@@ -51,45 +51,6 @@ def _hparams_pb():
     from tensorboard.plugins.hparams import plugin_data_pb2
 
     return plugin_data_pb2
-
-
-@dataclass(slots=True)
-class ScalarSeries:
-    """One scalar tag's points in file order: parallel lists of steps, wall times and values."""
-
-    steps: list[int] = field(default_factory=list)
-    wall_times: list[float] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.steps)
-
-    def append(self, step: int, wall_time: float, value: float) -> None:
-        self.steps.append(step)
-        self.wall_times.append(wall_time)
-        self.values.append(value)
-
-    def extend(self, other: ScalarSeries) -> None:
-        self.steps.extend(other.steps)
-        self.wall_times.extend(other.wall_times)
-        self.values.extend(other.values)
-
-    def copy(self) -> ScalarSeries:
-        return ScalarSeries(list(self.steps), list(self.wall_times), list(self.values))
-
-    def last(self) -> tuple[int, float] | None:
-        """``(step, value)`` of the last point, or None when empty."""
-        return (self.steps[-1], self.values[-1]) if self.steps else None
-
-    def to_numpy(self):
-        """``(steps int64, wall_times float64, values float64)`` numpy arrays."""
-        import numpy as np
-
-        return (
-            np.asarray(self.steps, dtype=np.int64),
-            np.asarray(self.wall_times, dtype=np.float64),
-            np.asarray(self.values, dtype=np.float64),
-        )
 
 
 # TensorProto dtype -> (struct format of one element in tensor_content, value field)

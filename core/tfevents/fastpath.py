@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import struct
+import sys
 from typing import NamedTuple
 
 __all__ = [
@@ -79,6 +80,7 @@ NUMPY_MIN_RECORDS = (
     96  # fast_columns decodes this many records of a tag with numpy, fewer in a loop
 )
 _MAX_TAGS = 100_000
+_IMPORT_NUMPY_RECORDS = 50_000  # fewer are decoded in a loop while numpy is not loaded yet
 
 FAST_TAGS: dict[bytes, str] = {}  # fast_key(tag) -> tag, for every tag met so far (bounded)
 
@@ -210,7 +212,7 @@ def fast_columns(datas: list[bytes], key_len: int, kind: int = TF2_KIND) -> tupl
     tail, width = KINDS[kind]
     suffix = width + len(tail)
     base_len = 9 + key_len + suffix  # the size of a record without a step field
-    if n >= NUMPY_MIN_RECORDS:
+    if n >= NUMPY_MIN_RECORDS and (n >= _IMPORT_NUMPY_RECORDS or "numpy" in sys.modules):
         import numpy as np
 
         lens = np.fromiter(map(len, datas), dtype=np.int64, count=n)

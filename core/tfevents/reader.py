@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,12 @@ from .framing import (
     read_small,
 )
 
-__all__ = ["BULK_MIN", "EventFileReader", "read_together"]
+__all__ = ["BULK_MIN", "LOOP_MAX", "EventFileReader", "read_together"]
 
 BULK_MIN = 1 << 20  # chunks this big are decoded in bulk with numpy (see .bulk)
+# read_together reads a block of fewer new bytes with the loop while numpy is not loaded:
+# importing it costs more than the loop takes over so few records (a few runs' first table)
+LOOP_MAX = 256 << 10
 _BATCH_MAX = 4 << 20  # read_together reads files with more new bytes than this on their own
 _BLOCK = 1 << 20  # read_together decodes files a block of about this many bytes at a time
 
@@ -73,6 +77,7 @@ class EventFileReader:
         self.warnings: list[str] = []
         self._plugins: dict[str, str] = {} if plugins is None else plugins
         self._warned: set[str] = set()
+        self._misses = 0  # big chunks read without a periodic block (see _scan_bulk)
         # state of one read_new() call
         self._new: dict[str, ScalarSeries] = {}
         self._sinks: list[dict[bytes, object]] = _no_sinks()  # per kind: key -> pending[tag].append
@@ -136,11 +141,39 @@ class EventFileReader:
         return self._scan_loop(buf, base)
 
     def _scan_bulk(self, buf, base) -> tuple[int, bool, int]:
-        """Big chunks: runs of scalar records decoded with numpy on all cores (see
-        :mod:`.bulk`, :mod:`.parallel`)."""
-        from . import bulk, parallel  # (numpy loads with them: on the first read, not on import)
+        """Big chunks: periodic blocks first (see :mod:`.periodic`), then runs of scalar
+        records decoded with numpy on all cores (see :mod:`.bulk`, :mod:`.parallel`)."""
+        from . import bulk, periodic  # (numpy loads with them: on the first read, not on import)
 
         views = bulk.Views(buf)
+        pos = _version_end(buf) if base == 0 else 0  # (a file's first record: nothing to read)
+        found = False
+        while self._misses < 3 and (blk := periodic.find(views, pos, known_tag)) is not None:
+            found = True
+            if blk.start > pos:  # (records before the block: checked whole, for the loop)
+                self._scan_loop(buf[pos : blk.start], base + pos)
+            for tag, steps, walls, values in blk.columns:
+                got = ScalarSeries.from_columns(steps, walls, values)
+                s = self._new.get(tag)
+                if s is not None and len(s):
+                    s.extend(got)
+                else:
+                    self._new[tag] = got
+                self._plugins[tag] = SCALARS
+            pos = blk.end
+        if not found:
+            self._misses += 1  # (chunks without a block: after a few, the file has none)
+            return self._scan_runs(views, base)
+        if pos == len(buf):
+            return pos, False, 0
+        consumed, damaged, need = self._scan_events(buf[pos:], base + pos)
+        return pos + consumed, damaged, need
+
+    def _scan_runs(self, views, base) -> tuple[int, bool, int]:
+        """:meth:`_scan_bulk` without periodic blocks."""
+        from . import bulk, parallel
+
+        buf = views.buf
         segments = bulk.runs_and_gaps(views, 0, len(buf), parallel.tail_index(views))
         return self._scan_segments(views, segments, 0, len(buf), base)
 
@@ -155,7 +188,7 @@ class EventFileReader:
                     from . import parallel
 
                     for decoded, pa, pb in parallel.decode_pieces(views, a, b, known_tag):
-                        self._take_run(views, decoded, 0, pa, pb, base - lo)
+                        self._take_run(views, decoded, 0, pa, pb, base - lo, arrays=True)
                 else:
                     self._take_run(views, run, first[0], a, b, base - lo)
             elif b is None:  # the rest of the region: the loop judges its end
@@ -165,10 +198,11 @@ class EventFileReader:
                 self._scan_loop(buf[a:b], base + a - lo)
         return hi - lo, False, 0
 
-    def _take_run(self, views, run, i0: int, starts, ends, shift: int) -> None:
+    def _take_run(self, views, run, i0: int, starts, ends, shift: int, arrays=False) -> None:
         """Add the points of a decoded run (records ``i0...`` of ``run``) in file order;
         the records it left alone go through the loop, between them. ``shift`` turns
-        positions in ``views.buf`` into file offsets."""
+        positions in ``views.buf`` into file offsets; ``arrays``: the points stay numpy
+        columns (see :class:`.series.ScalarSeries`), for big runs of one file."""
         m = len(starts)
         slow = run.odd("slow", i0, m)
         if len(slow) > m // 4:  # not worth it: one pass of the loop
@@ -178,12 +212,14 @@ class EventFileReader:
         corrupt = run.odd("corrupt", i0, m)
         lo = 0
         for i in sorted([*slow, *corrupt, m]) if slow or corrupt else (m,):
-            for _, tag, steps, walls, values in run.points(i0 + lo, i0 + i):
+            found = run.columns(i0 + lo, i0 + i) if arrays else run.points(i0 + lo, i0 + i)
+            for _, tag, steps, walls, values in found:
+                got = ScalarSeries.from_columns(steps, walls, values) if arrays else None
                 s = self._new.get(tag)
-                if s is not None and s.steps:
-                    s.extend(ScalarSeries(steps, walls, values))
+                if s is not None and len(s):
+                    s.extend(got or ScalarSeries(steps, walls, values))
                 else:  # (points() made these lists for us: no copy; a key keeps its place)
-                    self._new[tag] = ScalarSeries(steps, walls, values)
+                    self._new[tag] = got or ScalarSeries(steps, walls, values)
                 self._plugins[tag] = SCALARS  # (the loop finds later records' tag by key itself)
             lo = i + 1
             if i == m:
@@ -352,6 +388,14 @@ class EventFileReader:
         return f"EventFileReader({self._spath!r}, offset={self.offset})"
 
 
+def _version_end(buf: bytes) -> int:
+    """The end of ``buf``'s first record when it holds only a file version, else 0."""
+    if len(buf) < HEADER_LENGTH:
+        return 0
+    end = RECORD_OVERHEAD + HEADER.unpack_from(buf, 0)[0]
+    return end if end <= len(buf) and is_version_record(buf, 0, end) else 0
+
+
 def read_together(
     files: list[EventFileReader], return_new: bool = False
 ) -> list[dict[str, ScalarSeries]]:
@@ -380,6 +424,20 @@ def read_together(
     return news
 
 
+def _bulk_pays(size: int) -> bool:
+    """Whether ``size`` new bytes of small files are read in bulk rather than by the loop."""
+    return size >= LOOP_MAX or "numpy" in sys.modules
+
+
+def _read_loop(f: EventFileReader, data: bytes, return_new: bool) -> dict[str, ScalarSeries]:
+    """One small file's new bytes (from ``f.offset``) read by the record loop."""
+    f._begin()
+    start = f.offset
+    consumed, _, _ = f._scan_loop(data, start)
+    f.offset = start + consumed
+    return f._end(start, return_new)
+
+
 def _read_block(
     block: list[tuple[EventFileReader, bytes]], return_new: bool
 ) -> list[dict[str, ScalarSeries]]:
@@ -388,6 +446,8 @@ def _read_block(
     in one pass, and each file then takes its part, in order."""
     if not block:
         return []
+    if not _bulk_pays(sum(len(data) for _, data in block)):
+        return [_read_loop(f, data, return_new) for f, data in block]
     import numpy as np
 
     from . import bulk
