@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..rundir.fileio import too_deep
+from ..rundir.fileio import MAX_JSON_DEPTH, too_deep
 from ..rundir.layout import (
     CONFIG_FILE,
     KERASLAB,
@@ -173,7 +173,7 @@ class KeraslabRunState(RunState):
             name=self.name,
             path=self.path,
             kind=self.kind,
-            status=self._status(),
+            status=rec.status if self.status_info else "unknown",  # (as _status, without a second record)
             dataset=run_cfg.get("dataset"),
             model=self.config.get("model_label") or run_cfg.get("model"),
             params=(self.config.get("model_info") or {}).get("params"),
@@ -217,12 +217,12 @@ class KeraslabRunState(RunState):
         is not one (the cache is a file: checked like the run's own files)."""
         self = cls(path, name, logdir)
         sigs, offset, epochs, head = data["sigs"], data["offset"], data["epochs"], data["head"]
-        if not isinstance(sigs, dict) or not all(k in self.FILES and is_sig(v) for k, v in sigs.items()):
+        if type(sigs) is not dict or not (sigs.keys() <= _FILES and all(map(is_sig, sigs.values()))):
             raise ValueError("bad file signatures")
         if type(offset) is not int or type(epochs) is not int or min(offset, epochs) < 0 or not is_head(head):
             raise ValueError("bad metrics position")
         problems: list[str] = []
-        if too_deep(data["config"]) or too_deep(data["status"]) or too_deep(data["results"]):
+        if too_deep([data["config"], data["status"], data["results"]], MAX_JSON_DEPTH + 1):  # (each one's depth)
             raise ValueError("nested too deeply")
         self.config = check_config(_dict(data["config"]), path, problems.append)
         self.status_info = check_status(_dict(data["status"]), path, problems.append)
@@ -233,6 +233,9 @@ class KeraslabRunState(RunState):
         self.stats = unpack_stats(data["stats"])
         self._load_common(data)
         return self
+
+
+_FILES = frozenset(KeraslabRunState.FILES)
 
 
 def _text(value: Any) -> str | None:

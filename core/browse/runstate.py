@@ -78,6 +78,7 @@ def is_sig(value: Any) -> bool:
 
 
 _STAT_FIELDS = tuple(MetricStats.__dataclass_fields__)
+_FIELDS = len(_STAT_FIELDS)
 _NUMBER_OR_NONE = frozenset((int, float, type(None)))
 
 
@@ -90,15 +91,16 @@ def unpack_stats(data: Any) -> dict[str, MetricStats]:
     """:func:`pack_stats`' output read back from the cache, checked (ValueError when it is not that)."""
     if type(data) is not dict:
         raise ValueError("not metric stats")
+    rows = list(data.values())
+    if not all(type(row) is list and len(row) == _FIELDS and type(row[4]) is int for row in rows):
+        raise ValueError("not metric stats")
+    if not {type(v) for row in rows for v in row} <= _NUMBER_OR_NONE:  # (every run's values in one set)
+        raise ValueError("metric stats hold something other than numbers")
     out = {}
-    for key, row in data.items():
-        if type(row) is not list or len(row) != len(_STAT_FIELDS) or type(row[4]) is not int:
-            raise ValueError("not metric stats")
-        if not set(map(type, row)) <= _NUMBER_OR_NONE:
-            raise ValueError("metric stats hold something other than numbers")
-        new = MetricStats.__new__(MetricStats)  # (every cached run's stats come through here)
-        new.__dict__.update(zip(_STAT_FIELDS, row, strict=True))
-        out[str(key)] = new
+    new = MetricStats.__new__  # (every cached run's stats come through here)
+    for key, row in zip(data, rows, strict=True):
+        stats = out[key] = new(MetricStats)
+        stats.__dict__.update(zip(_STAT_FIELDS, row, strict=True))
     return out
 
 
