@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +85,14 @@ class KeraslabRunState(RunState):
             self.results = self._read_checked(RESULTS_FILE)
         if METRICS_FILE in changed:
             self._read_metrics(tally)
-        self._read_side_files(changed)
+        self._read_side_files(changed, [name for name in changed if self.sigs[name] is None])
         return True
 
     def _read_checked(self, name: str) -> dict[str, Any]:
-        return parse_run_file(name, self._read(name), self.path / name, self._warn)
+        """One of the run's JSON files, checked ({} when its stat found none: not opened)."""
+        if self.sigs.get(name) is None:
+            return {}
+        return parse_run_file(name, self._read(name), os.path.join(self.path, name), self._warn)
 
     def _read_metrics(self, tally: Any = None) -> None:
         path = self.path / METRICS_FILE

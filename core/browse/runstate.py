@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -134,16 +135,18 @@ class RunState:
 
     def _read(self, name: str) -> bytes | None:
         """A file of the run directory (None: absent or unreadable, with a warning), counted in bytes_read."""
-        data = read_file(self.path / name, self._warn)
+        data = read_file(os.path.join(self.path, name), self._warn)  # (a str: no Path made per file)
         self.bytes_read += len(data or b"")
         return data
 
-    def _read_side_files(self, changed: list[str]) -> None:
-        """Notes and tags (both kinds of runs keep them in the run directory)."""
+    def _read_side_files(self, changed: list[str], absent: Container[str] = ()) -> None:
+        """Notes and tags (both kinds of runs keep them in the run directory); those in
+        ``absent`` (their stat found none) are not opened."""
         if NOTES_FILE in changed:
-            self.notes = (self._read(NOTES_FILE) or b"").decode("utf-8", "replace")
+            self.notes = "" if NOTES_FILE in absent else (self._read(NOTES_FILE) or b"").decode("utf-8", "replace")
         if TAGS_FILE in changed:
-            self.tags = parse_tags_file(self._read(TAGS_FILE), self.path / TAGS_FILE, self._warn)
+            data = None if TAGS_FILE in absent else self._read(TAGS_FILE)
+            self.tags = parse_tags_file(data, os.path.join(self.path, TAGS_FILE), self._warn)
 
     def refresh(self) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -54,6 +54,7 @@ PARTIAL_ROWS_PER_S = 5000  # a first scan refreshes the table once per this many
 FIRST_ROWS = 200  # rows of a refreshed table added at once (with those the cursor and the view need)
 FILL_STEP_S = 0.03  # seconds the UI spends adding the other rows before it handles keys and paints again
 FILL_BATCH = 250  # rows added between checks of that time
+SCAN_FILL_SHARE = 0.2  # of the time, at most, spent filling the table while a first scan still reads runs
 
 
 def _keep_alive_objects() -> None:
@@ -286,7 +287,9 @@ class RunsBrowserScreen(Screen):
             self._next_fill_step(self._fills, cells, keys, now)
 
     def _next_fill_step(self, fill: int, cells, keys: list[str], at: int) -> None:
-        self.set_timer(0.001, functools.partial(self._fill_step, fill, cells, keys, at))
+        # while a first scan goes on, its next batch replaces these rows: fill slower, leave it the CPU
+        delay = FILL_STEP_S * (SCAN_FILL_SHARE ** -1 - 1) if self.scanning else 0.001
+        self.set_timer(delay, functools.partial(self._fill_step, fill, cells, keys, at))
 
     def _fill_step(self, fill: int, cells, keys: list[str], at: int) -> None:
         if fill != self._fills or not self.is_attached:  # (a newer refresh replaced these rows)
