@@ -52,7 +52,7 @@ SAVE_EVERY = 30.0  # seconds between the summary cache's saves while following (
 PRELOAD_INLINE = 1 << 20  # bytes of summary cache read before the first paint; a bigger one is read by the scanner
 PARTIAL_ROWS_PER_S = 5000  # a first scan refreshes the table once per this many runs shown a second, at most
 FIRST_ROWS = 200  # rows of a refreshed table added at once (with those the cursor and the view need)
-FILL_STEP_S = 0.03  # seconds the UI spends adding the other rows before it handles keys and paints again
+FILL_STEP_S = 0.08  # seconds the UI spends adding the other rows before it handles keys and paints again
 FILL_BATCH = 250  # rows added between checks of that time
 SCAN_FILL_SHARE = 0.2  # of the time, at most, spent filling the table while a first scan still reads runs
 
@@ -195,6 +195,7 @@ class RunsBrowserScreen(Screen):
                     # each refresh redraws every row: fewer of them the more runs there are
                     if time.monotonic() - shown_at >= len(watcher.states) / PARTIAL_ROWS_PER_S:
                         shown_at = time.monotonic()
+                        _keep_alive_objects()
                         self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
 
                 changed = watcher.scan(progress if first else None, save=False)
