@@ -15,6 +15,7 @@ from keraslab.tui.browse_app import BrowseApp
 from keraslab.tui.screens import runs_browser
 from keraslab.tui.screens.runs_browser import MARK, RunsBrowserScreen
 from keraslab.tui.widgets.line_table import LineTable
+from test_browser_screens import until
 
 SIZE = (120, 36)
 
@@ -30,14 +31,6 @@ def _many_runs(logdir: Path, count: int) -> Path:
     for i in range(1, count):
         shutil.copytree(first, logdir / f"run-{i:04d}")
     return logdir
-
-
-async def until(pilot, condition, tries: int = 600) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not reached")
 
 
 async def test_a_key_pressed_while_a_big_table_fills_is_handled_before_the_last_rows_come(tmp_path, monkeypatch):
@@ -58,7 +51,7 @@ async def test_a_key_pressed_while_a_big_table_fills_is_handled_before_the_last_
         table = app.screen.query_one(LineTable)
         await until(pilot, lambda: table.row_count >= getattr(runs_browser, "FIRST_ROWS", 200) and not app.screen.scanning)
         await pilot.press("down")
-        await until(pilot, lambda: table.row_count == 1500)
+        await until(pilot, lambda: table.row_count == 1500, tries=600)
         assert table.cursor_row == 1
     assert rows_when_pressed and rows_when_pressed[0] < 1500  # the key did not wait for the whole table
 
