@@ -166,6 +166,7 @@ def main() -> None:
         print(f"made {args.runs} runs x {args.epochs} epochs under {root} in {time.perf_counter() - t:.1f} s")
     runs = sum(1 for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
     print(f"{runs} runs in {root}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+    print(f"command: {Path(sys.executable).name} {' '.join(sys.argv)}  (wall times grow with the load; CPU times less)")
 
     drop_summary_cache(root)
     dropped = drop_page_cache()
@@ -202,7 +203,8 @@ def main() -> None:
         print(f"  first rows {verdict(statistics.median(w['first'] for w in warm_b), TARGETS['first'])}")
         print(f"  all rows   {verdict(statistics.median(w['all'] for w in warm_b), TARGETS['warm'])}   "
               f"CPU {statistics.median(w['cpu'] for w in warm_b):.2f} s (to its exit)")
-        print(f"  event loop late by at most {max(w['lag_max'] for w in warm_b) * 1000:.0f} ms")
+        print(f"  event loop late by at most {max(w['lag_max'] for w in warm_b) * 1000:.0f} ms "
+              f"(p95 {max(w['lag_p95'] for w in warm_b) * 1000:.0f} ms)")
     print(f"load average at the end {os.getloadavg()[0]:.1f} (the machine is shared: figures vary with it)")
 
 

@@ -193,6 +193,11 @@ def scan_runs(args: argparse.Namespace, logdirs: list[Path]) -> list | None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    with gc_paused():  # (a short-lived command whose objects live to its end: a collection would only walk them)
+        return _list_runs(args)
+
+
+def _list_runs(args: argparse.Namespace) -> int:
     logdirs = _logdirs(args)
     if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
         raise core.RunStoreError(_not_a_directory(logdirs[0]))

@@ -70,11 +70,11 @@ def find_run_dirs(
 def run_name(path: Path, root: Path) -> str:
     """A run's name: its path below the log directory ``root`` (the directory's own name
     when the log directory is the run)."""
-    if path == root:
-        return root.resolve().name or str(root)
     top, below = str(root), str(path)
     if below.startswith(top) and below[len(top) : len(top) + 1] == "/" and not top.endswith("/"):
-        return below[len(top) + 1 :]  # (the common case, without pathlib's parsing)
+        return below[len(top) + 1 :]  # (the common case, without pathlib's parsing or comparing)
+    if path == root:
+        return root.resolve().name or str(root)
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from ..rundir.fileio import too_deep
+from ..rundir.fileio import MAX_JSON_DEPTH, too_deep
 from ..rundir.layout import (
     CONFIG_FILE,
     KERASLAB,
@@ -84,11 +85,14 @@ class KeraslabRunState(RunState):
             self.results = self._read_checked(RESULTS_FILE)
         if METRICS_FILE in changed:
             self._read_metrics(tally)
-        self._read_side_files(changed)
+        self._read_side_files(changed, [name for name in changed if self.sigs[name] is None])
         return True
 
     def _read_checked(self, name: str) -> dict[str, Any]:
-        return parse_run_file(name, self._read(name), self.path / name, self._warn)
+        """One of the run's JSON files, checked ({} when its stat found none: not opened)."""
+        if self.sigs.get(name) is None:
+            return {}
+        return parse_run_file(name, self._read(name), os.path.join(self.path, name), self._warn)
 
     def _read_metrics(self, tally: Any = None) -> None:
         path = self.path / METRICS_FILE
@@ -173,7 +177,7 @@ class KeraslabRunState(RunState):
             name=self.name,
             path=self.path,
             kind=self.kind,
-            status=self._status(),
+            status=rec.status if self.status_info else "unknown",  # (as _status, without a second record)
             dataset=run_cfg.get("dataset"),
             model=self.config.get("model_label") or run_cfg.get("model"),
             params=(self.config.get("model_info") or {}).get("params"),
@@ -218,12 +222,12 @@ class KeraslabRunState(RunState):
         is not one (the cache is a file: checked like the run's own files)."""
         self = cls(path, name, logdir)
         sigs, offset, epochs, head = data["sigs"], data["offset"], data["epochs"], data["head"]
-        if not isinstance(sigs, dict) or not all(k in self.FILES and is_sig(v) for k, v in sigs.items()):
+        if type(sigs) is not dict or not (sigs.keys() <= _FILES and all(map(is_sig, sigs.values()))):
             raise ValueError("bad file signatures")
         if type(offset) is not int or type(epochs) is not int or min(offset, epochs) < 0 or not is_head(head):
             raise ValueError("bad metrics position")
         problems: list[str] = []
-        if too_deep(data["config"]) or too_deep(data["status"]) or too_deep(data["results"]):
+        if too_deep([data["config"], data["status"], data["results"]], MAX_JSON_DEPTH + 1):  # (each one's depth)
             raise ValueError("nested too deeply")
         self.config = check_config(_dict(data["config"]), path, problems.append)
         self.status_info = check_status(_dict(data["status"]), path, problems.append)
@@ -234,6 +238,9 @@ class KeraslabRunState(RunState):
         self.stats = unpack_stats(data["stats"])
         self._load_common(data)
         return self
+
+
+_FILES = frozenset(KeraslabRunState.FILES)
 
 
 def _text(value: Any) -> str | None:

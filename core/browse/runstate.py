@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,7 @@ def is_sig(value: Any) -> bool:
 
 
 _STAT_FIELDS = tuple(MetricStats.__dataclass_fields__)
+_FIELDS = len(_STAT_FIELDS)
 _NUMBER_OR_NONE = frozenset((int, float, type(None)))
 
 
@@ -90,15 +92,16 @@ def unpack_stats(data: Any) -> dict[str, MetricStats]:
     """:func:`pack_stats`' output read back from the cache, checked (ValueError when it is not that)."""
     if type(data) is not dict:
         raise ValueError("not metric stats")
+    rows = list(data.values())
+    if not all(type(row) is list and len(row) == _FIELDS and type(row[4]) is int for row in rows):
+        raise ValueError("not metric stats")
+    if not {type(v) for row in rows for v in row} <= _NUMBER_OR_NONE:  # (every run's values in one set)
+        raise ValueError("metric stats hold something other than numbers")
     out = {}
-    for key, row in data.items():
-        if type(row) is not list or len(row) != len(_STAT_FIELDS) or type(row[4]) is not int:
-            raise ValueError("not metric stats")
-        if not set(map(type, row)) <= _NUMBER_OR_NONE:
-            raise ValueError("metric stats hold something other than numbers")
-        new = MetricStats.__new__(MetricStats)  # (every cached run's stats come through here)
-        new.__dict__.update(zip(_STAT_FIELDS, row, strict=True))
-        out[str(key)] = new
+    new = MetricStats.__new__  # (every cached run's stats come through here)
+    for key, row in zip(data, rows, strict=True):
+        stats = out[key] = new(MetricStats)
+        stats.__dict__.update(zip(_STAT_FIELDS, row, strict=True))
     return out
 
 
@@ -132,16 +135,18 @@ class RunState:
 
     def _read(self, name: str) -> bytes | None:
         """A file of the run directory (None: absent or unreadable, with a warning), counted in bytes_read."""
-        data = read_file(self.path / name, self._warn)
+        data = read_file(os.path.join(self.path, name), self._warn)  # (a str: no Path made per file)
         self.bytes_read += len(data or b"")
         return data
 
-    def _read_side_files(self, changed: list[str]) -> None:
-        """Notes and tags (both kinds of runs keep them in the run directory)."""
+    def _read_side_files(self, changed: list[str], absent: Container[str] = ()) -> None:
+        """Notes and tags (both kinds of runs keep them in the run directory); those in
+        ``absent`` (their stat found none) are not opened."""
         if NOTES_FILE in changed:
-            self.notes = (self._read(NOTES_FILE) or b"").decode("utf-8", "replace")
+            self.notes = "" if NOTES_FILE in absent else (self._read(NOTES_FILE) or b"").decode("utf-8", "replace")
         if TAGS_FILE in changed:
-            self.tags = parse_tags_file(self._read(TAGS_FILE), self.path / TAGS_FILE, self._warn)
+            data = None if TAGS_FILE in absent else self._read(TAGS_FILE)
+            self.tags = parse_tags_file(data, os.path.join(self.path, TAGS_FILE), self._warn)
 
     def refresh(self) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError

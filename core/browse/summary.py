@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,12 @@ def unique_metric_name(tag: str, taken) -> str:
         while name in taken:
             name, n = f"{tag} ({n})", n + 1
     return name
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _local_iso(start_time: float) -> str:
+    """A time stamp as local ISO text (a table of thousands of runs asks each one twice)."""
+    return datetime.fromtimestamp(start_time).astimezone().isoformat(timespec="seconds")
 
 
 @dataclass
@@ -71,9 +78,7 @@ class RunSummary:
     @property
     def started(self) -> str | None:
         """Start time as local ISO text (seconds)."""
-        if self.start_time is None:
-            return None
-        return datetime.fromtimestamp(self.start_time).astimezone().isoformat(timespec="seconds")
+        return None if self.start_time is None else _local_iso(self.start_time)
 
     def metric_key(self, name: str) -> str | None:
         """The run's metric that ``name`` means: itself, its Keras-style name (``val_acc``,

@@ -42,16 +42,15 @@ def read_file(path: str | os.PathLike, warn: Warn) -> bytes | None:
 
 
 def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether a JSON value nests lists and objects ``limit`` deep or more."""
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth >= limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
-    return False
+    """Whether a JSON value nests lists and objects ``limit`` deep or more (checked a level
+    at a time: each level's containers in one comprehension)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [c for item in level for c in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(c, (dict, list))]  # fmt: skip
+    return bool(level)
 
 
 def parse_json(

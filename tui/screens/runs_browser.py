@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import gc
+import itertools
 import math
 import re
 import threading
@@ -32,6 +35,7 @@ from textual.worker import get_current_worker
 
 from ..fmt import hp_text, run_cells, visible
 from ..lineage_text import lineage_cells, tree_prefix
+from ..policy import gc_paused
 from ..widgets.footer import KeyFooter
 from ..widgets.line_table import LineTable
 
@@ -49,6 +53,18 @@ SAVE_EVERY = 30.0  # seconds between the summary cache's saves while following (
 PRELOAD_INLINE = 1 << 20  # bytes of summary cache read before the first paint; a bigger one is read by the scanner
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]+")  # a sweep id as keraslab makes them: a filter value as it is
 PARTIAL_ROWS_PER_S = 5000  # a first scan refreshes the table once per this many runs shown a second, at most
+FIRST_ROWS = 200  # rows of a refreshed table added at once (with those the cursor and the view need)
+FILL_STEP_S = 0.08  # seconds the UI spends adding the other rows before it handles keys and paints again
+FILL_BATCH = 250  # rows added between checks of that time
+SCAN_FILL_SHARE = 0.2  # of the time, at most, spent filling the table while a first scan still reads runs
+
+
+def _keep_alive_objects() -> None:
+    """Leave the objects alive now out of the garbage collector's walks: the runs' states and
+    the table's rows live as long as the browser, and a full collection over 10,000 runs'
+    objects would pause the UI for most of a second. (Only garbage cycles made before stay
+    uncollected: states, summaries and cells hold none.)"""
+    gc.freeze()
 
 
 class RunsScanned(Message):
@@ -122,6 +138,9 @@ class RunsBrowserScreen(Screen):
         self.scans = 0
         self.scanning = False  # the table shows a first scan's runs while it goes on
         self._columns_hp: list[str] = []
+        self._table_keys: list[str] = []  # the rows the table has or is being filled with
+        self._table_runs: list[RunSummary] = []  # (their summaries)
+        self._fills = 0  # refreshes started: a pending fill of an older one stops
         self._columns_tree = False
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -163,6 +182,7 @@ class RunsBrowserScreen(Screen):
         worker = get_current_worker()
         self._painted.wait(2.0)  # (scanning meanwhile would slow the first painting down)
         if not self.shown and watcher.preload():  # a big cache: its table as saved, then the scan checks it
+            _keep_alive_objects()
             self._painted.clear()
             self.post_message(RunsScanned(watcher.summaries(), set(), 0, partial=True))
             self._painted.wait(5.0)  # (not while the UI fills the table: both would take longer)
@@ -178,9 +198,12 @@ class RunsBrowserScreen(Screen):
                     # each refresh redraws every row: fewer of them the more runs there are
                     if time.monotonic() - shown_at >= len(watcher.states) / PARTIAL_ROWS_PER_S:
                         shown_at = time.monotonic()
+                        _keep_alive_objects()
                         self.post_message(RunsScanned(watcher.summaries(), set(), scans, partial=True))
 
                 changed = watcher.scan(progress if first else None, save=False)
+                if changed:
+                    _keep_alive_objects()
                 scans += 1
                 if changed or first:
                     self.post_message(
@@ -246,15 +269,75 @@ class RunsBrowserScreen(Screen):
         if (hp_keys, self.tree_view) != (self._columns_hp, self._columns_tree):
             columns, self._columns_hp = self._columns(hp_keys, self.tree_view), hp_keys
             self._columns_tree = self.tree_view
-        table.replace_rows((self._cells(r, hp_keys) for r in runs), (str(r.path) for r in runs), columns)
+        keys = [str(r.path) for r in runs]
+        if columns is None and self._unchanged(runs, keys, hp_keys):
+            self._rows = self._rows_before  # (a rescan that changed nothing shown: the table stays)
+        else:
+            self._fill(table, runs, keys, hp_keys, columns)
         self._update_status()
+
+    def _fill(self, table: LineTable, runs: list, keys: list[str], hp_keys: list[str], columns) -> None:
+        """Put ``runs`` in the table: at once the first rows, and those down to the cursor's
+        run and the view; the rest a step at a time (FILL_STEP_S each), the UI handling keys
+        and painting between steps (a table of 10,000 runs is not one long pause)."""
+        self._fills += 1
+        self._table_keys, self._table_runs = keys, runs
+        cells = (self._cells(r, hp_keys) for r in runs)
+        cursor = table.cursor_key
+        target = max(table.cursor_row, int(table.scroll_y), keys.index(cursor) if cursor in keys else 0)
+        now = min(len(keys), max(FIRST_ROWS, target + 2 * table.size.height + 2))
+        table.replace_rows(itertools.islice(cells, now), keys[:now], columns)
+        if now < len(keys):
+            self._next_fill_step(self._fills, cells, keys, now)
+
+    def _next_fill_step(self, fill: int, cells, keys: list[str], at: int) -> None:
+        # while a first scan goes on, its next batch replaces these rows: fill slower, leave it the CPU
+        delay = FILL_STEP_S * (SCAN_FILL_SHARE ** -1 - 1) if self.scanning else 0.001
+        self.set_timer(delay, functools.partial(self._fill_step, fill, cells, keys, at))
+
+    def _fill_step(self, fill: int, cells, keys: list[str], at: int) -> None:
+        if fill != self._fills or not self.is_attached:  # (a newer refresh replaced these rows)
+            return
+        table = self.query_one(LineTable)
+        end = time.monotonic() + FILL_STEP_S
+        with gc_paused():  # (the rows are no garbage)
+            while at < len(keys):
+                n = min(len(keys), at + FILL_BATCH)
+                table.add_rows(itertools.islice(cells, n - at), keys[at:n])
+                at = n
+                if time.monotonic() >= end:
+                    break
+        if at < len(keys):
+            self._next_fill_step(fill, cells, keys, at)
+        else:
+            _keep_alive_objects()
+
+    def _shown(self, r: RunSummary, hp_keys: list[str]) -> tuple:
+        """What a run's cells show besides the summary's fields (whatever else :meth:`_make_cells`
+        comes to show of a run must be here too)."""
+        key = str(r.path)
+        return (r.status, key in self.marked, hp_keys, self._tree.get(key) if self.tree_view else None)
+
+    def _unchanged(self, runs: list, keys: list[str], hp_keys: list[str]) -> bool:
+        """Whether the table has (or its fill under way will add) every run's row as it is
+        now: the same runs in the same order, each row made of the same summary showing the
+        same (a row not added yet is made when it is)."""
+        if keys != self._table_keys or len(runs) != len(self._table_runs):
+            return False
+        before = self._rows_before
+        for r, was in zip(runs, self._table_runs, strict=True):
+            if r is not was:
+                return False
+            old = before.get(str(r.path))
+            if old is not None and old[1] != self._shown(r, hp_keys):
+                return False
+        return True
 
     def _cells(self, r: RunSummary, hp_keys: list[str]) -> list:
         """A run's cells, those of the last refresh when nothing they show changed: a scan
-        of thousands of runs refreshes the table often, and most rows stay as they were.
-        (Whatever else :meth:`_make_cells` comes to show of a run must be compared here too.)"""
+        of thousands of runs refreshes the table often, and most rows stay as they were."""
         key = str(r.path)
-        shown = (r.status, key in self.marked, hp_keys, self._tree.get(key) if self.tree_view else None)
+        shown = self._shown(r, hp_keys)
         old = self._rows_before.get(key)
         if old is not None and old[0] is r and old[1] == shown:
             cells = old[2]
