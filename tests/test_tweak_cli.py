@@ -62,6 +62,18 @@ def test_lineage_survives_a_loop_of_parents_and_a_missing_parent(tmp_path):
     assert sorted(r.run.name for r in rows) == ["a-1", "b-1", "c-1"]  # each once, nothing lost
 
 
+def test_tree_guides_show_siblings_and_where_a_branch_goes_on(tmp_path):
+    from keraslab.tui.lineage_text import tree_prefix
+
+    lineage_run(tmp_path, "root")
+    lineage_run(tmp_path, "a", parent="root-1")
+    lineage_run(tmp_path, "a-child", parent="a-1")
+    lineage_run(tmp_path, "b", parent="root-1")
+    rows = core.lineage_tree(core.oldest_first(core.discover_runs([tmp_path])))
+    drawn = [tree_prefix(r) + r.run.name for r in rows]
+    assert drawn == ["root-1", "├─ a-1", "│  └─ a-child-1", "└─ b-1"], drawn
+
+
 # --- runs --tree ----------------------------------------------------------------------------
 
 

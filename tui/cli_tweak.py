@@ -66,7 +66,7 @@ def tree_rows(runs) -> list[list[str]]:
     rows = []
     for row in core.lineage_tree(runs):
         change, vs = lineage_cells(row)
-        rows.append([tree_prefix(row.depth) + visible(row.run.name), visible(row.run.status),
+        rows.append([tree_prefix(row) + visible(row.run.name), visible(row.run.status),
                      fmt.metric(row.run.best_val_accuracy), change, vs])  # fmt: skip
     return rows
 

@@ -7,9 +7,11 @@ from keraslab import core
 from .fmt import visible
 
 
-def tree_prefix(depth: int) -> str:
-    """The indentation of a run at ``depth`` in a lineage tree."""
-    return "" if depth == 0 else "   " * (depth - 1) + "└─ "
+def tree_prefix(row: core.TreeRow) -> str:
+    """A run's indentation in a lineage tree, with its guide lines (├─, └─, │)."""
+    if row.depth == 0:
+        return ""
+    return "".join("│  " if more else "   " for more in row.guides) + ("└─ " if row.last else "├─ ")
 
 
 def lineage_cells(row: core.TreeRow) -> tuple[str, str]:

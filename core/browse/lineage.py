@@ -27,6 +27,8 @@ class TreeRow:
     run: RunSummary
     depth: int
     parent: RunSummary | None
+    last: bool = True  # the last child of its parent (a tree draws └─ for it, ├─ for the others)
+    guides: tuple[bool, ...] = ()  # per ancestor below the root: whether its later siblings follow (│)
 
 
 def parent_ref(run: RunSummary, logdir: Path) -> str:
@@ -70,22 +72,24 @@ def lineage_tree(runs: Sequence[RunSummary]) -> list[TreeRow]:
     out: list[TreeRow] = []
     seen: set[int] = set()
 
-    def walk(run: RunSummary, depth: int, parent: RunSummary | None) -> None:
-        stack = [(run, depth, parent)]
+    def walk(run: RunSummary) -> None:
+        stack = [(run, 0, None, True, ())]
         while stack:
-            r, d, p = stack.pop()
+            r, d, p, last, guides = stack.pop()
             if id(r) in seen:
                 continue
             seen.add(id(r))
-            out.append(TreeRow(r, d, p))
-            stack += [(c, d + 1, r) for c in reversed(children.get(id(r), []))]
+            out.append(TreeRow(r, d, p, last, guides))
+            kids = [c for c in children.get(id(r), []) if id(c) not in seen]
+            below = (*guides, not last) if d else guides
+            stack += [(c, d + 1, r, i == len(kids) - 1, below) for i, c in reversed(list(enumerate(kids)))]
 
     for r in runs:
         if parents[id(r)] is None:
-            walk(r, 0, None)
+            walk(r)
     for r in runs:  # runs in a loop of parents: each loop shown from its first run
         if id(r) not in seen:
-            walk(r, 0, None)
+            walk(r)
     return out
 
 

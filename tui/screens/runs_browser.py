@@ -132,7 +132,7 @@ class RunsBrowserScreen(Screen):
         self.sort_reverse = False
         self.show_hparams = False
         self.tree_view = False  # runs as a tree by parent, with each one's change (t)
-        self._tree: dict[str, tuple] = {}  # path -> (depth, change, vs parent) while in the tree view
+        self._tree: dict[str, tuple] = {}  # path -> (tree prefix, change, vs parent) while in the tree view
         self.filter_text = ""
         self.filter_error = ""
         self.scans = 0
@@ -262,7 +262,7 @@ class RunsBrowserScreen(Screen):
         if self.tree_view:
             rows = lineage_tree(runs)
             runs = [row.run for row in rows]
-            self._tree = {str(row.run.path): (row.depth, *lineage_cells(row)) for row in rows}
+            self._tree = {str(row.run.path): (tree_prefix(row), *lineage_cells(row)) for row in rows}
         self.shown = runs
         hp_keys = [k for k, _ in hparam_diff(runs)] if self.show_hparams else []
         columns = None
@@ -352,7 +352,7 @@ class RunsBrowserScreen(Screen):
         for i, (col, value) in enumerate(zip(COLUMNS, text, strict=True)):
             if i == 0:
                 if self.tree_view:
-                    value = tree_prefix(self._tree[str(r.path)][0]) + value
+                    value = self._tree[str(r.path)][0] + value
                 mark = MARK if str(r.path) in self.marked else "  "
                 warn = " !" if r.warnings else ""
                 cells.append(Text(mark + value + warn, style="bold" if mark == MARK else ""))
