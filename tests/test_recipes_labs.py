@@ -98,6 +98,9 @@ def test_labs_quick_runs_every_row_and_prints_the_lab_beside_keraslab(tmp_path):
     assert lines[1].split()[:2] == ["claim", "lab"] and "98.90%" in lines[3] and len(lines) == 4
     assert "reused" in lines[3] and "lab-cnn-1 is already in the log directory" in res.stderr
     assert f"{100 * rows['cnn']['keraslab']:.2f}%" in lines[3] and not (tmp_path / "lab-cnn-2").exists()
+    res = run_cli("labs", "--quick", "--only", "ensemble", "--logdir", str(tmp_path))  # its four members are there
+    row = res.stdout.splitlines()[-1]
+    assert res.returncode == 0 and "reused" in row and f"{100 * rows['ensemble']['keraslab']:.2f}%" in row, res.stdout
     res = run_cli("labs", "--quick", "--only", "cnn", "--fresh", "--logdir", str(tmp_path))
     assert res.returncode == 0 and (tmp_path / "lab-cnn-2" / "results.json").is_file()
 

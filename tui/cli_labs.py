@@ -121,16 +121,17 @@ def _ensemble_row(row: dict, claim, done: dict, args, logdir, step: str) -> bool
     above = next((done[c.key] for c in core.LAB_CLAIMS
                   if c.key in done and not c.members and (c.preset, c.model, c.augment) == same), None)
     members = [above["runs"][0]] if above else []
-    t0 = time.monotonic()
+    t0, trained = time.monotonic(), False
     for seed in range(len(members), claim.members):
         config = core.lab_claim_config(claim, seed=seed, quick=args.quick, data_dir=args.data_dir)
-        run, status, _, _ = _run_of(config, args, logdir, step, f"{claim.claim}: member {seed + 1}/{claim.members} (seed {seed})")
+        run, status, _, reused = _run_of(config, args, logdir, step, f"{claim.claim}: member {seed + 1}/{claim.members} (seed {seed})")
         if status != "completed":
             row["status"] = status
             return False
         members.append(run)
+        trained = trained or not reused
     row["runs"], row["status"] = members, "completed"
-    row["seconds"] = round(time.monotonic() - t0, 1)
+    row["seconds"] = round(time.monotonic() - t0, 1) if trained else None  # (None: "reused")
     row["keraslab"] = core.ensemble_runs(members).evaluation.accuracy
     row["note"] = f"average of {len(members)} runs"
     return True
