@@ -172,3 +172,14 @@ def test_a_hand_made_entry_beside_the_columns_is_checked_alone(tmp_path):
     (root / CACHE_NAME).write_text(json.dumps(saved))
     taken = _preloaded(root)
     assert set(block["rel"]) <= taken and "hand" not in taken  # (the bad entry alone is refused)
+
+
+def test_cached_stats_come_back_field_for_field():
+    from keraslab.core.browse.runstate import pack_stats, stats_of
+    from keraslab.core.rundir.metricstats import MetricStats
+
+    fields = list(MetricStats.__dataclass_fields__)
+    stats = MetricStats(**{name: i + 0.5 if i != 4 else 7 for i, name in enumerate(fields)})  # (each its own value)
+    assert stats_of(pack_stats({"loss": stats})) == {"loss": stats}
+    with pytest.raises(ValueError):
+        stats_of({"loss": pack_stats({"loss": stats})["loss"][:-1]})

@@ -101,12 +101,14 @@ def unpack_stats(data: Any) -> dict[str, MetricStats]:
 
 
 def stats_of(data: dict[str, list]) -> dict[str, MetricStats]:
-    """:func:`pack_stats`' output made stats again, unchecked (the caller checked it)."""
+    """:func:`pack_stats`' output made stats again, unchecked (the caller checked it); a row
+    of another length is a ValueError. Every cached run's stats come through here: the fields
+    are set by one unpacking each (tests/test_cache_columns.py checks they are _STAT_FIELDS)."""
     out = {}
-    new = MetricStats.__new__  # (every cached run's stats come through here)
+    new = MetricStats.__new__
     for key, row in data.items():
-        stats = out[key] = new(MetricStats)
-        stats.__dict__.update(zip(_STAT_FIELDS, row, strict=True))
+        s = out[key] = new(MetricStats)
+        s.first, s.last, s.min, s.max, s.count, s.first_step, s.last_step, s.first_time, s.last_time = row
     return out
 
 
