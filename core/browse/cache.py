@@ -117,14 +117,15 @@ def _decode_entries(raw: bytes) -> dict[str, Any] | None:
     runs: dict[str, Any] = {}
     at = len(head)
     try:
-        while text[at] != "]":
+        more = text[at] != "]"
+        while more:
             block, at = _decode(text, at)
             rows = from_columns(block)
-            if rows is None:
+            if rows is None or text[at] not in ",]":
                 return None
             runs.update(rows)
-            if text[at] == ",":
-                at += 1
+            more = text[at] == ","
+            at += more
         if not text.startswith(_RUNS, at):
             return None
         at += len(_RUNS)
