@@ -71,13 +71,13 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def runs_command(root: Path, *extra: str) -> tuple[float, float, int, float]:
+def runs_command(root: Path, *extra: str, env: dict | None = None) -> tuple[float, float, int, float]:
     """Run `keraslab runs` in a fresh process, its output on a pipe: seconds until its first
     run's row, until it ended, the rows printed, and the CPU seconds it took."""
     cpu = children_cpu()
     t = time.perf_counter()
     proc = subprocess.Popen([KERASLAB, "runs", "--logdir", str(root), *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=CHILD_ENV)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True, env=env or CHILD_ENV)  # fmt: skip
     first, lines = None, 0
     for _ in proc.stdout:
         lines += 1
@@ -147,6 +147,28 @@ def browser(root: Path, runs: int) -> dict:
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "cpu": children_cpu() - cpu}
 
 
+def against(root: Path, base: str, repeat: int) -> None:
+    """Warm `keraslab runs`, the code on PYTHONPATH ``base`` and this tree alternately, each
+    with its own summary cache (their versions may differ: each would drop the other's)."""
+    from keraslab.core.browse.cache import cache_paths
+
+    path = cache_paths(root)[0]
+    sides = {"base": {**CHILD_ENV, "PYTHONPATH": base}, "this": CHILD_ENV}
+    saved, cpu = {}, {side: [] for side in sides}
+    for side, env in sides.items():  # (each side's cache, made by its own scan)
+        drop_summary_cache(root)
+        runs_command(root, env=env)
+        saved[side] = path.read_bytes()
+    for _ in range(repeat):
+        for side, env in sides.items():
+            path.write_bytes(saved[side])
+            cpu[side].append(runs_command(root, env=env)[3])
+    base_cpu, this_cpu = (statistics.median(cpu[side]) for side in sides)
+    print(f"keraslab runs, warm, alternately {repeat} each, CPU: base {' '.join(f'{c:.2f}' for c in cpu['base'])} "
+          f"(median {base_cpu:.2f} s), this {' '.join(f'{c:.2f}' for c in cpu['this'])} (median {this_cpu:.2f} s): "
+          f"{base_cpu / this_cpu:.2f}x")
+
+
 def verdict(seconds: float, target: float) -> str:
     return f"{seconds:6.2f} s  (target < {target:g} s: {'met' if seconds < target else 'MISSED'})"
 
@@ -158,6 +180,8 @@ def main() -> None:
     p.add_argument("--dir", type=Path, default=Path("/tmp/keraslab-scale"), help="corpus (made if absent)")
     p.add_argument("--repeat", type=int, default=3, help="warm measurements (median reported)")
     p.add_argument("--skip-browser", action="store_true")
+    p.add_argument("--against", metavar="PYTHONPATH", help="also time warm `keraslab runs` of the code there "
+                   "(a directory holding a keraslab package) and this tree alternately, and print the ratio")  # fmt: skip
     args = p.parse_args()
     root = args.dir
     if not root.exists():
@@ -189,6 +213,9 @@ def main() -> None:
     sort = [runs_command(root, "--sort", "best_val_acc") for _ in range(args.repeat)]
     print(f"keraslab runs --sort best_val_acc, warm, median of {args.repeat}: {statistics.median(w[1] for w in sort):.2f} s, "
           f"CPU {statistics.median(w[3] for w in sort):.2f} s")
+
+    if args.against:
+        against(root, args.against, args.repeat)
 
     if not args.skip_browser:
         drop_summary_cache(root)

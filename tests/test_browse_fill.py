@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -102,6 +103,7 @@ def test_a_spoilt_cache_entry_is_refused(tmp_path, spoil):
     logdir = _many_runs(tmp_path / "runs", 1)
     RunWatcher(logdir).scan()
     [(rel, entry)] = load_cache(logdir).items()
+    entry = json.loads(json.dumps(entry))  # (an entry as a file holds it: a plain dict, checked one by one)
     KeraslabRunState.from_cache(logdir / rel, rel, logdir, entry)  # (as saved: taken)
     spoil(entry)
     with pytest.raises((ValueError, TypeError)):

@@ -190,7 +190,9 @@ def test_a_malformed_cache_entry_is_read_again_from_the_run(tmp_path, offset):
     keras_tb_run(tmp_path / "tb-1", epochs=3)
     first = {r.name: r.metrics["val_accuracy"].last for r in discover_runs(tmp_path)}
     cache = json.loads((tmp_path / CACHE_NAME).read_text())
-    cache["runs"]["kl-1"]["offset"] = offset
+    [block] = cache["keraslab"]  # (keraslab runs as columns: kl-1's metrics offset is the first "pos")
+    assert block["rel"] == ["kl-1"]
+    block["pos"][0] = offset
     for info in cache["runs"]["tb-1"]["files"].values():
         info["offset"] = offset
     (tmp_path / CACHE_NAME).write_text(json.dumps(cache))  # (inf is written as Infinity)

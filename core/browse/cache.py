@@ -13,6 +13,7 @@ from typing import Any
 
 from ..rundir.fileio import Warn, no_warning, parse_json, read_file, write_text_atomic
 from ..rundir.layout import is_plain_relpath
+from .columns import from_columns, to_columns
 from .tagmap import digest
 
 try:
@@ -21,7 +22,8 @@ except ImportError:  # pragma: no cover - Windows: saves are not serialized (a l
     fcntl = None  # type: ignore[assignment]
 
 CACHE_NAME = ".keraslab-cache.json"
-CACHE_VERSION = 6  # a cache of another version is ignored (raise it when the entries change)
+CACHE_VERSION = 7  # a cache of another version is ignored (raise it when the entries change)
+BLOCK = 1000  # keraslab runs a block of columns holds (one short decode each)
 LOCK_WAIT = 5.0  # seconds a save waits for another process's save to end before giving up
 
 
@@ -75,23 +77,36 @@ def _runs_of(path: Path, warn: Warn = no_warning) -> dict[str, Any] | None:
     if runs is not None:
         return runs
     data = parse_json(raw, path, no_warning, check_depth=False)
-    if data.get("version") == CACHE_VERSION and data.get("metric_map") == digest() and isinstance(data.get("runs"), dict):
-        return data["runs"]
-    return None
+    blocks, entries = data.get("keraslab"), data.get("runs")
+    if data.get("version") != CACHE_VERSION or data.get("metric_map") != digest():
+        return None
+    if type(blocks) is not list or type(entries) is not dict:
+        return None
+    runs = {}
+    for block in blocks:
+        rows = from_columns(block)
+        if rows is None:
+            return None
+        runs.update(rows)
+    return {**runs, **entries}
 
 
 def _head() -> str:
-    """What save_cache writes before the first entry: the version and the metric-map rules'
-    digest (a cache saved under other rules named its runs' metrics otherwise: stale)."""
-    return f'{{"version":{CACHE_VERSION},"metric_map":{json.dumps(digest())},"runs":{{'
+    """What save_cache writes before the first block of columns: the version and the
+    metric-map rules' digest (a cache saved under other rules named its runs' metrics
+    otherwise: stale)."""
+    return f'{{"version":{CACHE_VERSION},"metric_map":{json.dumps(digest())},"keraslab":['
 
+
+_RUNS = '],"runs":{'  # between the blocks and the entries kept whole
 _decode = json.JSONDecoder().raw_decode
 
 
 def _decode_entries(raw: bytes) -> dict[str, Any] | None:
-    """The entries of a cache as :func:`save_cache` writes it, decoded one at a time (each a
-    short call: a big cache does not hold other threads, the browser's UI, for the whole
-    decode); None when the text is in any other form (the caller parses it whole)."""
+    """The entries of a cache as :func:`save_cache` writes it, decoded a block of columns,
+    then an entry, at a time (each a short call: a big cache does not hold other threads,
+    the browser's UI, for the whole decode); None when the text is in any other form or a
+    block is spoilt (the caller parses it whole, and refuses it too)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -102,6 +117,18 @@ def _decode_entries(raw: bytes) -> dict[str, Any] | None:
     runs: dict[str, Any] = {}
     at = len(head)
     try:
+        more = text[at] != "]"
+        while more:
+            block, at = _decode(text, at)
+            rows = from_columns(block)
+            if rows is None or text[at] not in ",]":
+                return None
+            runs.update(rows)
+            more = text[at] == ","
+            at += more
+        if not text.startswith(_RUNS, at):
+            return None
+        at += len(_RUNS)
         if text[at] == "}":
             return runs if text[at:] == "}}" else None
         while True:
@@ -147,9 +174,12 @@ def save_cache(logdir: Path, runs: dict[str, dict[str, Any]], gone: Iterable[str
 
 
 def _encode(entries: dict[str, Any]) -> str:
-    """The cache's text: one JSON object, encoded an entry at a time (see _decode_entries)."""
-    body = ",".join(f"{json.dumps(rel)}:{json.dumps(entry, separators=(',', ':'))}" for rel, entry in entries.items())
-    return f"{_head()}{body}}}}}"
+    """The cache's text: one JSON object, its keraslab runs in blocks of BLOCK runs' columns
+    (:mod:`.columns`), then the other entries one at a time (see _decode_entries)."""
+    blocks, rest = to_columns(entries, BLOCK)
+    columns = ",".join(json.dumps(block, separators=(",", ":")) for block in blocks)
+    body = ",".join(f"{json.dumps(rel)}:{json.dumps(entry, separators=(',', ':'))}" for rel, entry in rest.items())
+    return f"{_head()}{columns}{_RUNS}{body}}}}}"
 
 
 def _still_there(logdir: Path, rel: Any) -> bool:

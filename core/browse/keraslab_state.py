@@ -31,6 +31,7 @@ from ..rundir.reader import (
 from ..safefile import open_regular, unreadable
 from .runstate import (
     HEAD,
+    Checked,
     RunState,
     file_head,
     file_sig,
@@ -40,6 +41,7 @@ from .runstate import (
     is_sig,
     pack_stats,
     stat,
+    stats_of,
     unpack_stats,
 )
 from .summary import RunSummary
@@ -200,8 +202,8 @@ class KeraslabRunState(RunState):
             sweep_point=_sweep_point(run_cfg.get("sweep")),
         )
 
-    def to_cache(self) -> dict[str, Any]:
-        return {
+    def to_cache(self) -> Checked:
+        return Checked({
             "kind": self.kind,
             "sigs": self.sigs,
             "config": self.config,
@@ -214,13 +216,20 @@ class KeraslabRunState(RunState):
             "warnings": self.warnings,
             "tags": self.tags,
             "notes": self.notes,
-        }
+        })
 
     @classmethod
     def from_cache(cls, path: Path, name: str, logdir: Path, data: dict) -> KeraslabRunState:
         """The state a :meth:`to_cache` entry saved; ValueError or TypeError when the entry
-        is not one (the cache is a file: checked like the run's own files)."""
+        is not one (the cache is a file: checked like the run's own files, unless it is a
+        :class:`Checked` one, whose values were checked with their whole column)."""
         self = cls(path, name, logdir)
+        if type(data) is Checked:
+            self.sigs, self.config, self.status_info = dict(data["sigs"]), data["config"], data["status"]
+            self.results, self.metrics_offset, self.metrics_head = data["results"], data["offset"], data["head"]
+            self.epochs, self.stats, self.notes = data["epochs"], stats_of(data["stats"]), data["notes"]
+            self.warnings, self.tags = list(data["warnings"]), list(data["tags"])
+            return self
         sigs, offset, epochs, head = data["sigs"], data["offset"], data["epochs"], data["head"]
         if type(sigs) is not dict or not (sigs.keys() <= _FILES and all(map(is_sig, sigs.values()))):
             raise ValueError("bad file signatures")

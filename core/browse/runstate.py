@@ -79,8 +79,8 @@ def is_sig(value: Any) -> bool:
 
 
 _STAT_FIELDS = tuple(MetricStats.__dataclass_fields__)
-_FIELDS = len(_STAT_FIELDS)
-_NUMBER_OR_NONE = frozenset((int, float, type(None)))
+STAT_VALUES = len(_STAT_FIELDS)  # values in a metric's packed stats; the 5th is the count, an int
+NUMBER_OR_NONE = frozenset((int, float, type(None)))
 
 
 def pack_stats(stats: dict[str, MetricStats]) -> dict[str, list]:
@@ -93,16 +93,29 @@ def unpack_stats(data: Any) -> dict[str, MetricStats]:
     if type(data) is not dict:
         raise ValueError("not metric stats")
     rows = list(data.values())
-    if not all(type(row) is list and len(row) == _FIELDS and type(row[4]) is int for row in rows):
+    if not all(type(row) is list and len(row) == STAT_VALUES and type(row[4]) is int for row in rows):
         raise ValueError("not metric stats")
-    if not {type(v) for row in rows for v in row} <= _NUMBER_OR_NONE:  # (every run's values in one set)
+    if not {type(v) for row in rows for v in row} <= NUMBER_OR_NONE:  # (every run's values in one set)
         raise ValueError("metric stats hold something other than numbers")
+    return stats_of(data)
+
+
+def stats_of(data: dict[str, list]) -> dict[str, MetricStats]:
+    """:func:`pack_stats`' output made stats again, unchecked (the caller checked it); a row
+    of another length is a ValueError. Every cached run's stats come through here: the fields
+    are set by one unpacking each (tests/test_cache_columns.py checks they are _STAT_FIELDS)."""
     out = {}
-    new = MetricStats.__new__  # (every cached run's stats come through here)
-    for key, row in zip(data, rows, strict=True):
-        stats = out[key] = new(MetricStats)
-        stats.__dict__.update(zip(_STAT_FIELDS, row, strict=True))
+    new = MetricStats.__new__
+    for key, row in data.items():
+        s = out[key] = new(MetricStats)
+        s.first, s.last, s.min, s.max, s.count, s.first_step, s.last_step, s.first_time, s.last_time = row
     return out
+
+
+class Checked(dict):
+    """A summary cache entry known to be good: a state's own (``to_cache``) or checked in
+    bulk by :func:`.columns.from_columns`. JSON decoding makes plain dicts, so no file
+    makes one; ``from_cache`` checks any other entry field by field."""
 
 
 def flatten(key: str, value: Any, out: dict[str, Any]) -> None:

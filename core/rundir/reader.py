@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import RunStoreError
 from ..safefile import read_text
-from .fileio import Warn, check_fields, parse_json, read_file
+from .fileio import Warn, check_fields, fields_typed, parse_json, read_file, values_typed
 from .layout import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -59,6 +59,18 @@ def check_results(data: dict, path: str | os.PathLike, warn: Warn) -> dict:
     if isinstance(test, dict):
         data["test"] = check_fields(test, dict.fromkeys(test, _NUMBER), f"{path}: test", warn)
     return data
+
+
+def all_checked(configs: list[dict], statuses: list[dict], results: list[dict]) -> bool:
+    """Whether check_config, check_status and check_results would keep these contents of
+    many runs' files whole (the summary cache's, saved checked): each field checked once
+    across all of them."""
+    runs = [c["run"] for c in configs if type(c.get("run")) is dict]
+    infos = [c["model_info"] for c in configs if type(c.get("model_info")) is dict]
+    tests = [v for r in results if type(t := r.get("test")) is dict for v in t.values()]
+    return (fields_typed(configs, _CONFIG_TYPES) and fields_typed(runs, _RUN_CONFIG_TYPES)
+            and fields_typed(infos, _MODEL_INFO_TYPES) and fields_typed(statuses, _STATUS_TYPES)
+            and fields_typed(results, _RESULTS_TYPES) and values_typed(tests, _NUMBER))  # fmt: skip
 
 
 CHECKS = {CONFIG_FILE: check_config, STATUS_FILE: check_status, RESULTS_FILE: check_results}
