@@ -251,7 +251,8 @@ def cold_table(root: Path, repeat: int) -> tuple[float, float]:
     """``keraslab runs ROOT`` from process start to exit, best of ``repeat`` (its summary
     cache removed before each, so every event file is read): wall and CPU seconds (the
     process's user + system time, which other work on the machine inflates less)."""
-    exe = shutil.which("keraslab") or "keraslab"
+    beside = Path(sys.executable).with_name("keraslab")  # (this interpreter's, venv activated or not)
+    exe = str(beside) if beside.exists() else shutil.which("keraslab") or "keraslab"
     best, best_cpu = math.inf, math.inf
     for _ in range(repeat + 1):  # (the first writes the bytecode and warms the disk cache)
         for cache in root.rglob(".keraslab-cache*"):
