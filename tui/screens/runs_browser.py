@@ -292,7 +292,8 @@ class RunsBrowserScreen(Screen):
 
     def _next_fill_step(self, fill: int, cells, keys: list[str], at: int) -> None:
         # while a first scan goes on, its next batch replaces these rows: fill slower, leave it the CPU
-        delay = FILL_STEP_S * (SCAN_FILL_SHARE ** -1 - 1) if self.scanning else 0.001
+        # (never 0: a zero-delay Textual timer stalled the fill)
+        delay = max(0.001, FILL_STEP_S * (SCAN_FILL_SHARE ** -1 - 1)) if self.scanning else 0.001
         self.set_timer(delay, functools.partial(self._fill_step, fill, cells, keys, at))
 
     def _fill_step(self, fill: int, cells, keys: list[str], at: int) -> None:
