@@ -61,6 +61,14 @@ def test_runs_shows_sweep_and_point_sorts_by_point_and_filters_alike(logdir: Pat
     assert sorted((r["sweep"], r["sweep_point"]) for r in json.loads(filtered.stdout)) == [(sweep.id, 9), (sweep.id, 10)]
 
 
+def test_runs_tree_keeps_to_the_sweep_asked_for(logdir: Path):
+    sweep = _sweep_runs(logdir, (1, 2))
+    keraslab_run(logdir, "other")
+    proc = run_cli("runs", "--tree", "--sweep", sweep.id, "--logdir", str(logdir))
+    assert proc.returncode == 0, proc.stderr
+    assert [r.split()[0] for r in proc.stdout.splitlines()[2:]] == ["digits-cnn-p1-1", "digits-cnn-p2-1"], proc.stdout
+
+
 def test_a_hostile_sweep_mark_is_shown_visible_and_never_breaks_the_table(logdir: Path):
     _run(logdir, "evil", {**RunConfig().to_dict(), "sweep": {"id": "\x1b[31mred", "point": "x"}})
     _run(logdir, "odd", {**RunConfig().to_dict(), "sweep": ["not", "a", "mark"]})

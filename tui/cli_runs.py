@@ -121,7 +121,7 @@ def select_runs(runs, sort: str | None, reverse: bool, filter_text: str | None):
 RIGHT = (4, 5, 6, 7, 8)  # the numeric standard columns of `runs`
 # options whose table needs every run before its first row (sorted, or columns that compare
 # runs); a narrowing by sweep is not applied to a streamed table either
-GATHERING = ("sort", "reverse", "hparams", "json", "sweep")
+GATHERING = ("sort", "reverse", "hparams", "json", "sweep", "tree")
 STREAM_AFTER = 0.25  # seconds of a first scan before `runs` prints what it has read (a small one: never)
 
 
@@ -171,15 +171,14 @@ def scan_runs(args: argparse.Namespace, logdirs: list[Path]) -> list | None:
     watcher = core.RunWatcher(logdirs)
     gather = any(getattr(args, name, None) for name in GATHERING)
     stream = None if gather else RowStream(watcher, expr)
-    with gc_paused():  # (a short-lived command making thousands of states: no collections meanwhile)
-        if stream is not None:
-            watcher.scan(progress=stream)
-        elif sys.stderr.isatty():
-            watcher.scan(progress=lambda: _scan_progress(watcher))
-            sys.stderr.write("\r\033[K")
-        else:
-            watcher.scan()
-        all_runs = watcher.summaries()
+    if stream is not None:
+        watcher.scan(progress=stream)
+    elif sys.stderr.isatty():
+        watcher.scan(progress=lambda: _scan_progress(watcher))
+        sys.stderr.write("\r\033[K")
+    else:
+        watcher.scan()
+    all_runs = watcher.summaries()
     if stream is None or stream.widths is None:
         return all_runs
     stream(final=True)  # the rest
@@ -197,13 +196,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return _list_runs(args)
 
 
-def _list_runs(args: argparse.Namespace) -> int:
+def gather_runs(args: argparse.Namespace) -> tuple[Path, list, list] | None:
+    """(the log directory, every run in it or in --sweep's sweep, those --filter and --sort
+    select) for `runs` and its views; None when a first scan printed them as it read them."""
     logdirs = _logdirs(args)
     if getattr(args, "logdir", None) and not logdirs[0].is_dir():  # (a default not made yet: no runs)
         raise core.RunStoreError(_not_a_directory(logdirs[0]))
     all_runs = scan_runs(args, logdirs)
     if all_runs is None:
-        return 0
+        return None
     if getattr(args, "sweep", None):
         sweep_id = core.find_sweep(logdirs[0], args.sweep)
         all_runs = [r for r in all_runs if r.sweep == sweep_id]
@@ -211,14 +212,22 @@ def _list_runs(args: argparse.Namespace) -> int:
                        getattr(args, "filter", None))  # fmt: skip
     if getattr(args, "filter", None):
         print_filter_warnings(core.parse_filter(args.filter), all_runs)
+    return logdirs[0], all_runs, runs
+
+
+def _list_runs(args: argparse.Namespace) -> int:
+    gathered = gather_runs(args)
+    if gathered is None:
+        return 0
+    logdir, all_runs, runs = gathered
     if args.json:
         print(json.dumps([r.to_dict() for r in runs], indent=2, default=str))
         return 0
     if not all_runs:
-        print(f"no runs in {logdirs[0]} (start one with 'keraslab train')")
+        print(f"no runs in {logdir} (start one with 'keraslab train')")
         return 0
     if not runs:
-        print(f"no run matches the filter ({len(all_runs)} runs in {logdirs[0]})")
+        print(f"no run matches the filter ({len(all_runs)} runs in {logdir})")
         return 0
     headers = [c.header for c in core.COLUMNS]
     rows = [fmt.run_cells(r) for r in runs]

@@ -12,6 +12,7 @@ from keraslab import core
 from . import cli_runs, fmt
 from .fmt import visible
 from .lineage_text import lineage_cells, tree_prefix
+from .policy import gc_paused
 
 
 def extend_train_parser(t: argparse.ArgumentParser) -> None:
@@ -75,10 +76,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     """`runs`, with --tree shown by parent."""
     if not getattr(args, "tree", False):
         return cli_runs.cmd_runs(args)
-    logdir = core.default_logdir(args.logdir)
-    if args.logdir and not logdir.is_dir():
-        raise core.RunStoreError(cli_runs._not_a_directory(logdir))
-    runs = cli_runs.select_runs(core.discover_runs([logdir]), args.sort, args.reverse, args.filter)
+    with gc_paused():  # (as `runs`: a short-lived command whose objects live to its end)
+        return _print_tree(args)
+
+
+def _print_tree(args: argparse.Namespace) -> int:
+    gathered = cli_runs.gather_runs(args)
+    if gathered is None:  # (never: --tree gathers every run first)
+        return 0
+    logdir, _, runs = gathered
     if args.json:
         tree = [{"name": t.run.name, "depth": t.depth, "parent": t.parent.name if t.parent else None,
                  "change": t.run.change, "vs_parent": core.metric_change(t.run, t.parent) if t.parent else None}
