@@ -222,3 +222,22 @@ def test_a_run_edited_as_a_new_one_leaves_its_parents_sweep_and_lineage_behind(t
     config = core.config_of(core.load_summary(run))
     assert (config.parent, config.diff, config.sweep) == (None, None, None)
     assert (config.dataset, config.learning_rate) == ("digits", 1e-3)
+
+
+def test_lineage_tree_finds_the_parents_find_parent_finds():
+    import random
+    from pathlib import Path
+
+    rng = random.Random(0)
+    logdir = Path("/logs")
+    runs = [core.RunSummary(f"r{i % 40}", logdir / f"d{i}" / f"r{i % 40}", "keraslab", "completed", logdir=logdir)
+            for i in range(120)]  # (names repeat: the first match in order wins)
+    for r in runs:
+        other = rng.choice(runs)
+        r.parent = rng.choice([None, other.name, str(other.path), other.path.relative_to(logdir).as_posix(), "gone"])
+    rows = core.lineage_tree(runs)
+    expected = {id(r): core.find_parent(r, runs) for r in runs}
+    assert sorted(id(t.run) for t in rows) == sorted(expected)  # every run once
+    for t in rows:  # a child sits under the run find_parent names (a loop's first run is a root)
+        assert t.parent is None or t.parent is expected[id(t.run)]
+    assert sum(t.parent is not None for t in rows) >= 60

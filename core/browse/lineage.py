@@ -63,7 +63,12 @@ def find_parent(run: RunSummary, runs: Sequence[RunSummary]) -> RunSummary | Non
 def lineage_tree(runs: Sequence[RunSummary]) -> list[TreeRow]:
     """The runs depth first, each child under its parent in the order given; a run whose parent
     is not among them is a root. Every run appears once, whatever loops the files claim."""
-    parents = {id(r): find_parent(r, runs) for r in runs}
+    named: dict[str, list[RunSummary]] = {}  # each key of find_parent's -> the runs it names, in order
+    for other in runs:
+        for key in _keys(other):
+            named.setdefault(key, []).append(other)
+    parents = {id(r): next((o for o in named.get(r.parent, ()) if o is not r), None) if r.parent else None
+               for r in runs}  # (find_parent's answer, without a walk of every run for each)
     children: dict[int, list[RunSummary]] = {}
     for r in runs:
         p = parents[id(r)]
