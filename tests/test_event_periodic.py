@@ -102,3 +102,29 @@ def test_a_big_file_takes_blocks_by_default(tmp_path, blocks):
     r.read_new()
     assert r.scalars["m4"].values == [float(s * 4) for s in range(step)]
     assert taken(blocks) > 0.9 * 5 * step
+
+
+def test_the_rest_after_a_chunks_blocks_is_not_searched_again(tmp_path, monkeypatch):
+    """A chunk whose start is blocks and whose rest is not: the rest goes straight to the
+    runs decoder (find() has just failed there), and the chunk counts as one with blocks."""
+    import random
+
+    rng = random.Random(0)
+    searched = []
+    find = periodic.find
+    monkeypatch.setattr(periodic, "find", lambda v, pos, *a: searched.append((len(v.buf), pos)) or find(v, pos, *a))
+    with EventWriter(tmp_path) as w:
+        for step in range(200):  # blocks
+            for t in range(5):
+                w.add_scalar(f"m{t}", float(step * t), step)
+        step = 200
+        while w.path.stat().st_size < event_reader.BULK_MIN + 65536:  # then no period: the order shuffles
+            for t in rng.sample(range(5), 5):
+                w.add_scalar(f"m{t}", float(step * t), step)
+            step += 1
+    assert w.path.stat().st_size < 4 << 20  # (one chunk)
+    r = event_reader.EventFileReader(w.path)
+    r.read_new()
+    assert r.scalars["m4"].values == [float(s * 4) for s in range(step)]
+    assert len({size for size, _ in searched}) == 1, searched  # every search in the chunk itself, none in a copy of its rest
+    assert r._misses == 0

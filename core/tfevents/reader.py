@@ -166,7 +166,11 @@ class EventFileReader:
             return self._scan_runs(views, base)
         if pos == len(buf):
             return pos, False, 0
-        consumed, damaged, need = self._scan_events(buf[pos:], base + pos)
+        rest = buf[pos:]  # (periodic.find has just found no block at its start: no second search)
+        if len(rest) >= BULK_MIN:
+            consumed, damaged, need = self._scan_runs(bulk.Views(rest), base + pos)
+        else:
+            consumed, damaged, need = self._scan_loop(rest, base + pos)
         return pos + consumed, damaged, need
 
     def _scan_runs(self, views, base) -> tuple[int, bool, int]:
