@@ -92,14 +92,12 @@ def field_value(run: RunSummary, name: str) -> Any:
             return run.hparams.get(key[len(prefix) :], _MISSING)
     if key in run.hparams and key not in run.metrics:
         return run.hparams[key]
-    if run.metric_key(key) is not None:  # (val_acc finds val_accuracy, Loss/train finds loss)
-        return run.metric(key, "best")
+    if (metric := run.metric_key(key)) is not None:  # (val_acc finds val_accuracy, Loss/train finds loss)
+        return run.metric(metric, "best")
     base, _, which = key.rpartition(".")
-    if base and which in ("first", "last", "best", "min", "max", "count") and run.metric_key(base) is not None:
-        return run.metric(base, which)
-    if key in run.hparams:
-        return run.hparams[key]
-    return _MISSING
+    if base and which in ("first", "last", "best", "min", "max", "count") and (metric := run.metric_key(base)) is not None:
+        return run.metric(metric, which)
+    return _MISSING  # (a hyperparameter is found above: one that is also a metric is the metric)
 
 
 def known_field(runs: Iterable[RunSummary], name: str) -> bool:
