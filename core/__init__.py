@@ -38,7 +38,7 @@ _export("model.preview", "LayerRow", "Preview", "preview_stack")
 _export("model.sketch", "sketch_stack")
 _export("train.progress", "BatchProgress", "EpochEnd", "Finished", "Phase", "SessionEvent", "Started", "SystemSample")
 # GPU nodes: --device values, system metrics (GPUs, process, host)
-_export("system.devices", "DEVICE_HELP", "device_facts", "parse_device")
+_export("system.devices", "DEVICE_HELP", "device_facts", "device_lint_args", "parse_device")
 _export("system.sampler", "split_sample", SYSTEM_PREFIX="PREFIX")
 _export("rundir.reader", "RunRecord", "load_run")
 _export("train.session", "SessionHooks", "TrainingSession", "resolve_stack")
@@ -227,7 +227,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from .rundir.writer import default_logdir
     from .safefile import read_bytes as read_run_bytes
     from .safefile import read_text as read_run_text
-    from .system.devices import DEVICE_HELP, device_facts, parse_device
+    from .system.devices import DEVICE_HELP, device_facts, device_lint_args, parse_device
     from .system.sampler import PREFIX as SYSTEM_PREFIX
     from .system.sampler import split_sample
     from .train.capture import capture_process as capture_process_output

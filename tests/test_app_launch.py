@@ -395,3 +395,23 @@ async def test_the_train_button_trains_on_click_enter_and_space_unless_disabled(
         await pilot.click("#train")
         await pilot.pause()
         assert len(pressed) == 3  # greyed out: nothing
+
+
+async def test_the_device_is_asked_once_per_device_text_not_every_keystroke(app, monkeypatch):
+    asked = []
+    real = core.device_lint_args
+    monkeypatch.setattr(core, "device_lint_args", lambda *a: asked.append(a) or real(*a))
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = launch(app)
+        form = screen.query_one(SettingsForm)
+        while not form.ready:
+            await pilot.pause(0.02)
+        for preset in ("cnn", "mlp", "avgpool"):  # the model changes: the device does not
+            screen.set_stack(core.get_preset(preset).stack)
+            await pilot.pause()
+        assert len(asked) == 1, asked
+        form.set_value("device", "cpu")
+        await pilot.pause()
+        screen.set_stack(core.get_preset("cnn").stack)
+        await pilot.pause()
+        assert asked[-1][0] == "cpu" and len(asked) == 2, asked

@@ -491,7 +491,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         loss=loss,
         from_logits=args.from_logits,
         normalized_input=args.normalization != "none",
-        **cli_gpu.lint_device_args(args),
+        **core.device_lint_args(args.device, args.precision),
     )
     try:
         preview = core.preview_stack(stack, shape, classes)

@@ -56,8 +56,3 @@ def print_system(curves) -> None:
         print("\nsystem (sampled while training)")
         print(fmt.table(["metric", "peak", "mean", "samples"], rows, right=(1, 2, 3)))
 
-
-def lint_device_args(args: argparse.Namespace) -> dict:
-    """lint_stack's device arguments for `keraslab lint --device D --precision P`."""
-    kind, capability = core.device_facts(args.device or "auto")
-    return {"precision": args.precision or "float32", "device_kind": kind, "capability": capability}

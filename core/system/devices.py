@@ -121,3 +121,10 @@ def device_facts(text: str) -> tuple[str | None, tuple[int, int] | None]:
         first = next((g for g in gpus or () if g.index == plan.gpus[0]), None)
         return "gpu", first.compute_capability if first else None
     return ("cpu" if plan.kind == "cpu" else None), None
+
+
+def device_lint_args(device: str | None, precision: str | None) -> dict:
+    """lint_stack's device arguments for a run on ``device`` (default auto) in ``precision``
+    (default float32), as `keraslab lint` and the launch screen pass them."""
+    kind, capability = device_facts(device or "auto")
+    return {"precision": precision or "float32", "device_kind": kind, "capability": capability}

@@ -73,6 +73,7 @@ class LaunchScreen(TweakMixin, Screen):
         self.settings_errors: dict[str, str] = {}
         self.findings: list[core.Finding] = []
         self.preview: core.Preview | None = None
+        self._device_args: tuple[tuple, dict] | None = None  # ((device, precision) text, its lint arguments)
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -317,11 +318,13 @@ class LaunchScreen(TweakMixin, Screen):
         self._refresh_model()
 
     def _device_lint(self) -> dict:
-        """lint_stack's device arguments from the form's device and precision."""
+        """lint_stack's device arguments from the form's device and precision, asked of the
+        device (NVML on a GPU node) once per device and precision text, not every keystroke."""
         values = self.query_one(SettingsForm).raw_values()[0]
-        kind, capability = core.device_facts(values.get("device") or "auto")
-        return {"precision": values.get("precision") or "float32", "device_kind": kind,
-                "capability": capability}  # fmt: skip
+        key = (values.get("device"), values.get("precision"))
+        if self._device_args is None or self._device_args[0] != key:
+            self._device_args = (key, core.device_lint_args(*key))
+        return self._device_args[1]
 
     def _check_settings(self) -> dict:
         values, errors = self.query_one(SettingsForm).check(self.base)
