@@ -69,9 +69,10 @@ def render_samples(samples: Sequence[core.SystemSample], training: bool) -> Text
     if not samples:
         return text
     gpus, host = core.split_sample(samples[-1].values)
+    recent = [core.split_sample(s.values)[0] for s in samples[-HISTORY:]] if gpus else []  # (once, for every GPU)
     lines: list[Text] = []
     for index, gpu in gpus.items():
-        history = [core.split_sample(s.values)[0].get(index, {}).get("util_percent") for s in samples[-HISTORY:]]
+        history = [g.get(index, {}).get("util_percent") for g in recent]
         util = gpu.get("util_percent", 0.0)
         line = Text(f"gpu{index} ", style="bold")
         line.append(bar(util), style="green" if util >= HINT_UTIL else "yellow")
