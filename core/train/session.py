@@ -139,8 +139,8 @@ class TrainingSession:
                 "pid": os.getpid(),
                 "versions": package_versions(),
             }
-            if slurm_job() is not None:  # (whatever started it: a sweep's array task, or sbatch by hand)
-                self._record["slurm"] = slurm_job()
+            if (job := slurm_job()) is not None:  # (whatever started it: a sweep's array task, or sbatch by hand)
+                self._record["slurm"] = job
             try:
                 self._writer.write_config(self._record)
                 self._writer.start(epochs_done=0, epochs=self.config.epochs)
@@ -163,8 +163,8 @@ class TrainingSession:
         self.config, self.run_dir = point.config, point.run_dir
         self._check_inputs()
         entry = {"at_epoch": point.epoch, "time": now_iso(), "command": self.command}
-        if slurm_job() is not None:  # (a requeued array task resumes its run)
-            entry["slurm"] = slurm_job()
+        if (job := slurm_job()) is not None:  # (a requeued array task resumes its run)
+            entry["slurm"] = job
         history = [*_list(point.record.get("resumed")), entry]
         self._record = {**point.record, "resumed": history}
         self._writer = RunWriter(self.run_dir)

@@ -23,10 +23,8 @@ def run_hparams(config: RunConfig, notation: str, params: int) -> dict[str, Any]
         "epochs": config.epochs,
         "loss": config.loss,
         "seed": config.seed,
+        "precision": config.precision,
     }
-    precision = getattr(config, "precision", None) or config.extra.get("precision")
-    if precision is not None:
-        hparams["precision"] = precision
     return hparams
 
 
